@@ -1,0 +1,1 @@
+"""bayqa's HTTP layer: a thin FastAPI app over the bayqa library."""

@@ -1,0 +1,162 @@
+"""The FastAPI app: parse the request, call bayqa, shape the response. No retrieval logic lives here."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.schemas import (
+    ChunkRef, DocumentDetail, DocumentList, DocumentOut, ErrorOut, Health, PassageOut, SearchRequest,
+    SearchResponse,
+)
+from bayqa.search import Hit
+from bayqa.service import NotReady, Service
+
+STATIC = Path(__file__).parent / "static"
+REFRESH_SECONDS = 1.0
+log = logging.getLogger("bayqa.api")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        self.status = status
+        self.detail = detail
+
+
+def _passage(hit: Hit) -> PassageOut:
+    return PassageOut.model_validate(hit.as_dict())
+
+
+def _field_name(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "request"
+
+
+def create_app(service: Service) -> FastAPI:
+    """The app for one Service; it keeps following the index folder's live generation."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = threading.Thread(target=_follow_index, args=(service, stop), name="bayqa-index-follower", daemon=True)
+        thread.start()
+        yield
+        stop.set()
+
+    app = FastAPI(
+        title="bayqa",
+        description="Question-answering search over Greater Bay Area policy documents.",
+        version="1",
+        lifespan=lifespan,
+        responses={422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    )
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(NotReady)
+    async def _not_ready(request: Request, exc: NotReady) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "2"})
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        messages = [f"{_field_name(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
+        return JSONResponse({"detail": "; ".join(messages)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "internal error; the server log has the details"}, status_code=500)
+
+    def run_search(body: SearchRequest) -> SearchResponse:
+        question = body.q.strip()
+        if not question:
+            raise ApiError(422, "q: the question is empty; type a question")
+        limit = service.settings.max_question_chars
+        if len(question) > limit:
+            raise ApiError(422, f"q: the question is {len(question)} characters long; the limit is {limit}")
+        searcher = service.searcher
+        doc_ids = frozenset(body.doc_ids) if body.doc_ids else None
+        if doc_ids:
+            unknown = sorted(doc_ids - set(searcher.index.documents))
+            if unknown:
+                raise ApiError(422, f"doc_ids: unknown document(s) {', '.join(unknown)}; see GET /documents")
+        started = time.perf_counter()
+        hits = searcher.search(question, k=body.k, max_per_doc=service.settings.max_per_doc, doc_ids=doc_ids)
+        return SearchResponse(
+            query=question, k=body.k, took_ms=round((time.perf_counter() - started) * 1000, 2),
+            generation=searcher.index.generation, results=[_passage(h) for h in hits],
+        )
+
+    @app.get("/search", response_model=SearchResponse, summary="Ask a question (query string)")
+    def search_get(
+        q: str = Query(..., description="The question."),
+        k: int = Query(10, ge=1, le=100, description="How many passages to return."),
+        doc: list[str] | None = Query(None, description="Only search this document (repeatable)."),
+    ) -> SearchResponse:
+        return run_search(SearchRequest(q=q, k=k, doc_ids=doc))
+
+    @app.post("/search", response_model=SearchResponse, summary="Ask a question (JSON body)")
+    def search_post(body: SearchRequest) -> SearchResponse:
+        return run_search(body)
+
+    @app.get("/documents", response_model=DocumentList, summary="What is indexed")
+    def documents() -> DocumentList:
+        index = service.searcher.index
+        return DocumentList(generation=index.generation, documents=[DocumentOut(**asdict(d)) for d in index.documents.values()])
+
+    @app.get("/documents/{doc_id:path}", response_model=DocumentDetail, responses={404: {"model": ErrorOut}}, summary="One document")
+    def document(doc_id: str) -> DocumentDetail:
+        index = service.searcher.index
+        info = index.documents.get(doc_id)
+        text = index.document_text(doc_id) if info else None
+        if info is None or text is None:
+            raise ApiError(404, f"no document {doc_id!r} in the index; GET /documents lists them")
+        passages = [
+            ChunkRef(chunk_id=c.id, start=c.start, end=c.end, headings=list(c.headings), page=c.page)
+            for c in (index.chunks[r] for r in index.rows_by_doc.get(doc_id, []))
+        ]
+        return DocumentDetail(**asdict(info), text=text, passages=passages)
+
+    @app.get("/health", response_model=Health, responses={503: {"model": Health}}, summary="Ready once the index is loaded")
+    def health() -> JSONResponse:
+        if not service.ready:
+            return JSONResponse(Health(status="loading").model_dump(), status_code=503)
+        index = service.searcher.index
+        return JSONResponse(
+            Health(status="ready", generation=index.generation, documents=len(index.documents),
+                   chunks=len(index.chunks), model=index.manifest.model).model_dump()
+        )
+
+    @app.get("/", include_in_schema=False)
+    def home() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def _follow_index(service: Service, stop: threading.Event) -> None:
+    """Load the index if needed, then pick up new generations written by any process."""
+    while not stop.is_set():
+        try:
+            service.refresh()
+        except Exception:  # a half-deleted or mismatched generation: keep serving the old one, retry later
+            log.exception("could not load the newest index generation; still serving the previous one")
+        stop.wait(REFRESH_SECONDS)

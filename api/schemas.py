@@ -1,0 +1,82 @@
+"""Request and response shapes of the HTTP API; the README documents them and they stay stable."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class SearchRequest(BaseModel):
+    q: str = Field(description="The question, 1 to 1,000 characters (not only spaces).")
+    k: int = Field(10, ge=1, le=100, description="How many passages to return.")
+    doc_ids: list[str] | None = Field(None, description="Only search these documents (ids as in /documents).")
+
+
+class AnswerOut(BaseModel):
+    text: str = Field(description="The sentence of the passage that best answers the question.")
+    start: int = Field(description="Character offset of the sentence in the document text.")
+    end: int
+
+
+class PassageOut(BaseModel):
+    rank: int
+    score: float = Field(description="Cosine similarity of question and passage (higher is better).")
+    doc_id: str
+    title: str
+    headings: list[str] = Field(description="Heading path of the section, outermost first.")
+    section: str = Field(description="The heading path joined with ' > ' (empty when the document has no headings).")
+    page: int | None = Field(description="PDF page number (1-based), null for other documents.")
+    chunk_id: str
+    text: str
+    start: int = Field(description="Character offset of the passage in the document text.")
+    end: int
+    answer: AnswerOut | None
+
+
+class SearchResponse(BaseModel):
+    query: str
+    k: int
+    took_ms: float
+    generation: str = Field(description="The index generation that answered.")
+    results: list[PassageOut]
+
+
+class DocumentOut(BaseModel):
+    id: str = Field(description="Path of the file relative to the corpus folder.")
+    title: str
+    kind: str = Field(description="text, markdown, html or pdf")
+    size: int = Field(description="File size in bytes.")
+    pages: int | None
+    chunks: int
+    content_hash: str
+    added_at: str
+    indexed_at: str
+
+
+class ChunkRef(BaseModel):
+    chunk_id: str
+    start: int
+    end: int
+    headings: list[str]
+    page: int | None
+
+
+class DocumentDetail(DocumentOut):
+    text: str
+    passages: list[ChunkRef]
+
+
+class DocumentList(BaseModel):
+    generation: str
+    documents: list[DocumentOut]
+
+
+class Health(BaseModel):
+    status: str = Field(description="'ready', or 'loading' while the index is not loaded yet (HTTP 503).")
+    generation: str | None = None
+    documents: int | None = None
+    chunks: int | None = None
+    model: str | None = None
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="What was wrong and how to fix it.")

