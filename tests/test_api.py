@@ -1,0 +1,120 @@
+"""HTTP tests against a real uvicorn server on 127.0.0.1 serving the shipped corpus."""
+
+import httpx
+import pytest
+
+from tests.conftest import LiveServer
+
+
+def test_health_reports_ready(client: httpx.Client) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ready" and body["documents"] == 7 and body["chunks"] > 50
+
+
+def test_search_get_returns_ranked_passages(client: httpx.Client) -> None:
+    resp = client.get("/search", params={"q": "When did the Hong Kong-Zhuhai-Macao Bridge open?", "k": 3})
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["query"] == "When did the Hong Kong-Zhuhai-Macao Bridge open?" and body["k"] == 3
+    results = body["results"]
+    assert len(results) == 3 and results[0]["doc_id"] == "03_infrastructure_connectivity.md"
+    top = results[0]
+    assert set(top) >= {"rank", "score", "doc_id", "title", "headings", "section", "page", "chunk_id", "text", "start", "end", "answer"}
+    assert top["answer"] and top["start"] <= top["answer"]["start"] < top["answer"]["end"] <= top["end"]
+    doc = client.get(f"/documents/{top['doc_id']}").json()
+    assert doc["text"][top["start"]:top["end"]] == top["text"]
+    assert doc["text"][top["answer"]["start"]:top["answer"]["end"]] == top["answer"]["text"]
+
+
+def test_search_post_matches_get(client: httpx.Client) -> None:
+    q = "Northern Metropolis San Tin Technopole"
+    get = client.get("/search", params={"q": q, "k": 4}).json()
+    post = client.post("/search", json={"q": q, "k": 4}).json()
+    assert [r["chunk_id"] for r in get["results"]] == [r["chunk_id"] for r in post["results"]]
+
+
+def test_search_filter_by_document(client: httpx.Client) -> None:
+    body = client.get("/search", params=[("q", "talent"), ("doc", "05_qianhai_cooperation_zone.md")]).json()
+    assert body["results"] and {r["doc_id"] for r in body["results"]} == {"05_qianhai_cooperation_zone.md"}
+    bad = client.post("/search", json={"q": "talent", "doc_ids": ["nope.md"]})
+    assert bad.status_code == 422 and "nope.md" in bad.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        ({"q": ""}, "empty"),
+        ({"q": "   \t "}, "empty"),
+        ({"q": "x" * 1001}, "limit is 1000"),
+        ({"q": "bridge", "k": 0}, "k:"),
+        ({"q": "bridge", "k": 101}, "k:"),
+        ({"q": "bridge", "k": "ten"}, "k:"),
+        ({}, "q:"),
+    ],
+)
+def test_search_validation_errors_are_readable_422s(client: httpx.Client, params: dict, needle: str) -> None:
+    resp = client.get("/search", params=params)
+    assert resp.status_code == 422
+    assert needle in resp.json()["detail"]
+
+
+@pytest.mark.parametrize("body", [{}, {"q": "ok", "k": 500}, [1, 2], {"q": None}])
+def test_post_validation_errors(client: httpx.Client, body: object) -> None:
+    resp = client.post("/search", json=body)
+    assert resp.status_code == 422 and resp.json()["detail"]
+
+
+def test_post_with_broken_json_is_422(client: httpx.Client) -> None:
+    resp = client.post("/search", content=b"{not json", headers={"content-type": "application/json"})
+    assert resp.status_code == 422
+
+
+def test_documents_list_and_detail(client: httpx.Client) -> None:
+    listing = client.get("/documents").json()
+    ids = [d["id"] for d in listing["documents"]]
+    assert "11_hetao_brief_zh.md" in ids and "README.md" not in ids and len(ids) == 7
+    zh = client.get("/documents/11_hetao_brief_zh.md").json()
+    assert zh["title"].startswith("政策简报") and zh["kind"] == "markdown" and zh["chunks"] == len(zh["passages"])
+    for p in zh["passages"]:
+        assert 0 <= p["start"] < p["end"] <= len(zh["text"])
+
+
+def test_unknown_document_is_404(client: httpx.Client) -> None:
+    resp = client.get("/documents/no/such/file.md")
+    assert resp.status_code == 404 and "no document" in resp.json()["detail"]
+
+
+def test_unknown_route_is_json_404(client: httpx.Client) -> None:
+    resp = client.get("/nope")
+    assert resp.status_code == 404 and resp.json()["detail"]
+
+
+def test_page_and_openapi_are_served(client: httpx.Client) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "<form" in page.text
+    assert "/search" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_health_is_503_until_the_index_is_loaded(tmp_path, embedder) -> None:
+    from api.app import create_app
+    from bayqa.config import Settings
+    from bayqa.service import Service
+
+    service = Service(Settings(corpus=tmp_path / "c", index=tmp_path / "i"), embedder)
+    server = LiveServer(create_app(service))
+    server.thread.start()
+    try:
+        for _ in range(200):
+            try:
+                resp = httpx.get(f"{server.url}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                import time
+
+                time.sleep(0.05)
+        assert resp.status_code == 503 and resp.json()["status"] == "loading"
+        search = httpx.get(f"{server.url}/search", params={"q": "bridge"}, timeout=5)
+        assert search.status_code == 503 and "loading" in search.json()["detail"]
+    finally:
+        server.__exit__(None, None, None)

@@ -1,0 +1,103 @@
+from pathlib import Path
+
+import pytest
+
+from bayqa.config import Settings
+from bayqa.embedding import Embedder
+from bayqa.index import IndexBusy, IndexMismatch, IndexMissing, IndexStore
+from bayqa.service import Service
+
+
+def make_corpus(root: Path, docs: dict[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in docs.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+DOCS = {
+    "bridge.md": "# The bridge\n\nThe Hong Kong–Zhuhai–Macao Bridge opened in October 2018 and is 55 km long.",
+    "tax.md": "# Tax\n\nQualifying talents in the bay area pay income tax above 15 per cent only in Hong Kong terms.",
+    "rail.txt": "Express Rail\n\nThe Guangzhou–Shenzhen–Hong Kong Express Rail Link opened in September 2018.",
+}
+
+
+def service_for(tmp_path: Path, embedder: Embedder, docs: dict[str, str] = DOCS) -> Service:
+    corpus = make_corpus(tmp_path / "corpus", docs)
+    return Service(Settings(corpus=corpus, index=tmp_path / "index"), embedder)
+
+
+def test_round_trip_on_disk(tmp_path: Path, embedder: Embedder) -> None:
+    service = service_for(tmp_path, embedder)
+    report = service.build()
+    assert sorted(report.added) == sorted(DOCS) and report.chunks_embedded == report.chunks_total == 3
+    loaded = IndexStore(tmp_path / "index").open(embedder.model_id)
+    assert loaded.manifest.model == embedder.model_id and loaded.manifest.dimension == 384
+    assert loaded.manifest.documents == 3 and len(loaded.chunks) == loaded.vectors.ntotal == 3
+    assert "55 km" in loaded.document_text("bridge.md")
+    service.load()
+    assert service.search("How long is the bridge to Macao?", k=1)[0].chunk.doc_id == "bridge.md"
+
+
+def test_incremental_update_embeds_only_changes(tmp_path: Path, embedder: Embedder) -> None:
+    service = service_for(tmp_path, embedder)
+    first = service.build()
+    assert service.build().up_to_date, "an unchanged corpus re-embeds nothing"
+    corpus = service.settings.corpus
+    (corpus / "tax.md").write_text("# Tax\n\nThe subsidy covers the gap above a 15 per cent rate.", encoding="utf-8")
+    (corpus / "rail.txt").unlink()
+    (corpus / "port.txt").write_text("Shenzhen Bay Port opened in 2007 with co-location.", encoding="utf-8")
+    report = service.build()
+    assert report.added == ("port.txt",) and report.changed == ("tax.md",) and report.removed == ("rail.txt",)
+    assert report.unchanged == ("bridge.md",) and report.chunks_embedded == 2
+    index = IndexStore(service.settings.index).open()
+    assert sorted(index.documents) == ["bridge.md", "port.txt", "tax.md"]
+    assert index.documents["bridge.md"].added_at == IndexStore(service.settings.index).open().documents["bridge.md"].added_at
+    assert report.generation != first.generation
+
+
+def test_failed_build_leaves_previous_index_answering(tmp_path: Path, embedder: Embedder) -> None:
+    service = service_for(tmp_path, embedder)
+    good = service.build().generation
+    (service.settings.corpus / "new.txt").write_text("Hetao is a science park.", encoding="utf-8")
+
+    def crash(_: Path) -> None:
+        raise RuntimeError("power cut")
+
+    store = IndexStore(service.settings.index)
+    from bayqa.documents import load_corpus
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        store.build(load_corpus(service.settings.corpus).documents, embedder, service.chunk_settings(), before_switch=crash)
+    assert store.current_generation() == good
+    assert "new.txt" not in store.open().documents
+    (tmp_path / "index" / "gen-junk.partial").mkdir()  # as left by a killed build
+    assert service.build().added == ("new.txt",)
+    assert not list((tmp_path / "index").glob("*.partial"))
+
+
+def test_missing_and_mismatched_index(tmp_path: Path, embedder: Embedder) -> None:
+    with pytest.raises(IndexMissing, match="bayqa index"):
+        IndexStore(tmp_path / "none").open()
+    service = service_for(tmp_path, embedder)
+    service.build()
+    with pytest.raises(IndexMismatch, match="built with model"):
+        IndexStore(service.settings.index).open("some/other-model")
+
+
+def test_one_writer_at_a_time(tmp_path: Path, embedder: Embedder) -> None:
+    from filelock import FileLock
+
+    service = service_for(tmp_path, embedder)
+    service.settings.index.mkdir(parents=True)
+    with FileLock(str(service.settings.index / "write.lock")):
+        with pytest.raises(IndexBusy, match="another process"):
+            service.build()
+
+
+def test_old_generations_are_pruned(tmp_path: Path, embedder: Embedder) -> None:
+    service = service_for(tmp_path, embedder)
+    for i in range(4):
+        (service.settings.corpus / "extra.txt").write_text(f"Version {i} of a note.", encoding="utf-8")
+        service.build()
+    assert len(list((tmp_path / "index").glob("gen-*"))) == 2

@@ -1,0 +1,47 @@
+import pytest
+
+from bayqa.highlight import best_sentence
+from bayqa.search import cap_per_document
+from bayqa.chunking import Chunk
+from bayqa.service import Service
+
+
+@pytest.mark.xfail(strict=True, reason="dense-only ranking puts 01_outline first by 0.02; the hybrid ranking of issue 3 must fix this")
+def test_arbitration_question_finds_hkiac(shipped_service: Service) -> None:
+    hits = shipped_service.search("Which body could settle disputes for the Greater Bay Area and the Belt and Road Initiative?", k=5)
+    top = hits[0]
+    assert top.chunk.doc_id == "00_shenzhen_hong_kong_twin_city_cooperation.txt"
+    assert "Hong Kong International Arbitration Centre" in top.chunk.text
+
+
+def test_results_are_ranked_and_capped_per_document(shipped_service: Service) -> None:
+    hits = shipped_service.search("Qianhai cooperation zone", k=10)
+    assert [h.rank for h in hits] == list(range(1, 11))
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+    per_doc: dict[str, int] = {}
+    for h in hits:
+        per_doc[h.chunk.doc_id] = per_doc.get(h.chunk.doc_id, 0) + 1
+    assert max(per_doc.values()) <= shipped_service.settings.max_per_doc
+
+
+def test_document_filter(shipped_service: Service) -> None:
+    hits = shipped_service.search("cross-boundary travel", k=5, doc_ids=frozenset({"07_northern_metropolis.md"}))
+    assert hits and {h.chunk.doc_id for h in hits} == {"07_northern_metropolis.md"}
+
+
+def test_chinese_question_finds_chinese_brief(shipped_service: Service) -> None:
+    hits = shipped_service.search("河套合作区的总面积是多少？", k=3)
+    assert hits[0].chunk.doc_id == "11_hetao_brief_zh.md"
+
+
+def test_answer_offsets_point_into_passage() -> None:
+    passage = "Qianhai grew over time. In 2021 the zone grew from 14.92 km² to 120.56 km². Tax is low."
+    answer = best_sentence("How big did the zone become in 2021?", passage, 100)
+    assert answer is not None and answer.text.startswith("In 2021")
+    assert passage[answer.start - 100:answer.end - 100] == answer.text
+
+
+def test_cap_per_document_is_pure() -> None:
+    chunks = [Chunk(str(i), "a" if i < 3 else "b", i, "t", (), None, 0, 1, "x") for i in range(5)]
+    ranked = [(0, 0.9), (1, 0.8), (2, 0.7), (3, 0.6), (4, 0.5)]
+    assert cap_per_document(ranked, chunks, k=3, max_per_doc=1) == [(0, 0.9), (3, 0.6)]
