@@ -1,0 +1,49 @@
+"""The `bayqa` console script, run as a real subprocess."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SHIPPED_CORPUS
+
+
+def bayqa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bayqa.cli", *args], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+    )
+
+
+def test_index_search_info_with_env_and_flags(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    for name in ("03_infrastructure_connectivity.md", "11_hetao_brief_zh.md"):
+        shutil.copy(SHIPPED_CORPUS / name, corpus / name)
+    (corpus / "broken.pdf").write_bytes(b"not a pdf")
+    env = {"BAYQA_CORPUS": str(corpus), "BAYQA_INDEX": str(tmp_path / "idx")}
+
+    built = bayqa("index", env=env)
+    assert built.returncode == 0, built.stderr
+    assert "2 added" in built.stdout and "skipped: broken.pdf" in built.stderr
+    again = bayqa("index", env=env)
+    assert "up to date" in again.stdout
+
+    found = bayqa("search", "When did the Hong Kong-Zhuhai-Macao Bridge open?", "-k", "2", "--json", "--index", str(tmp_path / "idx"), env=env)
+    assert found.returncode == 0, found.stderr
+    results = json.loads(found.stdout)
+    assert len(results) == 2 and results[0]["doc_id"] == "03_infrastructure_connectivity.md"
+
+    info = bayqa("info", "--json", env=env)
+    assert json.loads(info.stdout)["documents"] == 2
+
+
+def test_cli_errors_are_one_line_messages(tmp_path: Path) -> None:
+    missing = bayqa("index", "--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "i"))
+    assert missing.returncode == 2 and "bayqa: error: corpus folder" in missing.stderr and "Traceback" not in missing.stderr
+    no_index = bayqa("search", "bridge", "--index", str(tmp_path / "i"))
+    assert no_index.returncode == 2 and "no index" in no_index.stderr
+    bad_k = bayqa("search", "bridge", "-k", "0", "--index", str(tmp_path / "i"))
+    assert bad_k.returncode != 0 and "-k must be between 1 and 100" in bad_k.stderr
