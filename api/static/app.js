@@ -1,0 +1,493 @@
+// The bayqa search page. Three views chosen by the URL, so every state can be shared and Back/Forward work:
+//   /?q=...&k=&mode=&doc=          search results
+//   /?view=documents                what is indexed
+//   /?read=ID&passage=S-E&answer=S-E   one document, scrolled to and marked at a passage
+// Text from documents and queries only ever reaches the page through textContent / text nodes.
+"use strict";
+
+const DEFAULT_K = "10";
+const MODE_NAMES = { hybrid: "hybrid", dense: "semantic", keyword: "keyword" };
+const CJK = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/;
+const STOPWORDS = new Set(("a an and are as at be been by can could did do does for from had has have how i if in into is it its " +
+  "of on or that the their them there these they this to was were what when where which who whom whose why will with would " +
+  "about after before between both during each more most other over same some such than then through under until very " +
+  "we you your our us any all also not no nor only own so too just").split(" "));
+
+const $ = (id) => document.getElementById(id);
+const form = $("search-form"), input = $("q"), kSelect = $("k"), modeSelect = $("mode"), docSelect = $("doc");
+const statusLine = $("status"), view = $("view"), main = $("main");
+
+let inFlight = null;          // AbortController of the request whose answer the page is waiting for
+let documentList = null;      // Promise of GET /documents, shared by the filter menu and the documents view
+const searchCache = new Map(); // query string -> response body, so Back/Forward redraw without asking again
+
+// ---------- small DOM helpers ----------
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined && child !== false) node.append(child);
+  }
+  return node;
+}
+
+function withLang(node, text) {
+  if (CJK.test(text)) node.lang = "zh";
+  return node;
+}
+
+function setStatus(text, kind) {
+  statusLine.textContent = text || "";
+  statusLine.className = "status" + (kind ? " " + kind : "");
+}
+
+function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function formatDate(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium" }).format(d);
+}
+
+function docPath(id) {
+  return "/documents/" + id.split("/").map(encodeURIComponent).join("/");
+}
+
+function readerUrl(docId, passage, answer) {
+  const p = new URLSearchParams({ read: docId });
+  if (passage) p.set("passage", `${passage[0]}-${passage[1]}`);
+  if (answer) p.set("answer", `${answer[0]}-${answer[1]}`);
+  return "/?" + p.toString();
+}
+
+function parseRange(value) {
+  const m = /^(\d+)-(\d+)$/.exec(value || "");
+  if (!m) return null;
+  const a = Number(m[1]), b = Number(m[2]);
+  return b > a ? [a, b] : null;
+}
+
+// ---------- navigation ----------
+
+// history.state.depth counts the page's own entries, so "Back" knows whether the previous entry is ours.
+function navigate(url, replace) {
+  const depth = (history.state && history.state.depth) || 0;
+  if (replace) history.replaceState({ depth }, "", url);
+  else history.pushState({ depth: depth + 1 }, "", url);
+  render();
+}
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-nav]");
+  if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  navigate(link.getAttribute("href"), false);
+});
+
+window.addEventListener("popstate", render);
+
+function searchParams() {
+  const params = new URLSearchParams(location.search);
+  return {
+    q: params.get("q"),
+    k: params.get("k") || DEFAULT_K,
+    mode: params.get("mode") || "",
+    docs: params.getAll("doc").filter(Boolean),
+  };
+}
+
+function searchUrl(s) {
+  const p = new URLSearchParams();
+  p.set("q", s.q);
+  if (s.k && s.k !== DEFAULT_K) p.set("k", s.k);
+  if (s.mode) p.set("mode", s.mode);
+  for (const d of s.docs) p.append("doc", d);
+  return "/?" + p.toString();
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const url = searchUrl({ q: input.value, k: kSelect.value, mode: modeSelect.value, docs: docSelect.value ? [docSelect.value] : [] });
+  // Searching again for what is already shown asks the server again instead of adding a history entry.
+  if (url === location.pathname + location.search) searchCache.delete(new URL(url, location.href).search);
+  navigate(url, url === location.pathname + location.search);
+});
+
+for (const select of [kSelect, modeSelect, docSelect]) select.addEventListener("change", updateOptionsSummary);
+
+function updateOptionsSummary() {
+  const parts = [];
+  if (kSelect.value !== DEFAULT_K) parts.push(`${kSelect.value} results`);
+  if (modeSelect.value) parts.push(MODE_NAMES[modeSelect.value] || modeSelect.value);
+  if (docSelect.value) parts.push(docSelect.selectedOptions[0].textContent);
+  $("options-summary").textContent = parts.length ? ": " + parts.join(", ") : "";
+}
+
+function render() {
+  if (inFlight) inFlight.abort();
+  inFlight = null;
+  const params = new URLSearchParams(location.search);
+  const current = params.has("read") ? "reader" : params.get("view") === "documents" ? "documents" : "search";
+  for (const link of document.querySelectorAll("nav a[data-view]")) {
+    if (link.dataset.view === current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  view.removeAttribute("aria-busy");
+  if (current === "reader") return showReader(params.get("read"), parseRange(params.get("passage")), parseRange(params.get("answer")));
+  if (current === "documents") return showDocuments();
+  return showSearch(searchParams());
+}
+
+// ---------- the document filter menu ----------
+
+function loadDocuments() {
+  if (!documentList) {
+    documentList = fetch("/documents", { headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`))))
+      .catch((err) => { documentList = null; throw err; });
+  }
+  return documentList;
+}
+
+function fillDocumentMenu(selected) {
+  const keep = new Set(selected);
+  const addOption = (id, title) => {
+    if (!docSelect.querySelector(`option[value="${CSS.escape(id)}"]`)) docSelect.append(withLang(el("option", { value: id, text: title }), title));
+  };
+  loadDocuments().then((body) => {
+    for (const d of body.documents) addOption(d.id, d.title);
+    docSelect.value = selected[0] || "";
+    updateOptionsSummary();
+  }).catch(() => { /* the menu keeps "All documents"; searching still works */ });
+  for (const id of keep) addOption(id, id);
+  docSelect.value = selected[0] || "";
+}
+
+// ---------- search ----------
+
+const EXAMPLES = [
+  "When did the Hong Kong-Zhuhai-Macao Bridge open?",
+  "What is the Northern Metropolis?",
+  "河套深港科技创新合作区的定位是什么？",
+];
+
+function examplesNode() {
+  const list = el("ul", { class: "examples" });
+  for (const q of EXAMPLES) list.append(el("li", {}, withLang(el("a", { href: searchUrl({ q, k: DEFAULT_K, mode: "", docs: [] }), "data-nav": true, text: q }), q)));
+  return el("div", { class: "hint" }, el("p", { text: "Try one of these:" }), list);
+}
+
+function showSearch(s) {
+  input.value = s.q || "";
+  kSelect.value = [...kSelect.options].some((o) => o.value === s.k) ? s.k : DEFAULT_K;
+  modeSelect.value = MODE_NAMES[s.mode] ? s.mode : "";
+  fillDocumentMenu(s.docs);
+  updateOptionsSummary();
+  if (s.mode || s.k !== DEFAULT_K || s.docs.length) $("options").open = true;
+
+  if (s.q === null) {
+    document.title = "bayqa — search Greater Bay Area policy texts";
+    setStatus(s.docs.length ? "Ask a question about this document." : "");
+    view.replaceChildren(examplesNode());
+    if (s.docs.length) input.focus();
+    return;
+  }
+  const question = s.q.trim();
+  document.title = `${question || "Search"} — bayqa`;
+  if (!question) {
+    setStatus("Type a question first.", "warn");
+    view.replaceChildren(examplesNode());
+    input.focus();
+    return;
+  }
+  const api = new URLSearchParams({ q: s.q, k: s.k });
+  if (s.mode) api.set("mode", s.mode);
+  for (const d of s.docs) api.append("doc", d);
+  const key = "?" + api.toString();
+  const cached = searchCache.get(key);
+  if (cached) return showResults(s, cached);
+  const controller = new AbortController();
+  inFlight = controller;
+  setStatus("Searching…", "loading");
+  view.setAttribute("aria-busy", "true");
+  view.replaceChildren();
+  fetch("/search" + key, { signal: controller.signal, headers: { Accept: "application/json" } })
+    .then(async (resp) => {
+      const body = await resp.json().catch(() => null);
+      if (controller.signal.aborted) return;
+      if (!resp.ok || !body || !Array.isArray(body.results)) {
+        const detail = body && typeof body.detail === "string" ? body.detail : null;
+        return showError(`The search failed (HTTP ${resp.status})`, detail);
+      }
+      searchCache.set(key, body);
+      if (searchCache.size > 30) searchCache.delete(searchCache.keys().next().value);
+      showResults(s, body);
+    })
+    .catch((err) => {
+      if (err.name === "AbortError") return;
+      showError("The server could not be reached", "Check that bayqa is running and your connection works, then try again.");
+    })
+    .finally(() => {
+      if (inFlight === controller) inFlight = null;
+      view.removeAttribute("aria-busy");
+    });
+}
+
+function showError(title, detail) {
+  setStatus(`${title}.`, "error");
+  const retry = el("button", { type: "button", class: "secondary", text: "Try again" });
+  retry.addEventListener("click", () => render());
+  view.replaceChildren(el("div", { class: "error-box", role: "alert" },
+    el("p", { class: "error-title", text: title }),
+    detail ? el("p", { text: detail }) : null,
+    retry));
+}
+
+function showResults(s, body) {
+  const results = body.results;
+  const question = body.query || s.q.trim();
+  const parts = [];
+  if (!results.length) {
+    setStatus(`No passages found for “${question}”.`, "warn");
+    const hint = el("div", { class: "hint" },
+      el("p", { text: "Nothing in the indexed documents matched. You could:" }),
+      el("ul", {},
+        el("li", { text: "use fewer or more general words, or check the spelling;" }),
+        s.docs.length ? el("li", {}, el("a", { href: searchUrl({ ...s, docs: [] }), "data-nav": true, text: "search all documents" }), " instead of one;") : null,
+        el("li", {}, "see ", el("a", { href: "/?view=documents", "data-nav": true, text: "what is indexed" }), ".")));
+    view.replaceChildren(hint);
+    return;
+  }
+  parts.push(`${results.length} passage${results.length === 1 ? "" : "s"} for “${question}”`);
+  if (typeof body.took_ms === "number") parts.push(`${Math.round(body.took_ms)} ms`);
+  if (typeof body.mode === "string") parts.push(`${MODE_NAMES[body.mode] || body.mode} search`);
+  setStatus(parts.join(" · "));
+
+  const out = [];
+  if (s.mode && typeof body.mode !== "string") {
+    out.push(el("p", { class: "note", text: "This server does not offer a choice of search mode; the results use its standard ranking." }));
+  }
+  const low = body.confidence && body.confidence.low === true;
+  if (low) {
+    out.push(el("div", { class: "low-confidence", role: "note" },
+      el("p", { class: "low-title", text: "The documents probably do not answer this question." }),
+      el("p", { text: "These are the closest passages bayqa found; check them before relying on them, or rephrase the question." })));
+  } else if (results[0].answer) {
+    out.push(answerBox(results[0], question));
+  }
+  const top = Math.max(...results.map((r) => r.score), 1e-9);
+  const list = el("ol", { class: "results", "aria-label": "Passages, best first" });
+  for (const r of results) list.append(resultNode(r, question, top));
+  out.push(list);
+  view.replaceChildren(...out);
+}
+
+// The section path without a leading heading that only repeats the document title.
+function sectionPath(r) {
+  const headings = Array.isArray(r.headings) ? [...r.headings] : [];
+  if (headings.length && headings[0].trim() === r.title.trim()) headings.shift();
+  return headings.length ? headings.join(" › ") : Array.isArray(r.headings) ? "" : r.section || "";
+}
+
+function answerBox(r, question) {
+  const a = r.answer;
+  return el("section", { class: "answer-box", "aria-labelledby": "answer-heading" },
+    el("h2", { id: "answer-heading", class: "answer-label", text: "Answer" }),
+    withLang(el("p", { class: "answer-text" }, ...highlighted(a.text, question, null)), a.text),
+    el("p", { class: "answer-source" }, "From ",
+      withLang(el("a", { href: readerUrl(r.doc_id, [r.start, r.end], [a.start, a.end]), "data-nav": true, text: r.title }), r.title),
+      sectionPath(r) ? ` — ${sectionPath(r)}` : "", r.page ? `, page ${r.page}` : ""));
+}
+
+function resultNode(r, question, top) {
+  const meta = [];
+  const section = sectionPath(r);
+  if (section) meta.push(section);
+  if (r.page) meta.push(`page ${r.page}`);
+  meta.push(r.doc_id);
+  const share = Math.max(0, Math.min(1, r.score / top));
+  const answer = r.answer ? [r.answer.start - r.start, r.answer.end - r.start] : null;
+  const link = el("a", {
+    href: readerUrl(r.doc_id, [r.start, r.end], r.answer ? [r.answer.start, r.answer.end] : null),
+    "data-nav": true, class: "result-link", text: r.title,
+  });
+  return el("li", { class: "result", "data-doc": r.doc_id, "data-chunk": r.chunk_id },
+    el("div", { class: "result-head" },
+      el("h3", { class: "result-title" }, withLang(link, r.title)),
+      el("span", { class: "relevance", title: "Score of this passage; the bar compares it with the best passage" },
+        el("span", { class: "bar", "aria-hidden": "true" }, el("span", { class: "fill", style: `width:${(share * 100).toFixed(0)}%` })),
+        el("span", { class: "score", text: `score ${r.score.toFixed(3)}` }))),
+    withLang(el("p", { class: "meta", text: meta.join(" · ") }), section),
+    withLang(el("p", { class: "passage" }, ...highlighted(r.text, question, answer)), r.text));
+}
+
+// ---------- highlighting ----------
+
+function queryTerms(question) {
+  const terms = new Set();
+  for (const word of question.toLowerCase().match(/[\p{L}\p{N}]+/gu) || []) {
+    for (const part of word.match(/[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+/g)) {
+      if (CJK.test(part)) {
+        if (part.length === 1) terms.add(part);
+        for (let i = 0; i + 1 < part.length; i++) terms.add(part.slice(i, i + 2));
+      } else if (part.length > 1 && !STOPWORDS.has(part)) {
+        terms.add(part);
+      }
+    }
+  }
+  return [...terms];
+}
+
+function termRanges(text, question) {
+  const terms = queryTerms(question).sort((a, b) => b.length - a.length);
+  if (!terms.length) return [];
+  const escaped = terms.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const latin = escaped.filter((t) => !CJK.test(t)), cjk = escaped.filter((t) => CJK.test(t));
+  const alternatives = [];
+  if (latin.length) alternatives.push(`(?<![\\p{L}\\p{N}])(?:${latin.join("|")})`);
+  if (cjk.length) alternatives.push(cjk.join("|"));
+  const pattern = new RegExp(alternatives.join("|"), "giu");
+  const ranges = [];
+  for (const m of text.matchAll(pattern)) {
+    const last = ranges[ranges.length - 1];
+    if (last && m.index <= last[1]) last[1] = Math.max(last[1], m.index + m[0].length);
+    else ranges.push([m.index, m.index + m[0].length]);
+  }
+  return ranges;
+}
+
+// Nodes for `text` with query terms in <strong> and, when given, the answering sentence [a, b) in one <mark>.
+function highlighted(text, question, answer) {
+  const terms = termRanges(text, question);
+  const withTerms = (from, to) => {
+    const nodes = [];
+    let at = from;
+    for (const [s, e] of terms) {
+      if (e <= from || s >= to) continue;
+      const a = Math.max(s, from), b = Math.min(e, to);
+      if (a > at) nodes.push(document.createTextNode(text.slice(at, a)));
+      nodes.push(el("strong", { class: "term", text: text.slice(a, b) }));
+      at = b;
+    }
+    if (at < to) nodes.push(document.createTextNode(text.slice(at, to)));
+    return nodes;
+  };
+  if (!answer || answer[0] < 0 || answer[1] > text.length || answer[1] <= answer[0]) return withTerms(0, text.length);
+  return [...withTerms(0, answer[0]), el("mark", { class: "answer" }, ...withTerms(answer[0], answer[1])), ...withTerms(answer[1], text.length)];
+}
+
+// ---------- documents view ----------
+
+function showDocuments() {
+  document.title = "Documents — bayqa";
+  input.value = "";
+  setStatus("Loading the list of documents…", "loading");
+  view.setAttribute("aria-busy", "true");
+  view.replaceChildren();
+  documentList = null;
+  loadDocuments().then((body) => {
+    view.removeAttribute("aria-busy");
+    const docs = body.documents;
+    const heading = el("h2", { text: "Documents" });
+    if (!docs.length) {
+      setStatus("No documents are indexed yet.", "warn");
+      view.replaceChildren(heading, el("p", { class: "hint", text: "Put files in the corpus folder and run bayqa index; they will appear here." }));
+      return;
+    }
+    const chunks = docs.reduce((n, d) => n + d.chunks, 0);
+    setStatus(`${docs.length} document${docs.length === 1 ? "" : "s"} indexed, ${chunks} passages.`);
+    const rows = docs.map((d) => el("tr", { "data-doc": d.id },
+      el("td", { "data-label": "Title" }, withLang(el("a", { href: readerUrl(d.id), "data-nav": true, text: d.title }), d.title),
+        el("span", { class: "doc-id", text: d.id })),
+      el("td", { "data-label": "Type", text: d.kind }),
+      el("td", { "data-label": "Size", text: (d.pages ? `${d.pages} page${d.pages === 1 ? "" : "s"}, ` : "") + formatBytes(d.size) }),
+      el("td", { "data-label": "Passages", class: "num", text: String(d.chunks) }),
+      el("td", { "data-label": "Added" }, el("time", { datetime: d.added_at, text: formatDate(d.added_at) })),
+      el("td", { "data-label": "" }, el("a", { href: `/?doc=${encodeURIComponent(d.id)}`, "data-nav": true, class: "search-in", text: "Search in it",
+        "aria-label": `Search in ${d.title}` }))));
+    const table = el("table", { class: "documents" },
+      el("caption", { class: "visually-hidden", text: "Indexed documents" }),
+      el("thead", {}, el("tr", {}, ...["Title", "Type", "Size", "Passages", "Added", ""].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, ...rows));
+    view.replaceChildren(heading, table, el("p", { class: "generation", text: `Index generation ${body.generation}` }));
+  }).catch(() => {
+    view.removeAttribute("aria-busy");
+    showError("The list of documents could not be loaded", "Check that bayqa is running, then try again.");
+  });
+}
+
+// ---------- reader ----------
+
+function showReader(docId, passage, answer) {
+  document.title = "Document — bayqa";
+  setStatus("Opening the document…", "loading");
+  view.setAttribute("aria-busy", "true");
+  view.replaceChildren();
+  const controller = new AbortController();
+  inFlight = controller;
+  fetch(docPath(docId || ""), { signal: controller.signal, headers: { Accept: "application/json" } })
+    .then(async (resp) => {
+      const body = await resp.json().catch(() => null);
+      if (controller.signal.aborted) return;
+      view.removeAttribute("aria-busy");
+      if (!resp.ok || !body || typeof body.text !== "string") {
+        return showError(`The document could not be opened (HTTP ${resp.status})`, body && body.detail);
+      }
+      renderDocument(body, passage, answer);
+    })
+    .catch((err) => {
+      if (err.name === "AbortError") return;
+      view.removeAttribute("aria-busy");
+      showError("The server could not be reached", "Check that bayqa is running, then try again.");
+    });
+}
+
+function renderDocument(doc, passage, answer) {
+  document.title = `${doc.title} — bayqa`;
+  const text = doc.text;
+  const valid = passage && passage[1] <= text.length;
+  const info = [doc.kind, doc.pages ? `${doc.pages} pages` : formatBytes(doc.size), `${doc.chunks} passages`, `added ${formatDate(doc.added_at)}`];
+  const back = el("a", { href: "/", class: "back", text: "← Back" });
+  back.addEventListener("click", (event) => {
+    if (history.state && history.state.depth > 0) { event.preventDefault(); history.back(); }
+  });
+  const body = el("div", { class: "doc-text" });
+  withLang(body, text.slice(0, 2000));
+  if (valid) {
+    const [s, e] = passage;
+    const inner = [];
+    if (answer && answer[0] >= s && answer[1] <= e && answer[1] > answer[0]) {
+      inner.push(text.slice(s, answer[0]), el("mark", { class: "answer", text: text.slice(answer[0], answer[1]) }), text.slice(answer[1], e));
+    } else {
+      inner.push(text.slice(s, e));
+    }
+    body.append(text.slice(0, s), el("span", { class: "passage-flag", "aria-hidden": "true", text: "Found passage" }), el("mark", { id: "passage", class: "passage-mark", tabindex: "-1", "aria-label": "The passage found by your search" }, ...inner), text.slice(e));
+  } else {
+    body.textContent = text;
+  }
+  setStatus(valid ? `Showing the passage in “${doc.title}”.` : `“${doc.title}”`);
+  view.replaceChildren(el("article", { class: "reader" },
+    el("p", { class: "reader-nav" }, back, " · ", el("a", { href: `/?doc=${encodeURIComponent(doc.id)}`, "data-nav": true, text: "Search in this document" })),
+    withLang(el("h2", { class: "reader-title", text: doc.title }), doc.title),
+    el("p", { class: "meta", text: `${doc.id} · ${info.join(" · ")}` }),
+    body));
+  const mark = $("passage");
+  if (mark) {
+    mark.scrollIntoView({ block: "center" });
+    mark.focus({ preventScroll: true });
+  } else {
+    window.scrollTo(0, 0);
+  }
+}
+
+render();
