@@ -13,6 +13,8 @@ const STOPWORDS = new Set(("a an and are as at be been by can could did do does 
   "about after before between both during each more most other over same some such than then through under until very " +
   "we you your our us any all also not no nor only own so too just").split(" "));
 
+// Chinese function characters: a bigram containing one (的定, 是什) says nothing about the topic.
+const CJK_STOP = /[的是了在和与及或其之为也这那有么什吗呢哪何]/;
 const $ = (id) => document.getElementById(id);
 const form = $("search-form"), input = $("q"), kSelect = $("k"), modeSelect = $("mode"), docSelect = $("doc");
 const statusLine = $("status"), view = $("view"), main = $("main");
@@ -338,8 +340,11 @@ function queryTerms(question) {
   for (const word of question.toLowerCase().match(/[\p{L}\p{N}]+/gu) || []) {
     for (const part of word.match(/[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+/g)) {
       if (CJK.test(part)) {
-        if (part.length === 1) terms.add(part);
-        for (let i = 0; i + 1 < part.length; i++) terms.add(part.slice(i, i + 2));
+        if (part.length === 1 && !CJK_STOP.test(part)) terms.add(part);
+        for (let i = 0; i + 1 < part.length; i++) {
+          const pair = part.slice(i, i + 2);
+          if (!CJK_STOP.test(pair)) terms.add(pair);
+        }
       } else if (part.length > 1 && !STOPWORDS.has(part)) {
         terms.add(part);
       }
