@@ -161,18 +161,20 @@ function loadDocuments() {
   return documentList;
 }
 
+// A document named in the URL gets an option at once (labelled by its id until the list of titles arrives).
 function fillDocumentMenu(selected) {
-  const keep = new Set(selected);
-  const addOption = (id, title) => {
-    if (!docSelect.querySelector(`option[value="${CSS.escape(id)}"]`)) docSelect.append(withLang(el("option", { value: id, text: title }), title));
+  const setOption = (id, title) => {
+    const existing = [...docSelect.options].find((o) => o.value === id);
+    if (existing) existing.textContent = title;
+    else docSelect.append(withLang(el("option", { value: id, text: title }), title));
   };
+  for (const id of selected) if (![...docSelect.options].some((o) => o.value === id)) setOption(id, id);
+  docSelect.value = selected[0] || "";
   loadDocuments().then((body) => {
-    for (const d of body.documents) addOption(d.id, d.title);
+    for (const d of body.documents) setOption(d.id, d.title);
     docSelect.value = selected[0] || "";
     updateOptionsSummary();
-  }).catch(() => { /* the menu keeps "All documents"; searching still works */ });
-  for (const id of keep) addOption(id, id);
-  docSelect.value = selected[0] || "";
+  }).catch(() => { /* the menu keeps what it has; searching still works */ });
 }
 
 // ---------- search ----------
