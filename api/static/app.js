@@ -98,6 +98,15 @@ document.addEventListener("click", (event) => {
 
 window.addEventListener("popstate", render);
 
+// "/" jumps to the search box from anywhere except a field the user is typing in.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest("input, select, textarea, [contenteditable]")) return;
+  event.preventDefault();
+  input.focus();
+  input.select();
+});
+
 function searchParams() {
   const params = new URLSearchParams(location.search);
   return {
@@ -203,7 +212,15 @@ function showSearch(s) {
     document.title = "bayqa — search Greater Bay Area policy texts";
     setStatus(s.docs.length ? "Ask a question about this document." : "");
     view.replaceChildren(examplesNode());
-    if (s.docs.length) input.focus();
+    if (s.docs.length) {
+      input.focus();
+    } else {
+      const here = location.search;
+      loadDocuments().then((body) => {
+        const n = body.documents.length;
+        if (location.search === here && n) setStatus(`Searching ${n} indexed document${n === 1 ? "" : "s"}.`);
+      }).catch(() => {});
+    }
     return;
   }
   const question = s.q.trim();
@@ -248,7 +265,7 @@ function showSearch(s) {
 }
 
 function showError(title, detail) {
-  setStatus(`${title}.`, "error");
+  setStatus("", "error");
   const retry = el("button", { type: "button", class: "secondary", text: "Try again" });
   retry.addEventListener("click", () => render());
   view.replaceChildren(el("div", { class: "error-box", role: "alert" },
@@ -290,7 +307,8 @@ function showResults(s, body) {
     out.push(answerBox(results[0], question));
   }
   const top = Math.max(...results.map((r) => r.score), 1e-9);
-  const list = el("ol", { class: "results", "aria-label": "Passages, best first" });
+  out.push(el("h2", { class: "visually-hidden", text: "Passages, best first" }));
+  const list = el("ol", { class: "results" });
   for (const r of results) list.append(resultNode(r, question, top));
   out.push(list);
   view.replaceChildren(...out);
