@@ -16,12 +16,17 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.writes import write_router
 from api.schemas import (
     ChunkRef, DocumentDetail, DocumentList, DocumentOut, ErrorOut, Health, PassageOut, SearchRequest,
     SearchResponse,
 )
+from bayqa.config import Settings
+from bayqa.jobs import Jobs
 from bayqa.search import Hit
 from bayqa.service import NotReady, Service
+from bayqa.updates import update_work
+from bayqa.watch import watch_corpus
 
 STATIC = Path(__file__).parent / "static"
 REFRESH_SECONDS = 1.0
@@ -43,16 +48,24 @@ def _field_name(loc: tuple) -> str:
     return ".".join(parts) or "request"
 
 
-def create_app(service: Service) -> FastAPI:
-    """The app for one Service; it keeps following the index folder's live generation."""
+def create_app(service: Service, *, watch: bool = False) -> FastAPI:
+    """The app for one Service; it keeps following the index folder's live generation.
+
+    With ``watch``, changes in the corpus folder are indexed as they happen.
+    """
+    jobs = Jobs(service.settings.index / "jobs.sqlite")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         thread = threading.Thread(target=_follow_index, args=(service, stop), name="bayqa-index-follower", daemon=True)
         thread.start()
+        jobs.start()
+        if watch:
+            threading.Thread(target=_watch_corpus, args=(service, jobs, stop), name="bayqa-watch", daemon=True).start()
         yield
         stop.set()
+        jobs.stop()
 
     app = FastAPI(
         title="bayqa",
@@ -149,7 +162,31 @@ def create_app(service: Service) -> FastAPI:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    # Live updates: write routes (bearer token) and job status; see api/writes.py.
+    app.include_router(write_router(service, jobs))
     return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for several worker processes (``bayqa serve --workers N``): settings from BAYQA_* variables."""
+    return create_app(Service(Settings()))
+
+
+def _watch_corpus(service: Service, jobs: Jobs, stop: threading.Event) -> None:
+    """Queue a reindex job per batch of folder changes, unless one is still waiting to start."""
+    pending: str | None = None
+
+    def changed(ids: list[str]) -> None:
+        nonlocal pending
+        waiting = jobs.get(pending) if pending else None
+        if waiting is None or waiting.state != "queued":
+            pending = jobs.submit("watch", None, update_work(service, "watch")).id
+
+    try:
+        watch_corpus(service.settings.corpus, changed, stop)
+    except Exception:
+        log.exception("watching %s stopped; restart the server to watch again", service.settings.corpus)
 
 
 def _follow_index(service: Service, stop: threading.Event) -> None:

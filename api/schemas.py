@@ -80,3 +80,24 @@ class Health(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: str = Field(description="What was wrong and how to fix it.")
+
+
+class JobProgress(BaseModel):
+    done: int = Field(description="Chunks embedded so far.")
+    total: int = Field(description="Chunks this update embeds (0 until known, or when nothing needs embedding).")
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str = Field(description="add, replace, delete, reindex or watch")
+    document: str | None = Field(description="The document id the write was about (null for reindex/watch).")
+    state: str = Field(description="queued, running, done or failed")
+    progress: JobProgress
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    outcome: dict | None = Field(
+        description="When done: generation, added, changed, removed (lists of ids), unchanged (count), problems, "
+        "chunks_embedded, chunks_total, seconds."
+    )
+    error: str | None = Field(description="When failed: what went wrong; the index keeps its previous content.")

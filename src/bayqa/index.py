@@ -11,6 +11,10 @@ A build writes a whole new generation beside the live one, flushes it to disk, a
 ``CURRENT``. A crash at any moment therefore leaves ``CURRENT`` naming a complete generation. Row ``i``
 of the FAISS index is row ``i`` of the ``chunks`` table. Documents whose content hash did not change
 keep their chunks and vectors (copied from the previous generation), so only new text is embedded.
+
+After a switch the folder keeps the new generation and the one that was live before it (a process
+that has not switched yet may still be loading it); everything else is removed. A loaded generation
+holds everything it serves in memory, so deleting its folder never breaks a process still using it.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from bayqa.documents import Document
 FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = "write.lock"
-KEEP_GENERATIONS = 2  # the live one and the one before it, for readers still holding it
+EMBED_SLICE = 256  # chunks embedded between two progress reports
 
 
 class IndexStoreError(Exception):
@@ -146,6 +150,7 @@ class LoadedIndex:
                     "SELECT id, title, kind, content_hash, size, pages, chunks, added_at, indexed_at FROM documents ORDER BY id"
                 )
             }
+            self._texts: dict[str, str] = dict(db.execute("SELECT id, text FROM documents"))
         if self.vectors.ntotal != len(self.chunks):
             raise IndexMismatch(f"index at {path} is inconsistent ({self.vectors.ntotal} vectors, {len(self.chunks)} chunks); rebuild it")
         self.rows_by_doc: dict[str, list[int]] = {}
@@ -160,9 +165,7 @@ class LoadedIndex:
         return sqlite3.connect(f"file:{self.path / 'chunks.sqlite'}?mode=ro", uri=True)
 
     def document_text(self, doc_id: str) -> str | None:
-        with self._connect() as db:
-            row = db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        return row[0] if row else None
+        return self._texts.get(doc_id)
 
     def vectors_of(self, rows: Sequence[int]) -> np.ndarray:
         if not rows:
@@ -222,21 +225,25 @@ class IndexStore:
         batch_size: int = 32,
         progress: bool = False,
         force: bool = False,
+        wait: float = 0,
+        on_progress: Callable[[int, int], None] | None = None,
         before_switch: Callable[[Path], None] | None = None,
     ) -> BuildReport:
         """Bring the index in line with ``documents``, re-embedding only what changed.
 
-        Holds the folder's write lock for the whole build; raises IndexBusy if another process has it.
-        ``before_switch`` runs on the finished generation just before it goes live (a hook for tests).
+        Holds the folder's write lock for the whole build, waiting up to ``wait`` seconds for another
+        process to finish its build; raises IndexBusy if it does not. ``on_progress(done, total)``
+        reports embedded chunks. ``before_switch`` runs on the finished generation just before it
+        goes live (a hook for tests).
         """
         self.root.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.root / LOCK_FILE))
         try:
-            lock.acquire(timeout=0)
+            lock.acquire(timeout=wait)
         except Timeout as exc:
             raise IndexBusy(f"another process is updating the index in {self.root}; try again when it has finished") from exc
         try:
-            return self._build_locked(documents, encoder, settings, problems, batch_size, progress, force, before_switch)
+            return self._build_locked(documents, encoder, settings, problems, batch_size, progress, force, on_progress, before_switch)
         finally:
             lock.release()
 
@@ -249,10 +256,12 @@ class IndexStore:
         batch_size: int,
         progress: bool,
         force: bool,
+        on_progress: Callable[[int, int], None] | None,
         before_switch: Callable[[Path], None] | None,
     ) -> BuildReport:
         started = time.perf_counter()
         self._remove_partial_generations()
+        live = self.current_generation()
         notes: list[str] = []
         previous = self._previous_for_reuse(encoder, settings, notes)
         old_docs = previous.documents if previous else {}
@@ -276,7 +285,7 @@ class IndexStore:
             else:
                 doc_chunks[doc.id] = chunk_document(doc, encoder.count_tokens, settings)
                 to_embed.extend(doc_chunks[doc.id])
-        fresh = encoder.encode([c.embedding_text for c in to_embed], batch_size=batch_size, progress=progress)
+        fresh = _embed(encoder, [c.embedding_text for c in to_embed], batch_size, progress, on_progress)
         fresh_rows = {c.id: i for i, c in enumerate(to_embed)}
 
         all_chunks: list[Chunk] = []
@@ -321,7 +330,7 @@ class IndexStore:
         if before_switch is not None:
             before_switch(final)
         self._switch(generation)
-        self._remove_old_generations(keep=generation)
+        self._remove_old_generations(keep={generation, live or generation})
         return BuildReport(
             generation, added=added, changed=changed, removed=removed, unchanged=unchanged, problems=tuple(problems),
             chunks_embedded=len(to_embed), chunks_total=len(all_chunks), seconds=time.perf_counter() - started,
@@ -357,15 +366,33 @@ class IndexStore:
     def _generations(self) -> list[Path]:
         return sorted(p for p in self.root.glob("gen-*") if p.is_dir() and not p.name.endswith(".partial"))
 
-    def _remove_old_generations(self, keep: str) -> None:
-        others = [p for p in self._generations() if p.name != keep]
-        for path in others[: max(0, len(others) - (KEEP_GENERATIONS - 1))]:
-            shutil.rmtree(path, ignore_errors=True)
+    def _remove_old_generations(self, keep: set[str]) -> None:
+        """Everything but ``keep``: older generations and any that a crash left unswitched."""
+        for path in self._generations():
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
 
     def _remove_partial_generations(self) -> None:
         """Left by a build that died; safe to remove because we hold the write lock."""
         for path in self.root.glob("gen-*.partial"):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _embed(
+    encoder: Encoder, texts: list[str], batch_size: int, progress: bool, on_progress: Callable[[int, int], None] | None
+) -> np.ndarray:
+    """Embed in slices so a long build can report how far it got (and show one progress bar)."""
+    from tqdm import tqdm
+
+    parts = [np.zeros((0, encoder.dimension), dtype=np.float32)]
+    with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress or not texts) as bar:
+        for start in range(0, len(texts), EMBED_SLICE):
+            batch = texts[start: start + EMBED_SLICE]
+            parts.append(encoder.encode(batch, batch_size=batch_size))
+            bar.update(len(batch))
+            if on_progress is not None:
+                on_progress(start + len(batch), len(texts))
+    return np.vstack(parts)
 
 
 def _write_sqlite(path: Path, documents: Sequence[Document], infos: Sequence[DocumentInfo], chunks: Sequence[Chunk]) -> None:

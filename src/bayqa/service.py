@@ -7,6 +7,7 @@ searcher is a single reference assignment: a request that already took the old o
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import cached_property
 
 from bayqa.chunking import ChunkSettings
@@ -15,6 +16,10 @@ from bayqa.documents import load_corpus
 from bayqa.embedding import Embedder
 from bayqa.index import BuildReport, IndexStore
 from bayqa.search import Hit, Searcher
+
+
+#: How long an update waits for another process's build to finish before it gives up.
+WRITE_WAIT_SECONDS = 600.0
 
 
 class NotReady(Exception):
@@ -36,13 +41,25 @@ class Service:
     def chunk_settings(self) -> ChunkSettings:
         return ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder.max_tokens)
 
-    def build(self, *, progress: bool = False, force: bool = False) -> BuildReport:
+    def build(
+        self, *, progress: bool = False, force: bool = False, wait: float = 0,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> BuildReport:
         """Bring the index in line with the corpus folder (only changed documents are embedded)."""
         report = load_corpus(self.settings.corpus)
         return self.store.build(
             report.documents, self.embedder, self.chunk_settings(), problems=report.problems,
-            batch_size=self.settings.batch_size, progress=progress, force=force,
+            batch_size=self.settings.batch_size, progress=progress, force=force, wait=wait, on_progress=on_progress,
         )
+
+    def update(self, on_progress: Callable[[int, int], None] | None = None) -> BuildReport:
+        """Build (queueing behind another process's build) and switch this process to the result.
+
+        When this returns, searches in this process see the update: a removed document is gone.
+        """
+        report = self.build(wait=WRITE_WAIT_SECONDS, on_progress=on_progress)
+        self.refresh()
+        return report
 
     def load(self) -> Searcher:
         """Open the live generation (checking it was built with our model) and make it the one searched."""
@@ -53,12 +70,13 @@ class Service:
 
     def refresh(self) -> bool:
         """Switch to a newer generation if another build made one; True if it switched."""
-        current = self.store.current_generation()
-        loaded = self._searcher
-        if current is None or (loaded is not None and loaded.index.generation == current):
-            return False
-        self.load()
-        return True
+        with self._load_lock:
+            current = self.store.current_generation()
+            loaded = self._searcher
+            if current is None or (loaded is not None and loaded.index.generation == current):
+                return False
+            self._searcher = Searcher(self.store.open(self.embedder.model_id), self.embedder)
+            return True
 
     @property
     def ready(self) -> bool:

@@ -1,0 +1,46 @@
+"""What an update job does: re-index the corpus folder, switch this process, and check the result.
+
+The HTTP write routes and the folder watcher queue the same work, so both finish only once this
+process serves the new generation (a deleted document is then gone from its answers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from bayqa.documents import DocumentError
+from bayqa.index import BuildReport, IndexStoreError
+from bayqa.jobs import JobFailed, Progress, Work
+from bayqa.service import Service
+
+KINDS = ("add", "replace", "delete", "reindex", "watch")
+
+
+def outcome(report: BuildReport, generation: str) -> dict[str, Any]:
+    """A build report as a job outcome: lists of what changed, a count of what did not."""
+    data = asdict(report)
+    data.update(generation=generation, unchanged=len(report.unchanged), seconds=round(report.seconds, 3))
+    data.pop("notes")
+    return data
+
+
+def update_work(service: Service, kind: str, doc_id: str | None = None) -> Work:
+    """The job for one write of ``kind`` (one of KINDS) on document ``doc_id``."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown update kind {kind!r}")
+
+    def work(progress: Progress) -> dict[str, Any]:
+        try:
+            report = service.update(on_progress=progress)
+        except (IndexStoreError, DocumentError) as exc:
+            raise JobFailed(str(exc)) from exc
+        index = service.searcher.index
+        if kind in ("add", "replace") and doc_id not in index.documents:
+            problems = "; ".join(p for p in report.problems if str(doc_id) in p) or "it is no longer in the corpus folder"
+            raise JobFailed(f"{doc_id} could not be indexed: {problems}")
+        if kind == "delete" and doc_id in index.documents:
+            raise JobFailed(f"{doc_id} is still in the index: the file was put back before the update ran")
+        return outcome(report, index.generation)
+
+    return work
