@@ -28,4 +28,4 @@ test-fast: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) index/CURRENT index/gen-* index/write.lock
+	rm -rf $(VENV) index/CURRENT index/gen-* index/write.lock index/jobs.sqlite*

@@ -42,7 +42,7 @@ from bayqa.documents import Document
 FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = "write.lock"
-EMBED_SLICE = 256  # chunks embedded between two progress reports
+EMBED_SLICE = 64  # chunks embedded between two progress reports (two batches of 32)
 
 
 class IndexStoreError(Exception):

@@ -19,7 +19,7 @@ log = logging.getLogger("bayqa.watch")
 
 def watch_corpus(corpus: Path, on_change: Callable[[list[str]], None], stop: threading.Event,
                  debounce_ms: int = DEBOUNCE_MS) -> None:
-    """Call ``on_change(ids)`` for each debounced batch of document changes, until ``stop`` is set."""
+    """Call ``on_change(paths)`` for each debounced batch of changes (corpus-relative), until ``stop`` is set."""
     from watchfiles import watch
 
     root = corpus.resolve()
@@ -29,7 +29,10 @@ def watch_corpus(corpus: Path, on_change: Callable[[list[str]], None], stop: thr
             rel = Path(path).resolve().relative_to(root)
         except ValueError:
             return False
-        return is_document_file(Path(path)) and not any(part.startswith(".") for part in rel.parts)
+        if any(part.startswith(".") for part in rel.parts):
+            return False
+        # A new folder counts too: files written into it before it is watched raise no event of their own.
+        return is_document_file(Path(path)) or Path(path).is_dir() or not Path(path).suffix
 
     for changes in watch(root, watch_filter=relevant, debounce=debounce_ms, step=100, stop_event=stop,
                          raise_interrupt=False):
