@@ -16,17 +16,15 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.writes import write_router
 from api.schemas import (
     ChunkRef, DocumentDetail, DocumentList, DocumentOut, ErrorOut, Health, PassageOut, SearchRequest,
     SearchResponse,
 )
+from api.writes import watch_folder, write_router
 from bayqa.config import Settings
 from bayqa.jobs import Jobs
 from bayqa.search import Hit
 from bayqa.service import NotReady, Service
-from bayqa.updates import update_work
-from bayqa.watch import watch_corpus
 
 STATIC = Path(__file__).parent / "static"
 REFRESH_SECONDS = 1.0
@@ -62,7 +60,7 @@ def create_app(service: Service, *, watch: bool = False) -> FastAPI:
         thread.start()
         jobs.start()
         if watch:
-            threading.Thread(target=_watch_corpus, args=(service, jobs, stop), name="bayqa-watch", daemon=True).start()
+            threading.Thread(target=watch_folder, args=(service, jobs, stop), name="bayqa-watch", daemon=True).start()
         yield
         stop.set()
         jobs.stop()
@@ -171,22 +169,6 @@ def create_app(service: Service, *, watch: bool = False) -> FastAPI:
 def app_from_env() -> FastAPI:
     """App factory for several worker processes (``bayqa serve --workers N``): settings from BAYQA_* variables."""
     return create_app(Service(Settings()))
-
-
-def _watch_corpus(service: Service, jobs: Jobs, stop: threading.Event) -> None:
-    """Queue a reindex job per batch of folder changes, unless one is still waiting to start."""
-    pending: str | None = None
-
-    def changed(ids: list[str]) -> None:
-        nonlocal pending
-        waiting = jobs.get(pending) if pending else None
-        if waiting is None or waiting.state != "queued":
-            pending = jobs.submit("watch", None, update_work(service, "watch")).id
-
-    try:
-        watch_corpus(service.settings.corpus, changed, stop)
-    except Exception:
-        log.exception("watching %s stopped; restart the server to watch again", service.settings.corpus)
 
 
 def _follow_index(service: Service, stop: threading.Event) -> None:

@@ -7,7 +7,9 @@ at once. ``GET /jobs/{id}`` is open, like the other reads.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -24,6 +26,7 @@ from bayqa.corpus import (
 from bayqa.jobs import Job, Jobs
 from bayqa.service import Service
 from bayqa.updates import update_work
+from bayqa.watch import watch_corpus
 
 UPLOAD_FIELD = "file"
 MULTIPART_SLACK = 64 * 1024  # bytes of multipart framing allowed on top of the file size limit
@@ -140,3 +143,19 @@ def write_router(service: Service, jobs: Jobs) -> APIRouter:
         return JobOut.model_validate(found.as_dict())
 
     return router
+
+
+def watch_folder(service: Service, jobs: Jobs, stop: threading.Event) -> None:
+    """For ``bayqa serve --watch``: queue an update job per batch of folder changes, unless one is still waiting."""
+    pending: str | None = None
+
+    def changed(ids: list[str]) -> None:
+        nonlocal pending
+        waiting = jobs.get(pending) if pending else None
+        if waiting is None or waiting.state != "queued":
+            pending = jobs.submit("watch", None, update_work(service, "watch")).id
+
+    try:
+        watch_corpus(service.settings.corpus, changed, stop)
+    except Exception:
+        logging.getLogger("bayqa.watch").exception("watching %s stopped; restart the server to watch again", service.settings.corpus)
