@@ -146,7 +146,10 @@ def write_router(service: Service, jobs: Jobs) -> APIRouter:
 
 
 def watch_folder(service: Service, jobs: Jobs, stop: threading.Event) -> None:
-    """For ``bayqa serve --watch``: queue an update job per batch of folder changes, unless one is still waiting."""
+    """For ``bayqa serve --watch``: queue an update job per batch of folder changes, unless one is still waiting.
+
+    One job runs at the start too, for changes made while no server was watching.
+    """
     pending: str | None = None
 
     def changed(ids: list[str]) -> None:
@@ -155,6 +158,7 @@ def watch_folder(service: Service, jobs: Jobs, stop: threading.Event) -> None:
         if waiting is None or waiting.state != "queued":
             pending = jobs.submit("watch", None, update_work(service, "watch")).id
 
+    changed([])
     try:
         watch_corpus(service.settings.corpus, changed, stop)
     except Exception:

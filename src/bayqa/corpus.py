@@ -140,7 +140,7 @@ def remove_file(path: Path) -> None:
     try:
         path.unlink()
     except FileNotFoundError as exc:
-        raise NotInCorpus(f"{path.name} is not in the corpus folder") from exc
+        raise NotInCorpus(f"{path.name} is not in the corpus folder (if GET /documents still lists it, POST /reindex)") from exc
     _fsync_dir(path.parent)
 
 
