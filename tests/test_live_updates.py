@@ -16,12 +16,10 @@ import pytest
 from filelock import FileLock
 
 from api.app import create_app
-from bayqa.config import Settings
 from bayqa.corpus import NotInCorpus, Unsupported, check_upload, document_path, safe_file_name
 from bayqa.embedding import Embedder
 from bayqa.index import LOCK_FILE, IndexBusy, IndexStore
 from bayqa.jobs import JobFailed, Jobs
-from bayqa.service import Service
 from tests.conftest import LiveServer, free_port
 from tests.test_index import DOCS, make_corpus, service_for
 
