@@ -95,7 +95,11 @@ def write_router(service: Service, jobs: Jobs) -> APIRouter:
         path = document_path(settings.corpus, doc_id)
         if replace and not path.is_file():
             raise NotInCorpus(f"no document {doc_id!r} in the corpus folder; add it with POST /documents")
-        check_upload(data, doc_id, int(settings.max_upload_mb * 1024 * 1024))
+        document = check_upload(data, doc_id, int(settings.max_upload_mb * 1024 * 1024))
+        if not replace and service.ready:
+            same = [d.id for d in service.searcher.index.documents.values() if d.content_hash == document.content_hash]
+            if same:
+                raise AlreadyExists(f"the file is identical to {same[0]}, which is already indexed; nothing to add")
         write_file(path, data, replace=replace)
         return update_job("replace" if replace else "add", doc_id)
 

@@ -97,6 +97,8 @@ def test_upload_replace_delete_cycle(api: httpx.Client, writable: tuple[LiveServ
     assert (corpus / "nansha_ferry.txt").read_text(encoding="utf-8") == text
     assert top_docs(api, "How many ferry sailings from Nansha to SkyPier?")[0] == "nansha_ferry.txt"
     assert upload(api, "nansha_ferry.txt", b"again").status_code == 409
+    duplicate = upload(api, "ferry_copy.txt", text.encode())
+    assert duplicate.status_code == 409 and "identical to nansha_ferry.txt" in duplicate.json()["detail"]
 
     new_text = "Nansha ferry\n\nSince March the Nansha ferry terminal runs 22 sailings a day to SkyPier."
     replaced = finished(api, upload(api, "anything.txt", new_text.encode(), "PUT", "/documents/nansha_ferry.txt").json())
