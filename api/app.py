@@ -22,6 +22,7 @@ from api.schemas import (
 )
 from api.writes import watch_folder, write_router
 from bayqa.config import Settings
+from bayqa.corpus import remove_stale_uploads
 from bayqa.jobs import Jobs
 from bayqa.search import Hit
 from bayqa.service import NotReady, Service
@@ -59,6 +60,7 @@ def create_app(service: Service, *, watch: bool = False) -> FastAPI:
         thread = threading.Thread(target=_follow_index, args=(service, stop), name="bayqa-index-follower", daemon=True)
         thread.start()
         jobs.start()
+        remove_stale_uploads(service.settings.corpus)
         if watch:
             threading.Thread(target=watch_folder, args=(service, jobs, stop), name="bayqa-watch", daemon=True).start()
         yield

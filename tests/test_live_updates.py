@@ -16,7 +16,9 @@ import pytest
 from filelock import FileLock
 
 from api.app import create_app
-from bayqa.corpus import NotInCorpus, Unsupported, check_upload, document_path, safe_file_name
+from bayqa.corpus import (
+    NotInCorpus, Unsupported, check_upload, document_path, remove_stale_uploads, safe_file_name, write_file,
+)
 from bayqa.embedding import Embedder
 from bayqa.index import LOCK_FILE, IndexBusy, IndexStore
 from bayqa.jobs import JobFailed, Jobs
@@ -125,6 +127,19 @@ def test_upload_names_and_contents_are_checked(tmp_path: Path) -> None:
     assert check_upload(zh.encode("gb18030"), "zh.txt", 1000).text == zh, "legacy encodings are text too"
     with pytest.raises(Unsupported, match="binary"):
         check_upload(b"\x00\x01\x02binary", "a.md", 1000)
+
+
+def test_files_are_written_whole_and_leftovers_cleaned(tmp_path: Path) -> None:
+    target = tmp_path / "corpus" / "plan.md"
+    write_file(target, b"# Plan", replace=False)
+    write_file(target, b"# Plan v2", replace=True)
+    assert target.read_bytes() == b"# Plan v2" and sorted(p.name for p in target.parent.iterdir()) == ["plan.md"]
+    left = target.parent / ".upload-dead.tmp"  # as left by a process killed mid-write
+    left.write_bytes(b"half")
+    os.utime(left, (time.time() - 7200, time.time() - 7200))
+    fresh = target.parent / ".upload-busy.tmp"
+    fresh.write_bytes(b"being written")
+    assert remove_stale_uploads(target.parent) == [left] and fresh.exists()
 
 
 def test_serve_watch_follows_the_folder(tmp_path: Path, embedder: Embedder) -> None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 import unicodedata
 from pathlib import Path, PurePosixPath
 
 from bayqa.documents import SUPPORTED_SUFFIXES, Document, DocumentError, decode_text, is_document_file, parse_document
 
 MAX_NAME_CHARS = 150
+UPLOAD_PREFIX = ".upload-"
+STALE_UPLOAD_SECONDS = 3600.0  # a temporary upload file this old was left by a process that died
 
 #: Starts of files that are never text, whatever their name says.
 BINARY_SIGNATURES = {
@@ -117,7 +120,7 @@ def write_file(path: Path, data: bytes, *, replace: bool) -> None:
     The temporary file is hidden, so a build running meanwhile does not pick it up.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".tmp")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=UPLOAD_PREFIX, suffix=".tmp")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -134,6 +137,17 @@ def write_file(path: Path, data: bytes, *, replace: bool) -> None:
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
+
+
+def remove_stale_uploads(corpus: Path, older_than: float = STALE_UPLOAD_SECONDS) -> list[Path]:
+    """Delete temporary upload files left by a process that died mid-write; returns what was removed."""
+    if not corpus.is_dir():
+        return []
+    cutoff = time.time() - older_than
+    stale = [p for p in corpus.rglob(f"{UPLOAD_PREFIX}*.tmp") if p.is_file() and p.stat().st_mtime < cutoff]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def remove_file(path: Path) -> None:
