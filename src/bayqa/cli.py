@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -24,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--corpus", metavar="DIR", help="documents folder (env BAYQA_CORPUS, default ./corpus)")
     common.add_argument("--index", metavar="DIR", help="index folder (env BAYQA_INDEX, default ./index)")
     common.add_argument("--model", metavar="NAME_OR_PATH", help="sentence-transformers model (env BAYQA_MODEL, default the embedded all-MiniLM-L6-v2)")
+    common.add_argument("--backend", choices=("fast", "torch"), help="embedding backend (env BAYQA_BACKEND, default fast)")
 
     parser = argparse.ArgumentParser(prog="bayqa", description="Question-answering search over policy documents.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -43,13 +45,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="serve from N processes; each follows the live index generation (default 1)")
 
+    p = sub.add_parser("bench", parents=[common], help="measure search latency and indexing speed against LangChain FAISS")
+    p.add_argument("--quick", action="store_true", help="a seconds-long smoke run on a tiny sample")
+    p.add_argument("--scifact", metavar="DIR", type=Path, help="SciFact in BEIR format (default ../shared/beir/scifact)")
+    p.add_argument("--out", metavar="FILE", type=Path, default=Path("bench.json"), help="where to write the JSON (default bench.json)")
+
     p = sub.add_parser("info", parents=[common], help="describe the live index")
     p.add_argument("--json", action="store_true", help="print as JSON")
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {name: getattr(args, name, None) for name in ("corpus", "index", "model", "host", "port")}
+    overrides = {name: getattr(args, name, None) for name in ("corpus", "index", "model", "backend", "host", "port")}
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -136,7 +143,17 @@ def cmd_info(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "search": cmd_search, "serve": cmd_serve, "info": cmd_info}
+def cmd_bench(service: Service, args: argparse.Namespace) -> int:
+    from bayqa import bench
+
+    try:
+        bench.main(args.quick, args.scifact, service.settings.model, args.out)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"bayqa: error: {exc}") from exc
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "serve": cmd_serve, "info": cmd_info, "bench": cmd_bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

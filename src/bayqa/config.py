@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,14 @@ class Settings(BaseSettings):
     model: str = Field(
         DEFAULT_MODEL,
         description="sentence-transformers model name or path; the default is loaded offline from site-packages.",
+    )
+    backend: Literal["fast", "torch"] = Field(
+        "fast",
+        description="Embedding backend: 'fast' (ONNX Runtime for questions, bfloat16 batches) or 'torch' (plain float32).",
+    )
+    cache: Path | None = Field(None, description="Folder for derived model files (ONNX export); default ~/.cache/bayqa.")
+    exact_search_below: int = Field(
+        20_000, ge=0, description="Exact vector search below this many chunks; an HNSW graph (approximate) from there on.",
     )
     chunk_tokens: int = Field(200, ge=32, le=512, description="Chunk size in the model's tokens.")
     chunk_overlap: int = Field(32, ge=0, le=128, description="Tokens shared by neighbouring chunks.")

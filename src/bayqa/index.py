@@ -43,6 +43,9 @@ FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = "write.lock"
 EMBED_SLICE = 64  # chunks embedded between two progress reports (two batches of 32)
+HNSW_NEIGHBOURS = 32  # M: links per vector; 32 keeps recall@10 >= 0.98 on MiniLM vectors (see `bayqa bench`)
+HNSW_BUILD_DEPTH = 80  # efConstruction
+HNSW_SEARCH_DEPTH = 128  # efSearch: candidates examined per question (stored in the index file)
 
 
 class IndexStoreError(Exception):
@@ -170,7 +173,25 @@ class LoadedIndex:
     def vectors_of(self, rows: Sequence[int]) -> np.ndarray:
         if not rows:
             return np.zeros((0, self.manifest.dimension), dtype=np.float32)
-        return np.vstack([self.vectors.reconstruct(int(r)) for r in rows]).astype(np.float32)
+        return self.vectors.reconstruct_batch(np.asarray(rows, dtype=np.int64)).astype(np.float32)
+
+
+def vector_index(vectors: np.ndarray, exact_below: int) -> faiss.Index:
+    """Exact inner-product search for small collections, an HNSW graph once exact search gets slow.
+
+    Exact search reads every vector per question (about 9 ms per 100k on one core); the graph visits a
+    few thousand whatever the size, at a small, measured loss of recall (``bayqa bench`` reports it).
+    """
+    count, dimension = vectors.shape
+    if count < exact_below:
+        index: faiss.Index = faiss.IndexFlatIP(dimension)
+    else:
+        index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_BUILD_DEPTH
+        index.hnsw.efSearch = HNSW_SEARCH_DEPTH
+    if count:
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
 
 
 class Encoder(Protocol):
@@ -187,8 +208,9 @@ class Encoder(Protocol):
 class IndexStore:
     """The index folder: find, open and build generations."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, exact_below: int = 20_000) -> None:
         self.root = Path(root)
+        self.exact_below = exact_below
 
     def current_generation(self) -> str | None:
         try:
@@ -314,9 +336,7 @@ class IndexStore:
             for d in documents
         ]
         _write_sqlite(partial / "chunks.sqlite", documents, infos, all_chunks)
-        index = faiss.IndexFlatIP(encoder.dimension)
-        if len(vectors):
-            index.add(vectors)
+        index = vector_index(vectors, self.exact_below)
         faiss.write_index(index, str(partial / "vectors.faiss"))
         manifest = Manifest(
             format=FORMAT_VERSION, generation=generation, model=encoder.model_id, dimension=encoder.dimension,

@@ -29,14 +29,14 @@ class NotReady(Exception):
 class Service:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.store = IndexStore(settings.index)
+        self.store = IndexStore(settings.index, exact_below=settings.exact_search_below)
         self._embedder = embedder
         self._searcher: Searcher | None = None
         self._load_lock = threading.Lock()
 
     @cached_property
     def embedder(self) -> Embedder:
-        return self._embedder or Embedder(self.settings.model)
+        return self._embedder or Embedder(self.settings.model, backend=self.settings.backend, cache_dir=self.settings.cache)
 
     def chunk_settings(self) -> ChunkSettings:
         return ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder.max_tokens)
