@@ -51,7 +51,7 @@ class Plan:
 
     @classmethod
     def full(cls) -> Plan:
-        return cls(real_docs=600, sizes=(1_000, 10_000, 100_000), questions=100, rounds=3, http_requests=200, quick=False)
+        return cls(real_docs=300, sizes=(1_000, 10_000, 100_000), questions=100, rounds=3, http_requests=200, quick=False)
 
     @classmethod
     def smoke(cls) -> Plan:
@@ -312,6 +312,7 @@ def run(
 ) -> dict[str, Any]:
     """Every measurement; ``fast`` may be an already loaded fast-backend embedder of ``model``."""
     import faiss
+    import torch
 
     results: dict[str, Any] = {
         "meta": {
@@ -335,8 +336,17 @@ def run(
     # -- question embedding
     log("embedding: question latency, torch fp32 vs fast")
     results["question_embedding_ms"] = interleaved(
-        {"torch_fp32": reference.encode_query, "fast": fast.encode_query}, questions, plan.rounds
+        {"torch_fp32": reference.encode_query, "fast": fast.encode_query}, questions[:30], 1
     )
+    # torch's default two threads collapse when the machine is oversubscribed; one thread is the fairer yardstick
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        single = interleaved({"torch_fp32_1_thread": reference.encode_query, "fast": fast.encode_query}, questions, plan.rounds)
+    finally:
+        torch.set_num_threads(threads)
+    results["question_embedding_ms"]["torch_fp32_1_thread"] = single["torch_fp32_1_thread"]
+    results["question_embedding_ms"]["fast_beside_1_thread"] = single["fast"]
     q_fast = np.vstack([fast.encode_query(q) for q in questions])
     q_ref = reference.encode_reference(questions)
     results["question_cosine_min"] = round(float(np.min(np.sum(q_fast * q_ref, axis=1))), 6)
@@ -465,6 +475,8 @@ def targets(results: dict[str, Any], plan: Plan) -> list[dict[str, Any]]:
     """The issue's targets with the measured figure and the LangChain ratio (> 1 = bayqa ahead)."""
     big = results["sizes"][str(max(plan.sizes))]
     ix = results["indexing"]
+    qe = results["question_embedding_ms"]
+    best_torch = min(qe["torch_fp32"]["p50"], qe["torch_fp32_1_thread"]["p50"])
     rows = [
         ("in-process search p50 (ms), largest size", big["in_process_ms"]["bayqa"]["p50"], "<= 8",
          big["in_process_ms"]["bayqa"]["p50"] <= 8, ratio(big["in_process_ms"]["bayqa"]["p50"], big["in_process_ms"].get("langchain", {}).get("p50"), False)),
@@ -477,9 +489,8 @@ def targets(results: dict[str, Any], plan: Plan) -> list[dict[str, Any]]:
          (big.get("add_one_document_s") or 1e9) <= 2, ratio(big.get("add_one_document_s"), big.get("langchain_add_one_document_s"), False)),
         ("HNSW recall@10 vs exact, real vectors", results["recall_at_10_real"]["hnsw_vs_exact"], ">= 0.98",
          results["recall_at_10_real"]["hnsw_vs_exact"] >= 0.98, None),
-        ("question embedding p50 (ms), fast vs torch fp32", results["question_embedding_ms"]["fast"]["p50"], "faster",
-         results["question_embedding_ms"]["fast"]["p50"] < results["question_embedding_ms"]["torch_fp32"]["p50"],
-         ratio(results["question_embedding_ms"]["fast"]["p50"], results["question_embedding_ms"]["torch_fp32"]["p50"], False)),
+        ("question embedding p50 (ms), fast vs best torch fp32", qe["fast"]["p50"], "faster", qe["fast"]["p50"] < best_torch,
+         ratio(qe["fast"]["p50"], best_torch, False)),
         ("vector cosine to fp32 (min over chunks and questions)", min(ix["chunk_cosine_min"], results["question_cosine_min"]),
          ">= 0.999", min(ix["chunk_cosine_min"], results["question_cosine_min"]) >= 0.999, None),
         ("server peak memory (MB), largest size", big["server_peak_mb"], "-", None,
@@ -493,7 +504,8 @@ def table(results: dict[str, Any]) -> str:
     """The printed summary: per-size latency, then the targets."""
     lines = [f"backend: {results['meta']['backend']}"]
     qe = results["question_embedding_ms"]
-    lines.append(f"question embedding p50: fast {qe['fast']['p50']} ms, torch fp32 {qe['torch_fp32']['p50']} ms")
+    lines.append(f"question embedding p50: fast {qe['fast']['p50']} ms, torch fp32 {qe['torch_fp32']['p50']} ms "
+                 f"(2 threads), {qe['torch_fp32_1_thread']['p50']} ms (1 thread; fast beside it {qe['fast_beside_1_thread']['p50']} ms)")
     ix = results["indexing"]
     lines.append(
         f"indexing {ix['chunks']} real chunks (~{ix['mean_tokens']} tokens): pipeline {ix['pipeline_chunks_per_s']}/s, "

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +39,7 @@ BACKENDS: tuple[str, ...] = ("fast", "torch")
 #: Smallest cosine between a fast-backend vector and the float32 one that the self-check accepts.
 MIN_COSINE = 0.999
 ONNX_OPSET = 17
+EXPORT_FORMAT = 2  # bump when the export folder's contents change
 log = logging.getLogger("bayqa.embedding")
 
 
@@ -82,7 +84,11 @@ def _normalize(vectors: np.ndarray) -> np.ndarray:
 
 
 class Embedder:
-    """One loaded model: encodes text and counts tokens the way the model will see them."""
+    """One model: encodes text and counts tokens the way the model will see them.
+
+    With the ``fast`` backend and an ONNX export already cached, the torch model is not loaded until a
+    batch is embedded: a server that only answers questions never imports torch (about 370 MB less).
+    """
 
     def __init__(
         self,
@@ -93,32 +99,50 @@ class Embedder:
     ) -> None:
         if backend not in BACKENDS:
             raise ModelError(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
-        resolved = resolve_model(name_or_path)
-        if Path(resolved).exists():
+        self._resolved = resolve_model(name_or_path)
+        if Path(self._resolved).exists():
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
-        try:
-            self._model = SentenceTransformer(resolved, device=device)
-        except Exception as exc:  # missing folder, hub unreachable, bad weights: all mean "cannot load"
-            raise ModelError(f"cannot load the embedding model {name_or_path!r} ({type(exc).__name__}: {exc})") from exc
-        self._model.eval()
         self.name = name_or_path or DEFAULT_MODEL
-        dimension_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dimension = int(dimension_of() or 0)
-        self.max_tokens = int(self._model.max_seq_length or 256)
-        self._tokenizer = self._model.tokenizer
         self.backend: Backend = backend
-        self._bf16 = backend == "fast" and device == "cpu" and cpu_has_bfloat16()
+        self._device = device
+        self._model: Any = None
+        self._bf16 = False
+        self._load_lock = threading.Lock()
         self._onnx: OnnxQueryEncoder | None = None
         self.fallback_reason: str | None = None
+        cache = cache_dir or default_cache_dir()
+        if backend == "fast":
+            self._onnx = OnnxQueryEncoder.cached(self._resolved, cache)
+        if self._onnx is not None:
+            self.dimension, self.max_tokens = self._onnx.dimension, self._onnx.max_tokens
+            self._counter = self._onnx.counter
+            return
+        model = self._loaded()
+        self.dimension = int((getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)() or 0)
+        self.max_tokens = int(model.max_seq_length or 256)
+        self._counter = None
         if backend == "fast":
             try:
-                self._onnx = OnnxQueryEncoder.for_model(self._model, resolved, cache_dir or default_cache_dir())
+                self._onnx = OnnxQueryEncoder.export(model, self._resolved, cache)
             except Exception as exc:  # export or self-check failed: questions keep the torch path
                 self.fallback_reason = f"ONNX question path unavailable ({type(exc).__name__}: {exc}); using torch"
                 log.warning("%s", self.fallback_reason)
+
+    def _loaded(self) -> Any:
+        """The sentence-transformers model, loaded on first use."""
+        with self._load_lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+
+                try:
+                    model = SentenceTransformer(self._resolved, device=self._device)
+                except Exception as exc:  # missing folder, hub unreachable, bad weights: all mean "cannot load"
+                    raise ModelError(f"cannot load the embedding model {self.name!r} ({type(exc).__name__}: {exc})") from exc
+                model.eval()
+                self._bf16 = self.backend == "fast" and self._device == "cpu" and cpu_has_bfloat16()
+                self._model = model
+            return self._model
 
     @property
     def model_id(self) -> str:
@@ -128,22 +152,26 @@ class Embedder:
     @property
     def backend_description(self) -> str:
         questions = "onnxruntime fp32" if self._onnx is not None else "torch fp32"
-        batches = "torch bf16-autocast" if self._bf16 else "torch fp32"
+        batches = "torch bf16-autocast" if self.backend == "fast" and cpu_has_bfloat16() else "torch fp32"
         return f"questions: {questions}; batches: {batches}"
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
+        if self._counter is not None:
+            return len(self._counter.encode(text, add_special_tokens=False).ids)
+        tokenizer = self._loaded().tokenizer
+        return len(tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
 
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Unit-length float32 rows, one per text, so inner product is cosine similarity."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self._loaded()
         if not self._bf16:
             return self.encode_reference(texts, batch_size=batch_size, progress=progress)
         import torch
 
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-            vectors = self._model.encode(
+            vectors = model.encode(
                 texts, batch_size=batch_size, show_progress_bar=progress, convert_to_tensor=True, normalize_embeddings=False
             )
         return _normalize(vectors.float().numpy())
@@ -152,7 +180,7 @@ class Embedder:
         """The plain sentence-transformers float32 vectors (the ``torch`` backend, and the yardstick of the others)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
+        vectors = self._loaded().encode(
             texts, batch_size=batch_size, show_progress_bar=progress, convert_to_numpy=True, normalize_embeddings=True
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
@@ -167,55 +195,79 @@ class OnnxQueryEncoder:
     """The whole sentence-transformers pipeline of a model as one ONNX graph, run by ONNX Runtime on one thread.
 
     One thread because a question is tiny: spreading it over cores costs more than it saves, and the
-    server answers concurrent questions on separate threads anyway (``run`` releases the GIL).
+    server answers concurrent questions on separate threads anyway (``run`` releases the GIL). The
+    export folder also holds the model's own tokenizer (``tokenizer.json``, driven by the ``tokenizers``
+    library) and ``meta.json``, so nothing here needs torch.
     """
 
-    def __init__(self, path: Path, tokenizer: Any, max_tokens: int) -> None:
+    def __init__(self, folder: Path) -> None:
         import onnxruntime as ort
+        from tokenizers import Tokenizer
 
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        self.dimension = int(meta["dimension"])
+        self.max_tokens = int(meta["max_tokens"])
+        self._lowercase = bool(meta["lowercase"])
+        self.counter = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.counter.no_truncation()
+        self.counter.no_padding()
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(self.max_tokens)
+        self._tokenizer.enable_padding(pad_id=int(meta["pad_id"]), pad_token=meta["pad_token"])
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
         self._inputs = [i.name for i in self._session.get_inputs()]
-        self._tokenizer = tokenizer
-        self._max_tokens = max_tokens
-        self.path = path
+        self.folder = folder
 
     @classmethod
-    def for_model(cls, model: Any, resolved: str, cache_dir: Path) -> OnnxQueryEncoder:
-        """Load the cached export of ``model`` (exporting it first if needed) and check it against torch."""
-        path = cache_dir / "onnx" / _export_key(model, resolved) / "model.onnx"
-        fresh = not path.exists()
-        if fresh:
-            _export(model, path)
-        encoder = cls(path, model.tokenizer, int(model.max_seq_length or 256))
-        if fresh:
-            encoder.check_against(model)
+    def cached(cls, resolved: str, cache_dir: Path) -> OnnxQueryEncoder | None:
+        """The export of a model folder made earlier, if there is a complete one."""
+        if not Path(resolved).is_dir():
+            return None
+        folder = cache_dir / "onnx" / _export_key(resolved)
+        if not (folder / "meta.json").exists():
+            return None
+        try:
+            return cls(folder)
+        except Exception as exc:  # a damaged cache entry: export again
+            log.warning("ignoring the cached ONNX export in %s (%s)", folder, exc)
+            return None
+
+    @classmethod
+    def export(cls, model: Any, resolved: str, cache_dir: Path) -> OnnxQueryEncoder:
+        """Export ``model`` into the cache (unless already there), check it against torch, and load it."""
+        folder = cache_dir / "onnx" / _export_key(resolved)
+        if not (folder / "meta.json").exists():
+            _export(model, folder)
+        encoder = cls(folder)
+        encoder.check_against(model)
         return encoder
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        features = self._tokenizer(
-            texts, padding=True, truncation=True, max_length=self._max_tokens, return_tensors="np"
-        )
-        feeds = {name: np.asarray(features[name], dtype=np.int64) for name in self._inputs}
+        batch = self._tokenizer.encode_batch([t.lower() for t in texts] if self._lowercase else texts)
+        columns = {
+            "input_ids": [e.ids for e in batch],
+            "attention_mask": [e.attention_mask for e in batch],
+            "token_type_ids": [e.type_ids for e in batch],
+        }
+        feeds = {name: np.asarray(columns[name], dtype=np.int64) for name in self._inputs}
         return _normalize(self._session.run(None, feeds)[0])
 
     def check_against(self, model: Any) -> None:
-        """Refuse an export whose vectors drift from torch's (a model the tracer got wrong); removes the file."""
+        """Refuse an export whose vectors drift from torch's (a model the tracer got wrong); removes it."""
         probes = ["Hong Kong arbitration", "跨境金融服务", "How long is the bridge between Hong Kong, Zhuhai and Macao? " * 3]
         reference = model.encode(probes, convert_to_numpy=True, normalize_embeddings=True)
         worst = float(np.min(np.sum(self.encode(probes) * reference, axis=1)))
         if worst < MIN_COSINE:
-            self.path.unlink(missing_ok=True)
+            (self.folder / "meta.json").unlink(missing_ok=True)
             raise ModelError(f"ONNX export of this model disagrees with torch (cosine {worst:.4f} < {MIN_COSINE})")
 
 
-def _export_key(model: Any, resolved: str) -> str:
-    """Changes whenever the weights, the model folder or the exporting libraries change."""
-    import torch
-
+def _export_key(resolved: str) -> str:
+    """Changes whenever the model folder (weights, configuration) or the export format changes."""
     files: list[tuple[str, int, int]] = []
     folder = Path(resolved)
     if folder.is_dir():
@@ -223,18 +275,20 @@ def _export_key(model: Any, resolved: str) -> str:
             (str(p.relative_to(folder)), p.stat().st_size, int(p.stat().st_mtime))
             for p in sorted(folder.rglob("*")) if p.is_file()
         ]
-    blob = json.dumps([str(folder.resolve()) if folder.exists() else resolved, files, torch.__version__, ONNX_OPSET,
-                       int(model.max_seq_length or 256)])
+    blob = json.dumps([str(folder.resolve()) if folder.exists() else resolved, files, ONNX_OPSET, EXPORT_FORMAT])
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def _export(model: Any, path: Path) -> None:
-    """Trace the sentence-transformers forward pass (transformer, pooling, normalize) into ``path`` atomically."""
+def _export(model: Any, folder: Path) -> None:
+    """Trace the sentence-transformers forward pass (transformer, pooling, normalize) into ``folder``.
+
+    ``meta.json`` is written last, so a folder without it is an unfinished export and is redone.
+    """
     import torch
 
-    sample = model.tokenizer(["a question", "a somewhat longer sentence to trace with padding"], padding=True,
-                             return_tensors="pt")
-    names = list(sample.keys())
+    tokenizer = model.tokenizer
+    sample = tokenizer(["a question", "a somewhat longer sentence to trace with padding"], padding=True, return_tensors="pt")
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
 
     class Pipeline(torch.nn.Module):
         def __init__(self) -> None:
@@ -244,8 +298,8 @@ def _export(model: Any, path: Path) -> None:
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
             return self.model(dict(zip(names, tensors)))["sentence_embedding"]
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{secrets.token_hex(4)}.partial")
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f"model.onnx.{secrets.token_hex(4)}.partial"
     axes = {name: {0: "batch", 1: "tokens"} for name in names}
     try:
         with torch.no_grad(), warnings.catch_warnings():
@@ -255,6 +309,18 @@ def _export(model: Any, path: Path) -> None:
                 input_names=names, output_names=["embedding"], dynamic_axes={**axes, "embedding": {0: "batch"}},
                 opset_version=ONNX_OPSET,
             )
-        os.replace(partial, path)
+        os.replace(partial, folder / "model.onnx")
     finally:
         partial.unlink(missing_ok=True)
+    tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
+    first = model[0] if len(model) else None
+    meta = {
+        "dimension": int((getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)() or 0),
+        "max_tokens": int(model.max_seq_length or 256),
+        "lowercase": bool(getattr(first, "do_lower_case", False)),
+        "pad_id": int(tokenizer.pad_token_id or 0),
+        "pad_token": str(tokenizer.pad_token or "[PAD]"),
+    }
+    tmp = folder / f"meta.json.{secrets.token_hex(4)}"
+    tmp.write_text(json.dumps(meta), encoding="utf-8")
+    os.replace(tmp, folder / "meta.json")
