@@ -33,6 +33,9 @@ def test_index_turns_to_hnsw_past_the_configured_size(tmp_path: Path, embedder: 
     for service in (small, large):
         service.load()
         assert service.search("How long is the bridge to Macao?", k=1)[0].chunk.doc_id == "bridge.md"
+        only = service.search("How long is the bridge to Macao?", k=3, doc_ids=frozenset({"rail.txt", "tax.md"}))
+        assert sorted(h.chunk.doc_id for h in only) == ["rail.txt", "tax.md"]
+        assert only[0].score >= only[1].score
 
 
 def test_adding_documents_extends_the_graph_and_keeps_rows_aligned(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -59,16 +59,23 @@ class Searcher:
         if total == 0:
             return []
         query = self.embedder.encode_query(question)
+        if doc_ids is not None:
+            # Score the chosen documents' own rows exactly: an approximate (HNSW) index is not built for filters.
+            rows = [r for doc in sorted(doc_ids) for r in self.index.rows_by_doc.get(doc, [])]
+            scores = self.index.vectors_of(rows) @ query
+            ranked = sorted(zip(rows, scores.tolist()), key=lambda pair: -pair[1])
+            return self._hits(question, cap_per_document(ranked, self.index.chunks, k, max_per_doc))
         wanted = min(total, k * max(4, max_per_doc) + 32)
         while True:
             scores, rows = self.index.vectors.search(query[np.newaxis, :], wanted)
             ranked = [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
-            if doc_ids is not None:
-                ranked = [(r, s) for r, s in ranked if self.index.chunks[r].doc_id in doc_ids]
             taken = cap_per_document(ranked, self.index.chunks, k, max_per_doc)
             if len(taken) == k or wanted >= total:
                 break
             wanted = min(total, wanted * 4)
+        return self._hits(question, taken)
+
+    def _hits(self, question: str, taken: list[tuple[int, float]]) -> list[Hit]:
         hits = []
         for rank, (row, score) in enumerate(taken, start=1):
             chunk = self.index.chunks[row]
