@@ -45,7 +45,7 @@ LOCK_FILE = "write.lock"
 EMBED_SLICE = 64  # chunks embedded between two progress reports (two batches of 32)
 HNSW_NEIGHBOURS = 32  # M: links per vector; 32 keeps recall@10 >= 0.98 on MiniLM vectors (see `bayqa bench`)
 HNSW_BUILD_DEPTH = 80  # efConstruction
-HNSW_SEARCH_DEPTH = 128  # efSearch: candidates examined per question (stored in the index file)
+HNSW_SEARCH_DEPTH = 256  # efSearch: candidates examined per question (stored in the index file)
 
 
 class IndexStoreError(Exception):
