@@ -3,7 +3,7 @@
 Everything is measured in one run on one machine, so the ratios hold even when the machine is busy
 (absolute milliseconds do not). Real SciFact abstracts are chunked and embedded for the indexing and
 quality figures; larger collections for the latency figures are made of replicas of those real chunks,
-each replica with a changed title and its vector jittered (cosine ~0.98 to the original), because
+each replica under a new id with its vector jittered (cosine ~0.86 to the original), because
 embedding 100k chunks would take hours here. The output says which figures come from replicas.
 """
 
@@ -482,7 +482,6 @@ def targets(results: dict[str, Any], plan: Plan) -> list[dict[str, Any]]:
     big = results["sizes"][str(max(plan.sizes))]
     ix = results["indexing"]
     qe = results["question_embedding_ms"]
-    best_torch = min(qe["torch_fp32"]["p50"], qe["torch_fp32_1_thread"]["p50"])
     rows = [
         ("in-process search p50 (ms), largest size", big["in_process_ms"]["bayqa"]["p50"], "<= 8",
          big["in_process_ms"]["bayqa"]["p50"] <= 8, ratio(big["in_process_ms"]["bayqa"]["p50"], big["in_process_ms"].get("langchain", {}).get("p50"), False)),
@@ -495,8 +494,11 @@ def targets(results: dict[str, Any], plan: Plan) -> list[dict[str, Any]]:
          (big.get("add_one_document_s") or 1e9) <= 2, ratio(big.get("add_one_document_s"), big.get("langchain_add_one_document_s"), False)),
         ("HNSW recall@10 vs exact, real vectors", results["recall_at_10_real"]["hnsw_vs_exact"], ">= 0.98",
          results["recall_at_10_real"]["hnsw_vs_exact"] >= 0.98, None),
-        ("question embedding p50 (ms), fast vs best torch fp32", qe["fast"]["p50"], "faster", qe["fast"]["p50"] < best_torch,
-         ratio(qe["fast"]["p50"], best_torch, False)),
+        ("HNSW recall@10 vs exact, largest size (replicas)", big.get("recall_at_10_vs_exact"), ">= 0.98",
+         None if big.get("recall_at_10_vs_exact") is None else big["recall_at_10_vs_exact"] >= 0.98, None),
+        ("question embedding p50 (ms), fast beside torch fp32 1 thread", qe["fast_beside_1_thread"]["p50"], "faster",
+         qe["fast_beside_1_thread"]["p50"] < qe["torch_fp32_1_thread"]["p50"],
+         ratio(qe["fast_beside_1_thread"]["p50"], qe["torch_fp32_1_thread"]["p50"], False)),
         ("vector cosine to fp32 (min over chunks and questions)", min(ix["chunk_cosine_min"], results["question_cosine_min"]),
          ">= 0.999", min(ix["chunk_cosine_min"], results["question_cosine_min"]) >= 0.999, None),
         ("server peak memory (MB), largest size", big["server_peak_mb"], "-", None,
