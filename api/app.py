@@ -17,8 +17,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas import (
-    ChunkRef, DocumentDetail, DocumentList, DocumentOut, ErrorOut, Health, PassageOut, SearchRequest,
-    SearchResponse,
+    ChunkRef, ConfidenceOut, DocumentDetail, DocumentList, DocumentOut, ErrorOut, Health, Mode, PassageOut,
+    SearchRequest, SearchResponse,
 )
 from api.writes import watch_folder, write_router
 from bayqa.config import Settings
@@ -111,10 +111,11 @@ def create_app(service: Service, *, watch: bool = False) -> FastAPI:
             if unknown:
                 raise ApiError(422, f"doc_ids: unknown document(s) {', '.join(unknown)}; see GET /documents")
         started = time.perf_counter()
-        hits = searcher.search(question, k=body.k, max_per_doc=service.settings.max_per_doc, doc_ids=doc_ids)
+        answers = searcher.answer(question, k=body.k, max_per_doc=service.settings.max_per_doc, doc_ids=doc_ids, mode=body.mode)
         return SearchResponse(
-            query=question, k=body.k, took_ms=round((time.perf_counter() - started) * 1000, 2),
-            generation=searcher.index.generation, results=[_passage(h) for h in hits],
+            query=question, k=body.k, mode=answers.mode, took_ms=round((time.perf_counter() - started) * 1000, 2),
+            generation=searcher.index.generation, confidence=ConfidenceOut(score=answers.confidence.score, low=answers.confidence.low),
+            results=[_passage(h) for h in answers.hits],
         )
 
     @app.get("/search", response_model=SearchResponse, summary="Ask a question (query string)")
@@ -122,8 +123,9 @@ def create_app(service: Service, *, watch: bool = False) -> FastAPI:
         q: str = Query(..., description="The question."),
         k: int = Query(10, ge=1, le=100, description="How many passages to return."),
         doc: list[str] | None = Query(None, description="Only search this document (repeatable)."),
+        mode: Mode = Query("hybrid", description="Ranking: hybrid (default), dense or keyword."),
     ) -> SearchResponse:
-        return run_search(SearchRequest(q=q, k=k, doc_ids=doc))
+        return run_search(SearchRequest(q=q, k=k, doc_ids=doc, mode=mode))
 
     @app.post("/search", response_model=SearchResponse, summary="Ask a question (JSON body)")
     def search_post(body: SearchRequest) -> SearchResponse:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
+
+Mode = Literal["hybrid", "dense", "keyword"]
 
 
 class SearchRequest(BaseModel):
     q: str = Field(description="The question, 1 to 1,000 characters (not only spaces).")
     k: int = Field(10, ge=1, le=100, description="How many passages to return.")
     doc_ids: list[str] | None = Field(None, description="Only search these documents (ids as in /documents).")
+    mode: Mode = Field("hybrid", description="Ranking: hybrid (dense and keyword fused, the default), dense or keyword.")
 
 
 class AnswerOut(BaseModel):
@@ -19,7 +24,7 @@ class AnswerOut(BaseModel):
 
 class PassageOut(BaseModel):
     rank: int
-    score: float = Field(description="Cosine similarity of question and passage (higher is better).")
+    score: float = Field(description="Ranking score of the mode (higher is better): fused 0..1 (hybrid), cosine (dense), BM25 (keyword).")
     doc_id: str
     title: str
     headings: list[str] = Field(description="Heading path of the section, outermost first.")
@@ -32,11 +37,18 @@ class PassageOut(BaseModel):
     answer: AnswerOut | None
 
 
+class ConfidenceOut(BaseModel):
+    score: float = Field(description="0..1: how likely the corpus answers the question (calibrated on the GBA question set).")
+    low: bool = Field(description="True when the corpus probably has no answer; the closest passages are still returned.")
+
+
 class SearchResponse(BaseModel):
     query: str
     k: int
+    mode: Mode
     took_ms: float
     generation: str = Field(description="The index generation that answered.")
+    confidence: ConfidenceOut
     results: list[PassageOut]
 
 

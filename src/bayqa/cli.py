@@ -1,4 +1,4 @@
-"""The ``bayqa`` command: index, search, serve, info."""
+"""The ``bayqa`` command: index, search, serve, info, eval."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bayqa.config import Settings
 from bayqa.documents import DocumentError
 from bayqa.embedding import ModelError
 from bayqa.index import BuildReport, IndexStoreError
+from bayqa.search import MODES
 from bayqa.service import Service
 
 USER_ERRORS = (DocumentError, ModelError, IndexStoreError)
@@ -36,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", parents=[common], help="ask a question from the command line")
     p.add_argument("question")
     p.add_argument("-k", type=int, default=5, help="number of passages (1-100, default 5)")
+    p.add_argument("--mode", choices=MODES, default="hybrid", help="ranking: hybrid (default), dense or keyword")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
 
     p = sub.add_parser("serve", parents=[common], help="serve the HTTP API and web page (builds the index if there is none)")
@@ -49,6 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke run on a tiny sample")
     p.add_argument("--scifact", metavar="DIR", type=Path, help="SciFact in BEIR format (default ../shared/beir/scifact)")
     p.add_argument("--out", metavar="FILE", type=Path, default=Path("bench.json"), help="where to write the JSON (default bench.json)")
+
+    p = sub.add_parser(
+        "eval", parents=[common], help="measure retrieval quality on a BEIR folder or a question file",
+        description="PATH is a BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv), indexed into --index "
+        "(default .bayqa-eval/<folder name>, reused by later runs), or a JSONL question file over --corpus.",
+    )
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--split", default="test", help="BEIR qrels split (default test)")
+    p.add_argument("--mode", action="append", choices=MODES, help="mode to measure (repeatable; default all three)")
+    p.add_argument("--json", metavar="FILE", dest="json_file", help="also write the figures to FILE as JSON")
 
     p = sub.add_parser("info", parents=[common], help="describe the live index")
     p.add_argument("--json", action="store_true", help="print as JSON")
@@ -90,10 +102,13 @@ def cmd_search(service: Service, args: argparse.Namespace) -> int:
     if not 1 <= args.k <= 100:
         raise SystemExit("bayqa: error: -k must be between 1 and 100")
     service.load()
-    hits = service.search(question, k=args.k)
+    answers = service.answer(question, k=args.k, mode=args.mode)
+    hits = answers.hits
     if args.json:
         print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))
         return 0
+    if answers.confidence.low:
+        print(f"probably not in the corpus (confidence {answers.confidence.score:.2f}); closest passages:")
     for hit in hits:
         where = " > ".join(hit.chunk.headings) or "-"
         page = f", page {hit.chunk.page}" if hit.chunk.page else ""
@@ -153,7 +168,45 @@ def cmd_bench(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "search": cmd_search, "serve": cmd_serve, "info": cmd_info, "bench": cmd_bench}
+
+
+def cmd_eval(service: Service, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bayqa.beir import load_benchmark
+    from bayqa.evaluation import BENCHMARK_MEASURES, QUESTION_MEASURES, evaluate_benchmark, evaluate_questions, format_table, read_questions
+
+    path = Path(args.path)
+    modes = list(dict.fromkeys(args.mode or MODES))
+    if path.is_dir():
+        benchmark = load_benchmark(path, args.split)
+        if not benchmark.queries:
+            raise SystemExit(f"bayqa: error: no query of {path / 'queries.jsonl'} is judged in split {args.split!r}")
+        index = Path(args.index) if args.index else Path(".bayqa-eval") / path.resolve().name
+        service = Service(service.settings.model_copy(update={"index": index}), service.embedder)
+        report = service.store.build(benchmark.documents, service.embedder, service.chunk_settings(),
+                                     batch_size=service.settings.batch_size, progress=True)
+        print_report(report)
+        results = evaluate_benchmark(service.load(), benchmark, modes)
+        measures = BENCHMARK_MEASURES
+        summary = f"{path.name}, split {args.split}: {len(benchmark.queries)} queries, {len(benchmark.documents)} documents"
+    elif path.is_file():
+        questions = read_questions(path)
+        print_report(service.build(progress=True))
+        results = evaluate_questions(service.load(), questions, modes, service.settings.max_per_doc)
+        measures = QUESTION_MEASURES
+        summary = f"{path.name}: {len(questions)} questions over {service.settings.corpus}"
+    else:
+        raise SystemExit(f"bayqa: error: {path} is neither a BEIR folder nor a question file")
+    print(summary)
+    print(format_table(results, measures))
+    if args.json_file:
+        Path(args.json_file).write_text(json.dumps({"path": str(path), "split": args.split if path.is_dir() else None,
+                                                    "modes": results}, indent=2), encoding="utf-8")
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "serve": cmd_serve, "info": cmd_info, "eval": cmd_eval, "bench": cmd_bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

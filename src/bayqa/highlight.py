@@ -1,11 +1,35 @@
-"""Choosing the sentence of a passage that best answers the question."""
+"""Choosing the sentence of a passage that best answers the question.
+
+Each sentence's vector is computed when the index is built, so at question time choosing costs one
+small matrix-vector product per passage plus a term overlap: well under a millisecond for a page of
+results. A sentence's score adds three things:
+- the cosine of question and sentence (the sentence embedded with its passage's title and headings);
+- the share of the question's terms it contains (names, figures and codes that an embedding blurs);
+- for a question that asks for a figure or a date ("how many", "when", "多少", "什么时候"), a bonus
+  when the sentence holds a figure the question does not already state: that figure is the answer.
+A sentence that ends with a colon introduces what follows, so the next sentence is shown with it.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+import re
 from dataclasses import dataclass
 
-from bayqa.terms import sentence_spans, terms
+import numpy as np
+
+from bayqa.terms import terms
+
+# Chosen on the GBA question set (highlight accuracy on the passages that hold the answer).
+LEXICAL_WEIGHT = 0.2
+FIGURE_WEIGHT = 0.15
+
+_ASKS_FOR_FIGURE = re.compile(
+    r"\b(?:when|how (?:many|much|long|large|big|far|old|often|high|soon)|until|since|"
+    r"what (?:year|date|day|month|share|percentage|proportion|fraction|size|area|number|amount|quota|cap|rent|cost))\b"
+    r"|多少|多大|多长|多高|多久|多远|几|什么时候|何时|哪一?年|哪天|哪个月",
+    re.IGNORECASE,
+)
+_FIGURE = re.compile(r"\d")
 
 
 @dataclass(frozen=True)
@@ -18,20 +42,36 @@ class Answer:
     score: float
 
 
-def best_sentence(question: str, passage: str, passage_start: int) -> Answer | None:
-    """The sentence sharing the most question terms (rarer-in-passage terms count more); None if none share any."""
-    wanted = set(terms(question))
-    if not wanted:
+def asks_for_figure(question: str) -> bool:
+    """Whether the question wants a number, an amount or a date as its answer."""
+    return _ASKS_FOR_FIGURE.search(question) is not None
+
+
+def best_sentence(
+    question_vector: np.ndarray,
+    question_terms: set[str],
+    wants_figure: bool,
+    sentence_vectors: np.ndarray,
+    spans: np.ndarray,
+    passage: str,
+    passage_start: int,
+) -> Answer | None:
+    """The best sentence of a passage (``spans`` are its sentences' document offsets); None if it has none."""
+    if not len(spans):
         return None
-    spans = sentence_spans(passage)
-    sentence_terms = [set(terms(passage[s:e])) for s, e in spans]
-    spread = Counter(t for ts in sentence_terms for t in ts)
-    best: tuple[float, int] | None = None
-    for i, ts in enumerate(sentence_terms):
-        score = sum(1.0 / spread[t] for t in ts & wanted)
-        if score > 0 and (best is None or score > best[0]):
-            best = (score, i)
-    if best is None:
-        return None
-    start, end = spans[best[1]]
-    return Answer(passage[start:end], passage_start + start, passage_start + end, round(best[0] / len(wanted), 4))
+    texts = [passage[s - passage_start : e - passage_start] for s, e in spans]
+    scores = sentence_vectors.astype(np.float32) @ question_vector
+    if question_terms:
+        sentence_terms = [set(terms(t)) for t in texts]
+        scores = scores + LEXICAL_WEIGHT * np.array([len(question_terms & ts) / len(question_terms) for ts in sentence_terms])
+        if wants_figure:
+            scores = scores + FIGURE_WEIGHT * np.array([_new_figure(question_terms, ts) for ts in sentence_terms])
+    best = int(np.argmax(scores))
+    start, end = int(spans[best][0]), int(spans[best][1])
+    if texts[best].rstrip().endswith((":", "：")) and best + 1 < len(spans):
+        end = int(spans[best + 1][1])
+    return Answer(passage[start - passage_start : end - passage_start], start, end, round(float(scores[best]), 4))
+
+
+def _new_figure(question_terms: set[str], sentence_terms: set[str]) -> bool:
+    return any(_FIGURE.search(t) for t in sentence_terms - question_terms)

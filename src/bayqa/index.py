@@ -3,14 +3,17 @@
 Layout of the index folder::
 
     CURRENT                 name of the live generation (replaced atomically)
-    gen-<time>-<rand>/      one complete index: manifest.json, vectors.faiss, chunks.sqlite
+    gen-<time>-<rand>/      one complete index: manifest.json, vectors.faiss, chunks.sqlite,
+                            keyword/ (BM25 of every chunk), sentences.npy + sentence_spans.npy
+                            (a vector for each sentence of each chunk, for answer highlighting)
     gen-…partial/           a generation being written (removed if a build died)
     write.lock              held by the one process that is building
 
 A build writes a whole new generation beside the live one, flushes it to disk, and only then replaces
 ``CURRENT``. A crash at any moment therefore leaves ``CURRENT`` naming a complete generation. Row ``i``
-of the FAISS index is row ``i`` of the ``chunks`` table. Documents whose content hash did not change
-keep their chunks and vectors (copied from the previous generation), so only new text is embedded.
+of the FAISS index is row ``i`` of the ``chunks`` table and of the keyword index. Documents whose content
+hash did not change keep their chunks, chunk vectors and sentence vectors (copied from the previous
+generation), so only new text is embedded; the keyword index is rebuilt whole (term statistics are global).
 
 After a switch the folder keeps the new generation and the one that was live before it (a process
 that has not switched yet may still be loading it); everything else is removed. A loaded generation
@@ -38,8 +41,10 @@ from filelock import FileLock, Timeout
 
 from bayqa.chunking import Chunk, ChunkSettings, chunk_document
 from bayqa.documents import Document
+from bayqa.keyword import KeywordIndex
+from bayqa.terms import sentence_spans
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = "write.lock"
 EMBED_SLICE = 64  # chunks embedded between two progress reports (two batches of 32)
@@ -159,6 +164,14 @@ class LoadedIndex:
         self.rows_by_doc: dict[str, list[int]] = {}
         for row, chunk in enumerate(self.chunks):
             self.rows_by_doc.setdefault(chunk.doc_id, []).append(row)
+        self.keyword = KeywordIndex.load(path / "keyword")
+        self.sentence_vectors: np.ndarray = np.load(path / "sentences.npy")
+        spans = np.load(path / "sentence_spans.npy")
+        self.sentence_spans: np.ndarray = spans[:, 1:]
+        # Sentences are stored in chunk order: those of chunk ``r`` are rows sentence_offsets[r]:sentence_offsets[r + 1].
+        self.sentence_offsets: np.ndarray = np.searchsorted(spans[:, 0], np.arange(len(self.chunks) + 1))
+        if self.keyword.size != len(self.chunks) or len(self.sentence_vectors) != len(spans):
+            raise IndexMismatch(f"index at {path} is inconsistent (keyword or sentence files do not match the chunks); rebuild it")
 
     @property
     def generation(self) -> str:
@@ -169,6 +182,11 @@ class LoadedIndex:
 
     def document_text(self, doc_id: str) -> str | None:
         return self._texts.get(doc_id)
+
+    def sentences_of(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sentence vectors and (start, end) document offsets of chunk ``row``'s sentences."""
+        first, last = self.sentence_offsets[row], self.sentence_offsets[row + 1]
+        return self.sentence_vectors[first:last], self.sentence_spans[first:last]
 
     def vectors_of(self, rows: Sequence[int]) -> np.ndarray:
         if not rows:
@@ -308,6 +326,10 @@ class IndexStore:
                 doc_chunks[doc.id] = chunk_document(doc, encoder.count_tokens, settings)
                 to_embed.extend(doc_chunks[doc.id])
         fresh = _embed(encoder, [c.embedding_text for c in to_embed], batch_size, progress, on_progress)
+        fresh_sentences = {c.id: chunk_sentences(c) for c in to_embed}
+        # A sentence is embedded with its passage's title and heading path: "It opened in 2018" needs to know what "it" is.
+        sentence_texts = [f"{c.context}: {c.text[s - c.start : e - c.start]}" for c in to_embed for s, e in fresh_sentences[c.id]]
+        fresh_sentence_vectors = encoder.encode(sentence_texts, batch_size=batch_size, progress=progress).astype(np.float16)
 
         # Unchanged documents keep their rows in their old order and new text goes after them, so when nothing
         # was changed or removed the previous vector index is extended instead of rebuilt (rebuilding an HNSW
@@ -320,6 +342,8 @@ class IndexStore:
         if index is None:
             old_vectors = previous.vectors_of(kept_rows) if previous is not None else fresh[:0]
             index = vector_index(np.vstack([old_vectors, fresh]), self.exact_below)
+
+        sentence_blocks, span_rows = _sentences_in_order(all_chunks, previous, kept_rows, fresh_sentences, fresh_sentence_vectors)
 
         generation = f"gen-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
         partial = self.root / f"{generation}.partial"
@@ -336,6 +360,10 @@ class IndexStore:
         ]
         _write_sqlite(partial / "chunks.sqlite", documents, infos, all_chunks)
         faiss.write_index(index, str(partial / "vectors.faiss"))
+        KeywordIndex.build([c.embedding_text for c in all_chunks]).save(partial / "keyword")
+        sentence_vectors = np.concatenate(sentence_blocks) if sentence_blocks else np.zeros((0, encoder.dimension), np.float16)
+        np.save(partial / "sentences.npy", sentence_vectors.astype(np.float16))
+        np.save(partial / "sentence_spans.npy", np.asarray(span_rows, dtype=np.int64).reshape(-1, 3))
         manifest = Manifest(
             format=FORMAT_VERSION, generation=generation, model=encoder.model_id, dimension=encoder.dimension,
             chunking=asdict(settings), documents=len(documents), chunks=len(all_chunks),
@@ -425,6 +453,36 @@ def _embed(
     return np.vstack(parts)
 
 
+def _sentences_in_order(
+    all_chunks: Sequence[Chunk],
+    previous: LoadedIndex | None,
+    kept_rows: Sequence[int],
+    fresh_sentences: dict[str, list[tuple[int, int]]],
+    fresh_vectors: np.ndarray,
+) -> tuple[list[np.ndarray], list[tuple[int, int, int]]]:
+    """Sentence vectors and (chunk row, start, end) rows in the new chunk order: kept chunks first, then new ones."""
+    blocks: list[np.ndarray] = []
+    span_rows: list[tuple[int, int, int]] = []
+    next_fresh = 0
+    for row, chunk in enumerate(all_chunks):
+        if row < len(kept_rows):
+            assert previous is not None
+            vectors, spans = previous.sentences_of(kept_rows[row])
+            spans = [(int(s), int(e)) for s, e in spans]
+        else:
+            spans = fresh_sentences[chunk.id]
+            vectors = fresh_vectors[next_fresh: next_fresh + len(spans)]
+            next_fresh += len(spans)
+        blocks.append(vectors)
+        span_rows.extend((row, s, e) for s, e in spans)
+    return blocks, span_rows
+
+
+def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:
+    """(start, end) document offsets of the sentences of a chunk: the candidates for its answer."""
+    return [(chunk.start + s, chunk.start + e) for s, e in sentence_spans(chunk.text)]
+
+
 def _write_sqlite(path: Path, documents: Sequence[Document], infos: Sequence[DocumentInfo], chunks: Sequence[Chunk]) -> None:
     db = sqlite3.connect(path)
     try:
@@ -454,6 +512,9 @@ def _write_sqlite(path: Path, documents: Sequence[Document], infos: Sequence[Doc
 
 def _fsync_tree(folder: Path) -> None:
     for path in folder.iterdir():
+        if path.is_dir():
+            _fsync_tree(path)
+            continue
         with open(path, "rb") as fh:
             os.fsync(fh.fileno())
     _fsync_dir(folder)

@@ -1,4 +1,10 @@
-"""Answering a question from a loaded index: ranked passages with the sentence that answers."""
+"""Answering a question from a loaded index: ranked passages with the sentence that answers.
+
+Three ways to rank (``mode``): ``dense`` (cosine of question and passage vectors, FAISS), ``keyword``
+(BM25) and ``hybrid``, the default, which fuses the two on the union of both candidate lists, each
+candidate with its true score from both retrievers (bayqa.fusion). Every answer also carries the
+"not found" confidence (bayqa.confidence).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,15 @@ import faiss
 import numpy as np
 
 from bayqa.chunking import Chunk
+from bayqa.confidence import Confidence, confidence
 from bayqa.embedding import Embedder
-from bayqa.highlight import Answer, best_sentence
+from bayqa.fusion import convex
+from bayqa.highlight import Answer, asks_for_figure, best_sentence
 from bayqa.index import LoadedIndex
+from bayqa.terms import terms
+
+MODES = ("hybrid", "dense", "keyword")
+MIN_CANDIDATES = 100  # per retriever, before fusion: enough for fusion to reorder the head of the list
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,15 @@ class Hit:
         }
 
 
+@dataclass(frozen=True)
+class Answers:
+    """What one question gets: the ranked passages, how they were ranked, and whether to trust them."""
+
+    mode: str
+    hits: list[Hit]
+    confidence: Confidence
+
+
 def cap_per_document(ranked: Iterable[tuple[int, float]], chunks: list[Chunk], k: int, max_per_doc: int) -> list[tuple[int, float]]:
     """The first ``k`` of ``ranked`` (row, score) pairs, keeping at most ``max_per_doc`` passages of one document."""
     taken: list[tuple[int, float]] = []
@@ -48,40 +69,107 @@ def cap_per_document(ranked: Iterable[tuple[int, float]], chunks: list[Chunk], k
     return taken
 
 
+def coverage(question_terms: list[str], passage_terms: Iterable[str], idf: dict[str, float]) -> float:
+    """IDF-weighted share of the question's distinct terms that the passage contains (0 with no terms)."""
+    wanted = set(question_terms)
+    total = sum(idf[t] for t in wanted)
+    if total <= 0:
+        return 0.0
+    return sum(idf[t] for t in wanted.intersection(passage_terms)) / total
+
+
 class Searcher:
-    """Dense retrieval over one index generation with one embedding model."""
+    """Retrieval over one index generation with one embedding model."""
 
     def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
 
-    def search(self, question: str, k: int = 10, max_per_doc: int = 3, doc_ids: frozenset[str] | None = None) -> list[Hit]:
-        total = self.index.vectors.ntotal
+    def search(
+        self, question: str, k: int = 10, max_per_doc: int = 3, doc_ids: frozenset[str] | None = None, mode: str = "hybrid"
+    ) -> list[Hit]:
+        return self.answer(question, k, max_per_doc, doc_ids, mode).hits
+
+    def answer(
+        self, question: str, k: int = 10, max_per_doc: int = 3, doc_ids: frozenset[str] | None = None, mode: str = "hybrid"
+    ) -> Answers:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        chunks = self.index.chunks
+        total = len(chunks)
+        question_terms = terms(question)
         if total == 0:
-            return []
+            return Answers(mode, [], confidence(0.0, 0.0))
         query = self.embedder.encode_query(question)
-        if doc_ids is not None:
-            # Score the chosen documents' own rows exactly: an approximate (HNSW) index is not built for filters.
-            rows = [r for doc in sorted(doc_ids) for r in self.index.rows_by_doc.get(doc, [])]
-            scores = self.index.vectors_of(rows) @ query
-            ranked = sorted(zip(rows, scores.tolist()), key=lambda pair: -pair[1])
-            return self._hits(question, cap_per_document(ranked, self.index.chunks, k, max_per_doc))
-        wanted = min(total, k * max(4, max_per_doc) + 32)
-        # One question is too little work to share: OpenMP threads waiting on each other cost 0.2 ms -> 30 ms
-        # at 10k vectors on a busy 2-core machine. The setting is per calling thread, so builds keep theirs.
-        faiss.omp_set_num_threads(1)
+        keyword = self.index.keyword.scores(question) if mode != "dense" else None
+        allowed = self._allowed_rows(doc_ids)
+        wanted = min(total, max(MIN_CANDIDATES, k * max(4, max_per_doc) + 32))
         while True:
-            scores, rows = self.index.vectors.search(query[np.newaxis, :], wanted)
-            ranked = [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
-            taken = cap_per_document(ranked, self.index.chunks, k, max_per_doc)
+            dense_rows, dense_scores = self._dense(query, wanted, allowed)
+            ranked, similarity = self._rank(mode, query, dense_rows, dense_scores, keyword, allowed, wanted)
+            taken = cap_per_document(ranked, chunks, k, max_per_doc)
             if len(taken) == k or wanted >= total:
                 break
             wanted = min(total, wanted * 4)
-        return self._hits(question, taken)
+        wanted_terms, wants_figure = set(question_terms), asks_for_figure(question)
+        hits = [self._hit(rank, row, score, query, wanted_terms, wants_figure) for rank, (row, score) in enumerate(taken, start=1)]
+        top_terms = terms(hits[0].chunk.embedding_text) if hits else []
+        idf = {t: self.index.keyword.idf(t) for t in set(question_terms)}
+        return Answers(mode, hits, confidence(similarity, coverage(question_terms, top_terms, idf)))
 
-    def _hits(self, question: str, taken: list[tuple[int, float]]) -> list[Hit]:
-        hits = []
-        for rank, (row, score) in enumerate(taken, start=1):
-            chunk = self.index.chunks[row]
-            hits.append(Hit(rank, round(score, 6), chunk, best_sentence(question, chunk.text, chunk.start)))
-        return hits
+    def _allowed_rows(self, doc_ids: frozenset[str] | None) -> np.ndarray | None:
+        if doc_ids is None:
+            return None
+        mask = np.zeros(len(self.index.chunks), dtype=bool)
+        for doc in doc_ids:
+            mask[self.index.rows_by_doc.get(doc, [])] = True
+        return mask
+
+    def _dense(self, query: np.ndarray, wanted: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        if allowed is not None:
+            # Score the chosen documents' own rows exactly: an approximate (HNSW) index is not built for filters.
+            rows = np.flatnonzero(allowed)
+            scores = self.index.vectors_of(rows.tolist()) @ query
+            order = np.lexsort((rows, -scores))
+            return rows[order].astype(np.int64), scores[order].astype(np.float64)
+        # One question is too little work to share: OpenMP threads waiting on each other cost 0.2 ms -> 30 ms
+        # at 10k vectors on a busy 2-core machine. The setting is per calling thread, so builds keep theirs.
+        faiss.omp_set_num_threads(1)
+        scores, rows = self.index.vectors.search(query[np.newaxis, :], wanted)
+        keep = rows[0] >= 0
+        return rows[0][keep].astype(np.int64), scores[0][keep].astype(np.float64)
+
+    def _rank(
+        self,
+        mode: str,
+        query: np.ndarray,
+        dense_rows: np.ndarray,
+        dense_scores: np.ndarray,
+        keyword: np.ndarray | None,
+        allowed: np.ndarray | None,
+        wanted: int,
+    ) -> tuple[list[tuple[int, float]], float]:
+        """(row, score) best first for the mode, and the highest cosine among the candidates."""
+        similarity = float(dense_scores[0]) if len(dense_scores) else 0.0
+        if mode == "dense":
+            return list(zip(dense_rows.tolist(), dense_scores.tolist())), similarity
+        assert keyword is not None
+        matching = keyword > 0 if allowed is None else (keyword > 0) & allowed
+        keyword_rows = np.flatnonzero(matching)
+        if len(keyword_rows) > wanted:
+            keyword_rows = keyword_rows[np.argpartition(-keyword[keyword_rows], wanted - 1)[:wanted]]
+        if mode == "keyword":
+            order = np.lexsort((keyword_rows, -keyword[keyword_rows]))
+            return [(int(r), float(keyword[r])) for r in keyword_rows[order]], similarity
+        extra = np.setdiff1d(keyword_rows, dense_rows, assume_unique=True)
+        rows = np.concatenate([dense_rows, extra])
+        dense_all = np.concatenate([dense_scores, self.index.vectors_of(extra.tolist()) @ query if len(extra) else np.zeros(0)])
+        fused = convex(dense_all, keyword[rows])
+        order = np.lexsort((rows, -fused))
+        return [(int(rows[i]), float(fused[i])) for i in order], max(similarity, float(dense_all.max(initial=0.0)))
+
+    def _hit(self, rank: int, row: int, score: float, query: np.ndarray, question_terms: set[str], wants_figure: bool) -> Hit:
+        chunk = self.index.chunks[row]
+        vectors, spans = self.index.sentences_of(row)
+        answer = best_sentence(query, question_terms, wants_figure, vectors, spans, chunk.text, chunk.start)
+        return Hit(rank, round(score, 6), chunk, answer)

@@ -15,7 +15,7 @@ from bayqa.config import Settings
 from bayqa.documents import load_corpus
 from bayqa.embedding import Embedder
 from bayqa.index import BuildReport, IndexStore
-from bayqa.search import Hit, Searcher
+from bayqa.search import Answers, Hit, Searcher
 
 
 #: How long an update waits for another process's build to finish before it gives up.
@@ -89,5 +89,8 @@ class Service:
             raise NotReady("the index is still loading; try again in a few seconds")
         return searcher
 
-    def search(self, question: str, k: int = 10, doc_ids: frozenset[str] | None = None) -> list[Hit]:
-        return self.searcher.search(question, k=k, max_per_doc=self.settings.max_per_doc, doc_ids=doc_ids)
+    def search(self, question: str, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> list[Hit]:
+        return self.answer(question, k, doc_ids, mode).hits
+
+    def answer(self, question: str, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> Answers:
+        return self.searcher.answer(question, k=k, max_per_doc=self.settings.max_per_doc, doc_ids=doc_ids, mode=mode)

@@ -1,23 +1,43 @@
 """Splitting text into sentences and into search terms, for English and Chinese alike.
 
-Pure functions, shared by answer highlighting and keyword matching.
+Pure functions, shared by the keyword index, answer highlighting and the confidence signal.
+
+Search terms are what BM25 counts, so the same function runs on passages and on questions:
+- English words are lower-cased, stop words dropped, and stemmed with the Snowball stemmer
+  ("approved" and "approval" meet at "approv");
+- figures stay whole and lose their thousands separators ("56,000" → "56000", "14.92" stays "14.92"),
+  and codes that mix letters and digits stay one term ("LL7999", "km²", "5G");
+- runs of Chinese characters become overlapping character bigrams ("河套合作区" → 河套 套合 合作 作区),
+  the usual dictionary-free way to index Chinese: a question and a passage share a bigram exactly when
+  they share a two-character word, whatever the word segmentation would have been.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-# A sentence ends at . ! ? (followed by space), at a Chinese full stop, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+|(?<=[。！？；])[”’」』）]*|\n+")
-_WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+import Stemmer
+
+# A sentence ends at . ! ? followed by space and not by a digit or a lower-case letter (so "No. 58" and
+# "e.g. the" stay whole), at a Chinese full stop, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?![a-z0-9])|(?<=[。！？；])[”’」』）]*|\n+")
+_CJK_CLASS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A figure (digits with decimal or thousands separators), a run of Chinese, or a word/code of letters and digits.
+_TOKEN = re.compile(rf"\d+(?:[.,]\d+)*(?!(?![{_CJK_CLASS}])[^\W_])|[{_CJK_CLASS}]+|(?:(?![{_CJK_CLASS}])[^\W_])+(?:['’](?:(?![{_CJK_CLASS}])[^\W_])+)?")
+_DIGIT = re.compile(r"\d")
 
 STOPWORDS = frozenset(
     """a an and are as at be been by can could did do does for from had has have how i if in into is it its
     of on or that the their them there these they this to was were what when where which who whom whose why will
     with would about after before between both during each more most other over same some such than then through
-    under until very we you your our us any all also not no nor only own so too just""".split()
+    under until very we you your our us any all also nor only own so too just""".split()
 )
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -41,22 +61,27 @@ def _append_trimmed(spans: list[tuple[int, int]], text: str, start: int, end: in
 
 
 def terms(text: str) -> list[str]:
-    """Lower-case content words and numbers; Chinese runs become overlapping character bigrams."""
+    """The search terms of ``text`` in order (repeats kept, as BM25 counts them)."""
     out: list[str] = []
-    for word in _WORD.findall(text.lower()):
-        if _CJK.match(word):
-            out.extend(_cjk_bigrams(word))
-        elif word not in STOPWORDS:
-            out.append(word.replace(",", ""))
+    words: list[str] = []
+    for token in _TOKEN.findall(text.lower()):
+        first = token[0]
+        if "\u3400" <= first <= "\ufaff":
+            out.extend([token] if len(token) == 1 else [token[i : i + 2] for i in range(len(token) - 1)])
+        elif first.isdigit() and not _has_letter(token):
+            out.append(token.replace(",", "").rstrip("."))
+        elif token not in STOPWORDS:
+            token = token.replace("’", "'")
+            if _DIGIT.search(token):
+                out.append(token)  # a code such as ll7999: never stemmed
+            else:
+                words.append(token)
+                out.append("\0")  # placeholder, filled with the stem below so the order is kept
+    if words:
+        stems = iter(_stemmer().stemWords(words))
+        out = [next(stems) if t == "\0" else t for t in out]
     return out
 
 
-def _cjk_bigrams(run: str) -> list[str]:
-    """Split a mixed run so Chinese characters pair up and any Latin letters stay whole."""
-    out: list[str] = []
-    for part in re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+", run):
-        if _CJK.match(part):
-            out.extend([part] if len(part) == 1 else [part[i : i + 2] for i in range(len(part) - 1)])
-        elif part not in STOPWORDS:
-            out.append(part)
-    return out
+def _has_letter(token: str) -> bool:
+    return any(c.isalpha() for c in token)

@@ -1,0 +1,143 @@
+"""Measuring retrieval quality through the service's own search path.
+
+Two kinds of test set:
+- a BEIR folder (bayqa.beir): every mode ranks the top 100 documents per query (a document's score is
+  its best passage's), scored with pytrec_eval: nDCG@10, Recall@100 and MRR@10;
+- a question file (JSONL: id, question, lang, doc, answer, kind) over a bayqa corpus, such as
+  eval/gba_questions.jsonl: hit@1, hit@5 and MRR of the expected document among the passages as the
+  service returns them, how often the top passage's highlighted sentence contains the expected answer,
+  and how well the "not found" flag separates unanswerable questions (``doc`` null) from the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytrec_eval
+
+from bayqa.beir import Benchmark
+from bayqa.documents import DocumentError
+from bayqa.search import Answers, Searcher
+
+DEPTH = 100  # documents retrieved per benchmark query
+BENCHMARK_MEASURES = ("ndcg@10", "recall@100", "mrr@10")
+QUESTION_MEASURES = ("hit@1", "hit@5", "mrr", "answer@1", "notfound_precision", "notfound_recall", "answerable_flagged")
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    lang: str
+    doc: str | None
+    answer: str | None
+    kind: str
+
+
+def read_questions(path: Path) -> list[Question]:
+    """The question file; DocumentError names the line that is wrong."""
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            questions.append(Question(str(row["id"]), row["question"], row.get("lang", ""), row.get("doc"), row.get("answer"), row.get("kind", "")))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise DocumentError(f"{path}, line {number}: expected a JSON object with id, question, doc and answer ({exc})") from exc
+    if not questions:
+        raise DocumentError(f"{path} holds no questions")
+    return questions
+
+
+def evaluate_benchmark(searcher: Searcher, benchmark: Benchmark, modes: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Per mode: the three measures averaged over the judged queries, and the seconds it took."""
+    results: dict[str, dict[str, float]] = {}
+    qrels = {q: {d: int(r) for d, r in judged.items()} for q, judged in benchmark.qrels.items()}
+    evaluator = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100"})
+    for mode in modes:
+        started = time.perf_counter()
+        run = {
+            qid: {hit.chunk.doc_id: hit.score for hit in searcher.search(text, k=DEPTH, max_per_doc=1, mode=mode)}
+            for qid, text in benchmark.queries.items()
+        }
+        seconds = time.perf_counter() - started
+        per_query = evaluator.evaluate(run)
+        results[mode] = {
+            "ndcg@10": _mean(m["ndcg_cut_10"] for m in per_query.values()),
+            "recall@100": _mean(m["recall_100"] for m in per_query.values()),
+            "mrr@10": _mean(_reciprocal_rank(run.get(q, {}), qrels[q], 10) for q in qrels),
+            "queries": len(run),
+            "seconds": round(seconds, 2),
+        }
+    return results
+
+
+def evaluate_questions(searcher: Searcher, questions: Sequence[Question], modes: Sequence[str], max_per_doc: int) -> dict[str, dict[str, float]]:
+    """Per mode: the question-set measures, over answerable questions (ranking) or all (not found)."""
+    results: dict[str, dict[str, float]] = {}
+    for mode in modes:
+        started = time.perf_counter()
+        answered = [(q, searcher.answer(q.question, k=5, max_per_doc=max_per_doc, mode=mode)) for q in questions]
+        seconds = time.perf_counter() - started
+        results[mode] = {**question_scores(answered), "seconds": round(seconds, 2)}
+    return results
+
+
+def question_scores(answered: Sequence[tuple[Question, Answers]]) -> dict[str, float]:
+    """The question-set measures for questions and what the search answered."""
+    answerable = [(q, a) for q, a in answered if q.doc is not None]
+    ranks = [_first_rank([h.chunk.doc_id for h in a.hits], q.doc) for q, a in answerable]
+    with_answer = [(q, a) for q, a in answerable if q.answer]
+    flagged_unanswerable = sum(1 for q, a in answered if q.doc is None and a.confidence.low)
+    flagged = sum(1 for _, a in answered if a.confidence.low)
+    unanswerable = sum(1 for q, _ in answered if q.doc is None)
+    return {
+        "hit@1": _mean(r == 1 for r in ranks),
+        "hit@5": _mean(r is not None and r <= 5 for r in ranks),
+        "mrr": _mean(1.0 / r if r else 0.0 for r in ranks),
+        "answer@1": _mean(_answer_shown(q, a) for q, a in with_answer),
+        "notfound_precision": flagged_unanswerable / flagged if flagged else 0.0,
+        "notfound_recall": flagged_unanswerable / unanswerable if unanswerable else 0.0,
+        "answerable_flagged": _mean(a.confidence.low for _, a in answerable),
+        "questions": len(answered),
+    }
+
+
+def _answer_shown(question: Question, answers: Answers) -> bool:
+    """The top passage is from the expected document and its highlighted sentence holds the answer."""
+    if not answers.hits or answers.hits[0].chunk.doc_id != question.doc or answers.hits[0].answer is None:
+        return False
+    return _normalize(question.answer or "") in _normalize(answers.hits[0].answer.text)
+
+
+def _normalize(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _first_rank(doc_ids: Sequence[str], wanted: str | None) -> int | None:
+    return next((i for i, d in enumerate(doc_ids, start=1) if d == wanted), None)
+
+
+def _reciprocal_rank(scores: dict[str, float], judged: dict[str, int], cutoff: int) -> float:
+    ranked = sorted(scores, key=lambda d: (-scores[d], d))[:cutoff]
+    return next((1.0 / i for i, d in enumerate(ranked, start=1) if judged.get(d, 0) > 0), 0.0)
+
+
+def _mean(values) -> float:
+    values = [float(v) for v in values]
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def format_table(results: dict[str, dict[str, float]], measures: Sequence[str]) -> str:
+    """The modes side by side, one measure a line, then the time each took."""
+    modes = list(results)
+    lines = [f"{'':<20}" + "".join(f"{m:>10}" for m in modes)]
+    for measure in (*measures, "seconds"):
+        cells = "".join(f"{results[m][measure]:>10.4f}" if measure != "seconds" else f"{results[m][measure]:>10.1f}" for m in modes)
+        lines.append(f"{measure:<20}{cells}")
+    return "\n".join(lines)

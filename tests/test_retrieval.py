@@ -1,0 +1,123 @@
+"""Retrieval quality pieces: tokenization, keyword and hybrid search, fusion, highlighting, the not-found flag."""
+
+import numpy as np
+import pytest
+
+from bayqa.confidence import confidence
+from bayqa.embedding import Embedder
+from bayqa.fusion import convex, reciprocal_rank
+from bayqa.highlight import asks_for_figure, best_sentence
+from bayqa.keyword import KeywordIndex
+from bayqa.service import Service
+from bayqa.terms import sentence_spans, terms
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("RMB 150 billion", ["rmb", "150", "billion"]),
+        ("an area of 14.92 km²", ["area", "14.92", "km²"]),
+        ("Guohan [2012] No. 58", ["guohan", "2012", "no", "58"]),
+        ("plate LL7999, 56,000 square kilometres", ["plate", "ll7999", "56000", "squar", "kilometr"]),
+        ("The zones were approved", ["zone", "approv"]),
+        ("河套合作区3.89平方公里", ["河套", "套合", "合作", "作区", "3.89", "平方", "方公", "公里"]),
+    ],
+)
+def test_terms_keep_figures_codes_and_chinese(text: str, expected: list[str]) -> None:
+    assert terms(text) == expected
+
+
+def test_sentences_do_not_break_inside_document_numbers() -> None:
+    text = "It issued Guohan [2012] No. 58 in 2012. Then came more.\n河套很小。面积3.89平方公里！"
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "It issued Guohan [2012] No. 58 in 2012.", "Then came more.", "河套很小。", "面积3.89平方公里！",
+    ]
+
+
+def test_keyword_index_scores_round_trip(tmp_path) -> None:
+    index = KeywordIndex.build(["Qianhai covers 14.92 km²", "河套合作区面积3.89平方公里", "Talent tax subsidy"])
+    index.save(tmp_path / "kw")
+    loaded = KeywordIndex.load(tmp_path / "kw")
+    assert int(np.argmax(loaded.scores("14.92 km²"))) == 0
+    assert int(np.argmax(loaded.scores("河套的面积是多少"))) == 1
+    assert not loaded.scores("zebra crossing").any()
+    assert loaded.idf("zebra") > loaded.idf("tax") > 0
+
+
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+def test_figures_and_codes_are_found(shipped_service: Service, mode: str) -> None:
+    hits = shipped_service.search("Guohan [2012] No. 58", k=3, mode=mode)
+    assert hits[0].chunk.doc_id == "05_qianhai_cooperation_zone.md" and "No. 58" in hits[0].chunk.text
+    hits = shipped_service.search("LL7999", k=3, mode=mode)
+    assert "LL7999" in hits[0].chunk.text
+
+
+@pytest.mark.parametrize("mode", ["keyword", "hybrid", "dense"])
+def test_chinese_question_finds_chinese_passage(shipped_service: Service, mode: str) -> None:
+    hits = shipped_service.search("香港园区的面积是多少公顷？", k=3, mode=mode)
+    assert hits[0].chunk.doc_id == "11_hetao_brief_zh.md"
+
+
+def test_modes_differ_and_unknown_mode_is_refused(shipped_service: Service) -> None:
+    question = "How much rent does Hong Kong pay for its port area at Shenzhen Bay?"
+    ranked = {m: [h.chunk.id for h in shipped_service.search(question, k=10, mode=m)] for m in ("dense", "keyword", "hybrid")}
+    assert ranked["dense"] != ranked["keyword"]
+    with pytest.raises(ValueError, match="unknown mode"):
+        shipped_service.search(question, mode="fuzzy")
+
+
+def test_convex_fusion_rewards_agreement() -> None:
+    dense = np.array([0.80, 0.79, 0.50, 0.60])
+    keyword = np.array([0.0, 9.0, 10.0, 1.0])
+    fused = convex(dense, keyword, dense_weight=0.5)
+    assert int(np.argmax(fused)) == 1  # near the top of both lists beats the top of one
+    assert fused.min() >= 0 and fused.max() <= 1
+    assert not convex(np.ones(3), np.ones(3)).any()  # no spread, no preference
+    assert list(np.argsort(-convex(dense, keyword, dense_weight=1.0))) == list(np.argsort(-dense))
+
+
+def test_reciprocal_rank_fusion_ignores_unmatched_keyword_scores() -> None:
+    dense = np.array([0.9, 0.8, 0.7])
+    keyword = np.array([0.0, 2.0, 1.0])
+    fused = reciprocal_rank(dense, keyword, k=60)
+    assert fused[0] == pytest.approx(1 / 61)
+    assert fused[1] == pytest.approx(1 / 62 + 1 / 61)
+    assert int(np.argmax(fused)) == 1
+
+
+def test_highlight_picks_the_answering_sentence(embedder: Embedder) -> None:
+    passage = (
+        "Qianhai is a district of Shenzhen facing Hong Kong. The zone has a long history of reform. "
+        "After the 2021 expansion the zone covers 120.56 km². Companies register there for tax reasons. Key dates:\n"
+        "- 26 August 2010: plan approved"
+    )
+    spans = np.array([(100 + s, 100 + e) for s, e in sentence_spans(passage)])
+    vectors = embedder.encode([passage[s - 100:e - 100] for s, e in spans]).astype(np.float16)
+    question = "How large is the Qianhai zone after it was enlarged?"
+    answer = best_sentence(embedder.encode_query(question), set(terms(question)), asks_for_figure(question), vectors, spans, passage, 100)
+    assert answer is not None and answer.text == "After the 2021 expansion the zone covers 120.56 km²."
+    assert passage[answer.start - 100:answer.end - 100] == answer.text
+    question = "Which key dates matter?"
+    answer = best_sentence(embedder.encode_query(question), set(terms(question)), asks_for_figure(question), vectors, spans, passage, 100)
+    assert answer is not None and answer.text == "Key dates:\n- 26 August 2010: plan approved"  # a colon brings the next line
+    assert best_sentence(embedder.encode_query(question), set(), False, vectors[:0], spans[:0], passage, 100) is None
+
+
+def test_figure_questions_are_recognised() -> None:
+    assert asks_for_figure("When did the bridge open?") and asks_for_figure("How many jobs are there?")
+    assert asks_for_figure("香港园区的面积是多少公顷？")
+    assert not asks_for_figure("Who signed the agreement?")
+
+
+def test_confidence_is_monotonic() -> None:
+    assert confidence(0.2, 0.0).low and not confidence(0.8, 1.0).low
+    assert confidence(0.5, 0.5).score < confidence(0.6, 0.5).score < confidence(0.6, 0.9).score
+    assert 0.0 <= confidence(-1.0, 0.0).score <= confidence(1.0, 1.0).score <= 1.0
+
+
+def test_off_topic_question_is_flagged(shipped_service: Service) -> None:
+    off_topic = shipped_service.answer("What is a good recipe for chocolate chip cookies?", k=3)
+    assert off_topic.confidence.low and off_topic.hits  # still returns the closest passages
+    answerable = shipped_service.answer("When did the Hong Kong–Zhuhai–Macao Bridge open to traffic?", k=3)
+    assert not answerable.confidence.low
+    assert answerable.confidence.score > off_topic.confidence.score
