@@ -118,3 +118,18 @@ def test_health_is_503_until_the_index_is_loaded(tmp_path, embedder) -> None:
         assert search.status_code == 503 and "loading" in search.json()["detail"]
     finally:
         server.__exit__(None, None, None)
+
+
+def test_search_modes_and_confidence(client: httpx.Client) -> None:
+    q = "What is the document number of the State Council's 2012 reply on Qianhai?"
+    default = client.get("/search", params={"q": q, "k": 3}).json()
+    assert default["mode"] == "hybrid" and 0.0 <= default["confidence"]["score"] <= 1.0
+    assert default["confidence"]["low"] is False
+    keyword = client.post("/search", json={"q": q, "k": 3, "mode": "keyword"}).json()
+    assert keyword["mode"] == "keyword" and keyword["results"][0]["doc_id"] == "05_qianhai_cooperation_zone.md"
+    answer = keyword["results"][0]["answer"]
+    assert answer is not None and "No. 58" in answer["text"]
+    off_topic = client.get("/search", params={"q": "best chocolate cookie recipe", "mode": "dense"}).json()
+    assert off_topic["confidence"]["low"] is True and off_topic["results"]
+    bad = client.get("/search", params={"q": q, "mode": "fuzzy"})
+    assert bad.status_code == 422 and "mode" in bad.json()["detail"]

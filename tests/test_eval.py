@@ -1,0 +1,100 @@
+"""`bayqa eval` on small benchmark folders and question files that the tests write."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bayqa.beir import load_benchmark, read_qrels
+from bayqa.evaluation import Question, question_scores
+from bayqa.confidence import Confidence
+from bayqa.highlight import Answer
+from bayqa.search import Answers, Hit
+from bayqa.chunking import Chunk
+from tests.test_cli import bayqa
+
+DOCS = {
+    "d1": ("Northbound travel", "Hong Kong private cars may drive into Guangdong under the Northbound Travel scheme since 1 July 2023."),
+    "d2": ("Qianhai expansion", "In 2021 the Qianhai cooperation zone grew from 14.92 km² to 120.56 km², mostly in Bao'an District."),
+    "d3": ("Talent subsidy", "Guangdong refunds individual income tax above the Hong Kong rate to qualifying overseas talents."),
+    "d4": ("Hetao", "河套深港科技创新合作区总面积约3.89平方公里，由深圳园区和香港园区组成。"),
+    "d5": ("Airport", "Hong Kong International Airport opened its third runway, which cost HK$141.5 billion."),
+}
+QUERIES = {"q1": "Since when can Hong Kong cars drive north into Guangdong?", "q2": "How big is Qianhai after the expansion?",
+           "q3": "河套合作区有多大？", "q9": "A query without judgments"}
+
+
+def write_benchmark(folder: Path) -> Path:
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": k, "title": t, "text": x, "metadata": {}}, ensure_ascii=False) + "\n" for k, (t, x) in DOCS.items()),
+        encoding="utf-8",
+    )
+    (folder / "queries.jsonl").write_text(
+        "".join(json.dumps({"_id": k, "text": t, "metadata": {}}, ensure_ascii=False) + "\n" for k, t in QUERIES.items()), encoding="utf-8"
+    )
+    (folder / "qrels" / "test.tsv").write_bytes(b"query-id\tcorpus-id\tscore\r\nq1\td1\t1\r\nq2\td2\t1\r\nq3\td4\t1\r\n")
+    return folder
+
+
+def test_benchmark_reader_handles_crlf_and_skips_unjudged_queries(tmp_path: Path) -> None:
+    folder = write_benchmark(tmp_path / "tiny")
+    assert read_qrels(folder / "qrels" / "test.tsv") == {"q1": {"d1": 1}, "q2": {"d2": 1}, "q3": {"d4": 1}}
+    bench = load_benchmark(folder, "test")
+    assert set(bench.queries) == {"q1", "q2", "q3"}
+    assert [d.id for d in bench.documents] == list(DOCS) and bench.documents[1].title == "Qianhai expansion"
+
+
+def test_question_scores_count_hits_answers_and_flags() -> None:
+    def answers(doc_ids: list[str], answer: str, low: bool) -> Answers:
+        hits = []
+        for rank, doc in enumerate(doc_ids, start=1):
+            chunk = Chunk(f"c{rank}", doc, 0, "t", (), None, 0, 10, "text")
+            hits.append(Hit(rank, 1.0 / rank, chunk, Answer(answer, 0, len(answer), 0.5)))
+        return Answers("hybrid", hits, Confidence(0.2 if low else 0.9, low))
+
+    answered = [
+        (Question("1", "q", "en", "a", "14.92 km²", "figure"), answers(["a", "b"], "It covers 14.92 km².", False)),
+        (Question("2", "q", "en", "a", "1 July", "date"), answers(["b", "a"], "Something else", False)),
+        (Question("3", "q", "en", "a", "x", "fact"), answers(["b", "c"], "x", True)),
+        (Question("4", "q", "en", None, None, "unanswerable"), answers(["b"], "y", True)),
+    ]
+    scores = question_scores(answered)
+    close = {"abs": 1e-3}
+    assert scores["hit@1"] == pytest.approx(1 / 3, **close) and scores["hit@5"] == pytest.approx(2 / 3, **close)
+    assert scores["mrr"] == pytest.approx((1 + 0.5) / 3, **close)
+    assert scores["answer@1"] == pytest.approx(1 / 3, **close)
+    assert scores["notfound_recall"] == 1.0 and scores["notfound_precision"] == 0.5
+    assert scores["answerable_flagged"] == pytest.approx(1 / 3, **close)
+
+
+@pytest.mark.slow
+def test_eval_command_on_a_beir_folder_and_a_question_file(tmp_path: Path) -> None:
+    folder = write_benchmark(tmp_path / "tiny")
+    out = tmp_path / "beir.json"
+    run = bayqa("eval", str(folder), "--split", "test", "--index", str(tmp_path / "idx"), "--json", str(out))
+    assert run.returncode == 0, run.stderr
+    assert "ndcg@10" in run.stdout and "hybrid" in run.stdout and "3 queries, 5 documents" in run.stdout
+    figures = json.loads(out.read_text())["modes"]
+    assert set(figures) == {"hybrid", "dense", "keyword"}
+    for mode in figures.values():
+        assert 0.0 <= mode["ndcg@10"] <= 1.0 and mode["queries"] == 3
+    assert figures["hybrid"]["ndcg@10"] >= 0.9 and figures["hybrid"]["recall@100"] == 1.0
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for key, (title, text) in DOCS.items():
+        (corpus / f"{key}.md").write_text(f"# {title}\n\n{text}\n", encoding="utf-8")
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        json.dumps({"id": "1", "question": "How big is Qianhai after 2021?", "lang": "en", "doc": "d2.md", "answer": "120.56 km²", "kind": "figure"}) + "\n"
+        + json.dumps({"id": "2", "question": "Who won the 1998 football World Cup?", "lang": "en", "doc": None, "answer": None, "kind": "unanswerable"}) + "\n",
+        encoding="utf-8",
+    )
+    run = bayqa("eval", str(questions), "--mode", "hybrid", "--corpus", str(corpus), "--index", str(tmp_path / "qidx"), "--json", str(out))
+    assert run.returncode == 0, run.stderr
+    figures = json.loads(out.read_text())["modes"]
+    assert list(figures) == ["hybrid"] and figures["hybrid"]["hit@1"] == 1.0 and figures["hybrid"]["answer@1"] == 1.0
+
+    missing = bayqa("eval", str(corpus), "--index", str(tmp_path / "idx2"))
+    assert missing.returncode == 2 and "bayqa: error:" in missing.stderr and "corpus.jsonl is missing" in missing.stderr
