@@ -63,7 +63,7 @@ def test_question_scores_count_hits_answers_and_flags() -> None:
     close = {"abs": 1e-3}
     assert scores["hit@1"] == pytest.approx(1 / 3, **close) and scores["hit@5"] == pytest.approx(2 / 3, **close)
     assert scores["mrr"] == pytest.approx((1 + 0.5) / 3, **close)
-    assert scores["answer@1"] == pytest.approx(1 / 3, **close)
+    assert scores["answer@1"] == pytest.approx(1 / 3, **close) and scores["answer@5"] == pytest.approx(1 / 3, **close)
     assert scores["notfound_recall"] == 1.0 and scores["notfound_precision"] == 0.5
     assert scores["answerable_flagged"] == pytest.approx(1 / 3, **close)
 

@@ -5,7 +5,8 @@ Two kinds of test set:
   its best passage's), scored with pytrec_eval: nDCG@10, Recall@100 and MRR@10;
 - a question file (JSONL: id, question, lang, doc, answer, kind) over a bayqa corpus, such as
   eval/gba_questions.jsonl: hit@1, hit@5 and MRR of the expected document among the passages as the
-  service returns them, how often the top passage's highlighted sentence contains the expected answer,
+  service returns them, how often the highlighted sentence of the top passage (answer@1) or of one of the
+  top five (answer@5) contains the expected answer,
   and how well the "not found" flag separates unanswerable questions (``doc`` null) from the rest.
 """
 
@@ -25,7 +26,7 @@ from bayqa.search import Answers, Searcher
 
 DEPTH = 100  # documents retrieved per benchmark query
 BENCHMARK_MEASURES = ("ndcg@10", "recall@100", "mrr@10")
-QUESTION_MEASURES = ("hit@1", "hit@5", "mrr", "answer@1", "notfound_precision", "notfound_recall", "answerable_flagged")
+QUESTION_MEASURES = ("hit@1", "hit@5", "mrr", "answer@1", "answer@5", "notfound_precision", "notfound_recall", "answerable_flagged")
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def question_scores(answered: Sequence[tuple[Question, Answers]]) -> dict[str, f
         "hit@1": _mean(r == 1 for r in ranks),
         "hit@5": _mean(r is not None and r <= 5 for r in ranks),
         "mrr": _mean(1.0 / r if r else 0.0 for r in ranks),
-        "answer@1": _mean(_answer_shown(q, a) for q, a in with_answer),
+        "answer@1": _mean(_answer_shown(q, a, 1) for q, a in with_answer),
+        "answer@5": _mean(_answer_shown(q, a, 5) for q, a in with_answer),
         "notfound_precision": flagged_unanswerable / flagged if flagged else 0.0,
         "notfound_recall": flagged_unanswerable / unanswerable if unanswerable else 0.0,
         "answerable_flagged": _mean(a.confidence.low for _, a in answerable),
@@ -108,11 +110,13 @@ def question_scores(answered: Sequence[tuple[Question, Answers]]) -> dict[str, f
     }
 
 
-def _answer_shown(question: Question, answers: Answers) -> bool:
-    """The top passage is from the expected document and its highlighted sentence holds the answer."""
-    if not answers.hits or answers.hits[0].chunk.doc_id != question.doc or answers.hits[0].answer is None:
-        return False
-    return _normalize(question.answer or "") in _normalize(answers.hits[0].answer.text)
+def _answer_shown(question: Question, answers: Answers, depth: int) -> bool:
+    """One of the first ``depth`` passages is from the expected document and its highlighted sentence holds the answer."""
+    wanted = _normalize(question.answer or "")
+    return any(
+        hit.chunk.doc_id == question.doc and hit.answer is not None and wanted in _normalize(hit.answer.text)
+        for hit in answers.hits[:depth]
+    )
 
 
 def _normalize(text: str) -> str:
