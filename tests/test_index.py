@@ -101,3 +101,20 @@ def test_old_generations_are_pruned(tmp_path: Path, embedder: Embedder) -> None:
         (service.settings.corpus / "extra.txt").write_text(f"Version {i} of a note.", encoding="utf-8")
         service.build()
     assert len(list((tmp_path / "index").glob("gen-*"))) == 2
+
+
+def test_rebuild_reason_names_missing_and_old_format(tmp_path: Path, embedder: Embedder) -> None:
+    import json
+
+    store = IndexStore(tmp_path / "index")
+    assert "no index" in store.rebuild_reason()
+    service = service_for(tmp_path, embedder)
+    generation = service.build().generation
+    assert store.rebuild_reason() is None
+    manifest = tmp_path / "index" / generation / "manifest.json"
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**data, "format": 1}))
+    assert "has format 1" in store.rebuild_reason()
+    report = service.build()
+    assert report.chunks_embedded == report.chunks_total, "an old-format index is not reused"
+    assert store.rebuild_reason() is None

@@ -131,8 +131,9 @@ def cmd_serve(service: Service, args: argparse.Namespace) -> int:
         raise SystemExit("bayqa: error: --watch runs with one worker; run a separate `bayqa serve --watch` beside the others")
     if args.watch and not settings.corpus.is_dir():
         raise SystemExit(f"bayqa: error: corpus folder {settings.corpus} does not exist, nothing to watch")
-    if not service.store.exists():
-        print(f"no index in {settings.index}: building it from {settings.corpus} first")
+    reason = service.store.rebuild_reason()
+    if reason is not None:
+        print(f"{reason}: building it from {settings.corpus} first")
         print_report(service.build(progress=True))
     if args.workers > 1:
         for name in ("corpus", "index", "model", "host", "port"):  # the workers read their settings from the environment

@@ -237,8 +237,16 @@ class IndexStore:
             return None
         return name if name and (self.root / name / "manifest.json").exists() else None
 
-    def exists(self) -> bool:
-        return self.current_generation() is not None
+    def rebuild_reason(self) -> str | None:
+        """Why the live generation cannot be served as it is (missing, or written by another index format)."""
+        name = self.current_generation()
+        if name is None:
+            return f"no index in {self.root}"
+        try:
+            Manifest.read(self.root / name / "manifest.json")
+        except IndexMismatch as exc:
+            return str(exc).split(";")[0]
+        return None
 
     def open(self, model_id: str | None = None) -> LoadedIndex:
         """Load the live generation; with ``model_id``, refuse an index built with another model."""
