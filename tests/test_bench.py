@@ -1,20 +1,38 @@
 """`bayqa bench --quick`: the benchmark runs end to end on a tiny sample and reports sane figures (not timings)."""
 
+import json
 from pathlib import Path
 
 import pytest
 
 from bayqa import bench
 from bayqa.embedding import Embedder
+from tests.conftest import ROOT, SHIPPED_CORPUS
 
-SCIFACT = bench.DEFAULT_SCIFACT
+
+def tiny_beir_folder(folder: Path, docs: int, questions: int) -> Path:
+    """A BEIR-format sample made of the shipped corpus's paragraphs and the GBA questions (no SciFact needed)."""
+    paragraphs = [
+        p.strip() for path in sorted(SHIPPED_CORPUS.glob("*.md")) for p in path.read_text(encoding="utf-8").split("\n\n")
+        if len(p.strip()) > 200
+    ][:docs]
+    folder.mkdir()
+    with open(folder / "corpus.jsonl", "w", encoding="utf-8") as fh:
+        for i, text in enumerate(paragraphs):
+            fh.write(json.dumps({"_id": f"p{i}", "title": f"Paragraph {i}", "text": text}, ensure_ascii=False) + "\n")
+    lines = (ROOT / "eval" / "gba_questions.jsonl").read_text(encoding="utf-8").splitlines()[:questions]
+    with open(folder / "queries.jsonl", "w", encoding="utf-8") as fh:
+        for line in lines:
+            row = json.loads(line)
+            fh.write(json.dumps({"_id": row["id"], "text": row["question"]}, ensure_ascii=False) + "\n")
+    return folder
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SCIFACT / "corpus.jsonl").exists(), reason=f"SciFact not found at {SCIFACT}")
 def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) -> None:
     plan = bench.Plan.smoke()
-    results = bench.run(plan, SCIFACT, "all-MiniLM-L6-v2", tmp_path, log=lambda message: None, fast=embedder)
+    sample = tiny_beir_folder(tmp_path / "beir", plan.real_docs, plan.questions)
+    results = bench.run(plan, sample, "all-MiniLM-L6-v2", tmp_path / "work", log=lambda message: None, fast=embedder)
 
     qe = results["question_embedding_ms"]
     assert {"fast", "torch_fp32", "torch_fp32_1_thread"} <= set(qe)

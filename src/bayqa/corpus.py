@@ -15,6 +15,7 @@ import unicodedata
 from pathlib import Path, PurePosixPath
 
 from bayqa.documents import SUPPORTED_SUFFIXES, Document, DocumentError, decode_text, is_document_file, parse_document
+from bayqa.index import fsync_dir
 
 MAX_NAME_CHARS = 150
 UPLOAD_PREFIX = ".upload-"
@@ -136,7 +137,7 @@ def write_file(path: Path, data: bytes, *, replace: bool) -> None:
                 raise AlreadyExists(f"{path.name} already exists; replace it with PUT /documents/{{id}}") from exc
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def remove_stale_uploads(corpus: Path, older_than: float = STALE_UPLOAD_SECONDS) -> list[Path]:
@@ -155,12 +156,4 @@ def remove_file(path: Path) -> None:
         path.unlink()
     except FileNotFoundError as exc:
         raise NotInCorpus(f"{path.name} is not in the corpus folder (if GET /documents still lists it, POST /reindex)") from exc
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)

@@ -427,7 +427,7 @@ class IndexStore:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.root / CURRENT_FILE)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     def _generations(self) -> list[Path]:
         return sorted(p for p in self.root.glob("gen-*") if p.is_dir() and not p.name.endswith(".partial"))
@@ -525,10 +525,11 @@ def _fsync_tree(folder: Path) -> None:
             continue
         with open(path, "rb") as fh:
             os.fsync(fh.fileno())
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` survive a power cut."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
