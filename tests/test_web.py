@@ -61,14 +61,6 @@ def query_of(url: str) -> dict[str, list[str]]:
     return parse_qs(urlparse(url).query)
 
 
-def server_offers(url: str, feature: str) -> bool:
-    """Whether the server's OpenAPI schema has the quality branch's `mode` parameter or `confidence` field."""
-    spec = httpx.get(f"{url}/openapi.json", timeout=10).json()
-    if feature == "mode":
-        return any(p.get("name") == "mode" for p in spec["paths"]["/search"]["get"].get("parameters", []))
-    return "confidence" in spec["components"]["schemas"]["SearchResponse"]["properties"]
-
-
 def is_search_request(url: str) -> bool:
     return urlparse(url).path == "/search"
 
@@ -344,8 +336,6 @@ def test_phone_width_with_chinese_and_long_text(phone_page, live_server: LiveSer
 
 
 def test_search_mode_is_sent_and_shown(page, live_server: LiveServer) -> None:
-    if not server_offers(live_server.url, "mode"):
-        pytest.skip("the server has no `mode` yet (the retrieval-quality branch adds it)")
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.url) if is_search_request(r.url) else None)
     page.goto(live_server.url + "/")
@@ -356,22 +346,9 @@ def test_search_mode_is_sent_and_shown(page, live_server: LiveServer) -> None:
     assert query_of(sent[-1])["mode"] == ["keyword"]
     expect(page.locator("#status")).to_contain_text("keyword search")
     expect(page.locator("li.result")).not_to_have_count(0)
-    expect(page.locator(".note")).to_have_count(0)
-
-
-def test_search_mode_choice_is_harmless_on_a_server_without_modes(page, live_server: LiveServer) -> None:
-    if server_offers(live_server.url, "mode"):
-        pytest.skip("the server offers `mode`; test_search_mode_is_sent_and_shown covers it")
-    page.goto(f"{live_server.url}/?q={quote(BRIDGE_Q)}&mode=keyword")
-    _search_is_settled(page)
-    expect(page.locator("#mode")).to_have_value("keyword")
-    expect(page.locator("li.result").first).to_have_attribute("data-doc", "03_infrastructure_connectivity.md")
-    expect(page.locator(".note")).to_contain_text("does not offer a choice of search mode")
 
 
 def test_low_confidence_answer_is_flagged(page, live_server: LiveServer) -> None:
-    if not server_offers(live_server.url, "confidence"):
-        pytest.skip("the server has no `confidence` yet (the retrieval-quality branch adds it)")
     page.goto(live_server.url + "/")
     search(page, "What is the best recipe for chocolate chip cookies?")
     expect(page.locator(".low-confidence")).to_be_visible()
@@ -380,22 +357,3 @@ def test_low_confidence_answer_is_flagged(page, live_server: LiveServer) -> None
     search(page, BRIDGE_Q)
     expect(page.locator(".low-confidence")).to_have_count(0)
     expect(page.locator(".answer-box")).to_be_visible()
-
-
-def test_low_confidence_state_renders_the_contract_shape(page, live_server: LiveServer) -> None:
-    """Until the server sends `confidence`, add it (as the contract shapes it) to a real response."""
-    if server_offers(live_server.url, "confidence"):
-        pytest.skip("the server sends `confidence`; test_low_confidence_answer_is_flagged covers it")
-
-    def low(route) -> None:
-        response = route.fetch()
-        body = response.json()
-        body["confidence"] = {"score": 0.08, "low": True}
-        route.fulfill(response=response, json=body)
-
-    page.route(is_search_request, low)
-    page.goto(live_server.url + "/")
-    search(page, BRIDGE_Q)
-    expect(page.locator(".low-confidence")).to_contain_text("probably do not answer")
-    expect(page.locator(".answer-box")).to_have_count(0)
-    expect(page.locator("li.result")).to_have_count(10)

@@ -295,9 +295,6 @@ function showResults(s, body) {
   setStatus(parts.join(" · "));
 
   const out = [];
-  if (s.mode && typeof body.mode !== "string") {
-    out.push(el("p", { class: "note", text: "This server does not offer a choice of search mode; the results use its standard ranking." }));
-  }
   const low = body.confidence && body.confidence.low === true;
   if (low) {
     out.push(el("div", { class: "low-confidence", role: "note" },
