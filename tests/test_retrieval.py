@@ -5,7 +5,7 @@ import pytest
 
 from bayqa.confidence import confidence
 from bayqa.embedding import Embedder
-from bayqa.fusion import convex, reciprocal_rank
+from bayqa.fusion import convex
 from bayqa.highlight import asks_for_figure, best_sentence
 from bayqa.keyword import KeywordIndex
 from bayqa.service import Service
@@ -69,20 +69,23 @@ def test_modes_differ_and_unknown_mode_is_refused(shipped_service: Service) -> N
 def test_convex_fusion_rewards_agreement() -> None:
     dense = np.array([0.80, 0.79, 0.50, 0.60])
     keyword = np.array([0.0, 9.0, 10.0, 1.0])
-    fused = convex(dense, keyword, dense_weight=0.5)
+    fused = convex((dense, keyword), (0.5, 0.5))
     assert int(np.argmax(fused)) == 1  # near the top of both lists beats the top of one
     assert fused.min() >= 0 and fused.max() <= 1
-    assert not convex(np.ones(3), np.ones(3)).any()  # no spread, no preference
-    assert list(np.argsort(-convex(dense, keyword, dense_weight=1.0))) == list(np.argsort(-dense))
+    assert not convex((np.ones(3), np.ones(3)), (0.5, 0.5)).any()  # no spread, no preference
+    assert list(np.argsort(-convex((dense, keyword), (1.0, 0.0)))) == list(np.argsort(-dense))
+    with pytest.raises(ValueError):
+        convex((dense, keyword), (1.0,))
 
 
-def test_reciprocal_rank_fusion_ignores_unmatched_keyword_scores() -> None:
-    dense = np.array([0.9, 0.8, 0.7])
-    keyword = np.array([0.0, 2.0, 1.0])
-    fused = reciprocal_rank(dense, keyword, k=60)
-    assert fused[0] == pytest.approx(1 / 61)
-    assert fused[1] == pytest.approx(1 / 62 + 1 / 61)
-    assert int(np.argmax(fused)) == 1
+def test_best_sentence_scores_take_each_chunks_closest_sentence(shipped_service: Service, embedder: Embedder) -> None:
+    index = shipped_service.searcher.index
+    query = embedder.encode_query("When did the Hong Kong-Zhuhai-Macao Bridge open to traffic?")
+    rows = np.array([5, 0, len(index.chunks) - 1, 5])
+    got = index.best_sentence_scores(rows, query)
+    for row, score in zip(rows.tolist(), got.tolist()):
+        vectors, _ = index.sentences_of(row)
+        assert score == pytest.approx(float((vectors.astype(np.float32) @ query).max()), abs=1e-6)
 
 
 def test_highlight_picks_the_answering_sentence(embedder: Embedder) -> None:

@@ -1,30 +1,27 @@
-"""Combining the dense and the keyword score of the same candidate passages into one ranking score.
+"""Combining the scores several signals give the same candidate passages into one ranking score.
 
-Both functions take aligned arrays (element ``i`` of each is the same passage) holding each retriever's
-true score for every candidate, and return the fused score (higher is better).
+The arrays are aligned (element ``i`` of each is the same passage) and hold each signal's true score
+for every candidate; the fused score is higher for better passages.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-# Chosen on the SciFact train split (README, "Retrieval quality"): the weight of the dense score.
-DENSE_WEIGHT = 0.6
-RRF_K = 60
+# Chosen on the SciFact train split (README, "Retrieval quality"): the weights of the passage cosine,
+# the best sentence's cosine and BM25 in hybrid search.
+HYBRID_WEIGHTS = (0.35, 0.35, 0.3)
 
 
-def convex(dense: np.ndarray, keyword: np.ndarray, dense_weight: float = DENSE_WEIGHT) -> np.ndarray:
-    """Weighted sum of the two scores, each rescaled to 0..1 over the candidates (min-max).
+def convex(signals: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    """Weighted sum of the signals, each rescaled to 0..1 over the candidates (min-max).
 
     Unlike reciprocal ranks, this keeps how far apart the candidates are: a passage far ahead on one
-    retriever stays ahead unless the other retriever disagrees strongly.
+    signal stays ahead unless the others disagree strongly.
     """
-    return dense_weight * _min_max(dense) + (1.0 - dense_weight) * _min_max(keyword)
-
-
-def reciprocal_rank(dense: np.ndarray, keyword: np.ndarray, k: int = RRF_K) -> np.ndarray:
-    """Reciprocal-rank fusion: sum of 1 / (k + rank) over the retrievers that scored the passage."""
-    return _rrf_part(dense, k, scored=np.ones(len(dense), dtype=bool)) + _rrf_part(keyword, k, scored=keyword > 0)
+    return sum((w * _min_max(s) for s, w in zip(signals, weights, strict=True)), start=np.zeros(len(signals[0])))
 
 
 def _min_max(scores: np.ndarray) -> np.ndarray:
@@ -35,9 +32,3 @@ def _min_max(scores: np.ndarray) -> np.ndarray:
     if high - low <= 1e-12:
         return np.zeros_like(scores)
     return (scores - low) / (high - low)
-
-
-def _rrf_part(scores: np.ndarray, k: int, scored: np.ndarray) -> np.ndarray:
-    ranks = np.empty(len(scores), dtype=np.float64)
-    ranks[np.argsort(-np.asarray(scores), kind="stable")] = np.arange(1, len(scores) + 1)
-    return np.where(scored, 1.0 / (k + ranks), 0.0)

@@ -188,6 +188,20 @@ class LoadedIndex:
         first, last = self.sentence_offsets[row], self.sentence_offsets[row + 1]
         return self.sentence_vectors[first:last], self.sentence_spans[first:last]
 
+    def best_sentence_scores(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """For each chunk of ``rows``, the highest cosine between ``query`` and one of its sentences (-1 if none)."""
+        starts, ends = self.sentence_offsets[rows], self.sentence_offsets[rows + 1]
+        lengths = ends - starts
+        best = np.full(len(rows), -1.0, dtype=np.float64)
+        if not lengths.sum():
+            return best
+        firsts = np.cumsum(lengths) - lengths
+        picked = np.arange(int(lengths.sum())) + np.repeat(starts - firsts, lengths)
+        scores = self.sentence_vectors[picked].astype(np.float32) @ query
+        has = lengths > 0
+        best[has] = np.maximum.reduceat(scores, firsts[has])
+        return best
+
     def vectors_of(self, rows: Sequence[int]) -> np.ndarray:
         if not rows:
             return np.zeros((0, self.manifest.dimension), dtype=np.float32)

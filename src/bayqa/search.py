@@ -18,7 +18,7 @@ import numpy as np
 from bayqa.chunking import Chunk
 from bayqa.confidence import Confidence, confidence
 from bayqa.embedding import Embedder
-from bayqa.fusion import convex
+from bayqa.fusion import HYBRID_WEIGHTS, convex
 from bayqa.highlight import Answer, asks_for_figure, best_sentence
 from bayqa.index import LoadedIndex
 from bayqa.terms import terms
@@ -164,7 +164,8 @@ class Searcher:
         extra = np.setdiff1d(keyword_rows, dense_rows, assume_unique=True)
         rows = np.concatenate([dense_rows, extra])
         dense_all = np.concatenate([dense_scores, self.index.vectors_of(extra.tolist()) @ query if len(extra) else np.zeros(0)])
-        fused = convex(dense_all, keyword[rows])
+        sentences = self.index.best_sentence_scores(rows, query)
+        fused = convex((dense_all, sentences, keyword[rows]), HYBRID_WEIGHTS)
         order = np.lexsort((rows, -fused))
         return [(int(rows[i]), float(fused[i])) for i in order], max(similarity, float(dense_all.max(initial=0.0)))
 
