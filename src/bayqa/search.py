@@ -18,7 +18,7 @@ import numpy as np
 from bayqa.chunking import Chunk
 from bayqa.confidence import Confidence, confidence
 from bayqa.embedding import Embedder
-from bayqa.fusion import HYBRID_WEIGHTS, convex
+from bayqa.fusion import convex, hybrid_weights
 from bayqa.highlight import Answer, asks_for_figure, best_sentence
 from bayqa.index import LoadedIndex
 from bayqa.terms import terms
@@ -106,7 +106,7 @@ class Searcher:
         wanted = min(total, max(MIN_CANDIDATES, k * max(4, max_per_doc) + 32))
         while True:
             dense_rows, dense_scores = self._dense(query, wanted, allowed)
-            ranked, similarity = self._rank(mode, query, dense_rows, dense_scores, keyword, allowed, wanted)
+            ranked, similarity = self._rank(mode, query, dense_rows, dense_scores, keyword, allowed, wanted, hybrid_weights(question))
             taken = cap_per_document(ranked, chunks, k, max_per_doc)
             if len(taken) == k or wanted >= total:
                 break
@@ -148,6 +148,7 @@ class Searcher:
         keyword: np.ndarray | None,
         allowed: np.ndarray | None,
         wanted: int,
+        weights: tuple[float, float, float],
     ) -> tuple[list[tuple[int, float]], float]:
         """(row, score) best first for the mode, and the highest cosine among the candidates."""
         similarity = float(dense_scores[0]) if len(dense_scores) else 0.0
@@ -165,7 +166,7 @@ class Searcher:
         rows = np.concatenate([dense_rows, extra])
         dense_all = np.concatenate([dense_scores, self.index.vectors_of(extra.tolist()) @ query if len(extra) else np.zeros(0)])
         sentences = self.index.best_sentence_scores(rows, query)
-        fused = convex((dense_all, sentences, keyword[rows]), HYBRID_WEIGHTS)
+        fused = convex((dense_all, sentences, keyword[rows]), weights)
         order = np.lexsort((rows, -fused))
         return [(int(rows[i]), float(fused[i])) for i in order], max(similarity, float(dense_all.max(initial=0.0)))
 

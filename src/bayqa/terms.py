@@ -26,6 +26,8 @@ _CJK_CLASS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A figure (digits with decimal or thousands separators), a run of Chinese, or a word/code of letters and digits.
 _TOKEN = re.compile(rf"\d+(?:[.,]\d+)*(?!(?![{_CJK_CLASS}])[^\W_])|[{_CJK_CLASS}]+|(?:(?![{_CJK_CLASS}])[^\W_])+(?:['’](?:(?![{_CJK_CLASS}])[^\W_])+)?")
 _DIGIT = re.compile(r"\d")
+_CJK_CHAR = re.compile(f"[{_CJK_CLASS}]")
+_LETTER_OR_CJK = re.compile(r"[^\W\d_]")
 
 STOPWORDS = frozenset(
     """a an and are as at be been by can could did do does for from had has have how i if in into is it its
@@ -81,6 +83,12 @@ def terms(text: str) -> list[str]:
         stems = iter(_stemmer().stemWords(words))
         out = [next(stems) if t == "\0" else t for t in out]
     return out
+
+
+def is_mostly_chinese(text: str) -> bool:
+    """Whether most of the letters of ``text`` are Chinese characters."""
+    letters = len(_LETTER_OR_CJK.findall(text))
+    return letters > 0 and 2 * len(_CJK_CHAR.findall(text)) > letters
 
 
 def _has_letter(token: str) -> bool:
