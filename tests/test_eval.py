@@ -80,6 +80,9 @@ def test_eval_command_on_a_beir_folder_and_a_question_file(tmp_path: Path) -> No
     for mode in figures.values():
         assert 0.0 <= mode["ndcg@10"] <= 1.0 and mode["queries"] == 3
     assert figures["hybrid"]["ndcg@10"] >= 0.9 and figures["hybrid"]["recall@100"] == 1.0
+    for mode in figures.values():  # timed against dense retrieval alone, which does strictly less work
+        assert mode["ms_p50"] > 0 and mode["ms_over_dense_alone"] < mode["ms_p50"]
+    assert "ms_over_dense_alone" in run.stdout
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

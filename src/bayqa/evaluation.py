@@ -8,6 +8,9 @@ Two kinds of test set:
   service returns them, how often the highlighted sentence of the top passage (answer@1) or of one of the
   top five (answer@5) contains the expected answer,
   and how well the "not found" flag separates unanswerable questions (``doc`` null) from the rest.
+
+Both also time each mode per question (``ms_p50``) and say how much that adds to dense retrieval alone
+(``ms_over_dense_alone``): the price of fusion, highlighting and the confidence signal.
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytrec_eval
 
 from bayqa.beir import Benchmark
 from bayqa.documents import DocumentError
-from bayqa.search import Answers, Searcher
+from bayqa.search import MIN_CANDIDATES, Answers, Searcher
 
 DEPTH = 100  # documents retrieved per benchmark query
+LATENCY_QUESTIONS = 200  # questions timed per mode
 BENCHMARK_MEASURES = ("ndcg@10", "recall@100", "mrr@10")
 QUESTION_MEASURES = ("hit@1", "hit@5", "mrr", "answer@1", "answer@5", "notfound_precision", "notfound_recall", "answerable_flagged")
 
@@ -75,7 +80,7 @@ def evaluate_benchmark(searcher: Searcher, benchmark: Benchmark, modes: Sequence
             "queries": len(run),
             "seconds": round(seconds, 2),
         }
-    return results
+    return _with_latency(results, searcher, list(benchmark.queries.values()))
 
 
 def evaluate_questions(searcher: Searcher, questions: Sequence[Question], modes: Sequence[str], max_per_doc: int) -> dict[str, dict[str, float]]:
@@ -86,7 +91,35 @@ def evaluate_questions(searcher: Searcher, questions: Sequence[Question], modes:
         answered = [(q, searcher.answer(q.question, k=5, max_per_doc=max_per_doc, mode=mode)) for q in questions]
         seconds = time.perf_counter() - started
         results[mode] = {**question_scores(answered), "seconds": round(seconds, 2)}
-    return results
+    return _with_latency(results, searcher, [q.question for q in questions])
+
+
+def query_latency(searcher: Searcher, questions: Sequence[str], modes: Sequence[str]) -> dict[str, float]:
+    """Median milliseconds per question, 10 passages as the API returns them, for each mode and for
+    ``bare``: dense retrieval alone (question embedding and the FAISS lookup, no fusion, highlighting
+    or confidence). The modes run in turn on each question, so machine noise touches them alike."""
+    questions = list(questions)[:LATENCY_QUESTIONS]
+    index = searcher.index
+    calls = {"bare": lambda q: index.vectors.search(searcher.embedder.encode_query(q)[np.newaxis, :], MIN_CANDIDATES)}
+    calls |= {mode: (lambda q, mode=mode: searcher.answer(q, k=10, mode=mode)) for mode in modes}
+    for question in questions[:10]:  # warm-up
+        for call in calls.values():
+            call(question)
+    timings: dict[str, list[float]] = {name: [] for name in calls}
+    for question in questions:
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call(question)
+            timings[name].append((time.perf_counter() - started) * 1000)
+    return {name: float(np.median(values)) for name, values in timings.items()}
+
+
+def _with_latency(results: dict[str, dict[str, float]], searcher: Searcher, questions: Sequence[str]) -> dict[str, dict[str, float]]:
+    latency = query_latency(searcher, questions, list(results))
+    return {
+        mode: {**figures, "ms_p50": round(latency[mode], 2), "ms_over_dense_alone": round(latency[mode] - latency["bare"], 2)}
+        for mode, figures in results.items()
+    }
 
 
 def question_scores(answered: Sequence[tuple[Question, Answers]]) -> dict[str, float]:
@@ -141,7 +174,8 @@ def format_table(results: dict[str, dict[str, float]], measures: Sequence[str]) 
     """The modes side by side, one measure a line, then the time each took."""
     modes = list(results)
     lines = [f"{'':<20}" + "".join(f"{m:>10}" for m in modes)]
-    for measure in (*measures, "seconds"):
-        cells = "".join(f"{results[m][measure]:>10.4f}" if measure != "seconds" else f"{results[m][measure]:>10.1f}" for m in modes)
-        lines.append(f"{measure:<20}{cells}")
+    for measure in measures:
+        lines.append(f"{measure:<20}" + "".join(f"{results[m][measure]:>10.4f}" for m in modes))
+    for measure in ("ms_p50", "ms_over_dense_alone", "seconds"):
+        lines.append(f"{measure:<20}" + "".join(f"{results[m][measure]:>10.2f}" for m in modes))
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -62,7 +63,7 @@ def best_sentence(
     texts = [passage[s - passage_start : e - passage_start] for s, e in spans]
     scores = sentence_vectors.astype(np.float32) @ question_vector
     if question_terms:
-        sentence_terms = [set(terms(t)) for t in texts]
+        sentence_terms = [_terms_of(t) for t in texts]
         scores = scores + LEXICAL_WEIGHT * np.array([len(question_terms & ts) / len(question_terms) for ts in sentence_terms])
         if wants_figure:
             scores = scores + FIGURE_WEIGHT * np.array([_new_figure(question_terms, ts) for ts in sentence_terms])
@@ -73,5 +74,11 @@ def best_sentence(
     return Answer(passage[start - passage_start : end - passage_start], start, end, round(float(scores[best]), 4))
 
 
-def _new_figure(question_terms: set[str], sentence_terms: set[str]) -> bool:
+@lru_cache(maxsize=65_536)
+def _terms_of(sentence: str) -> frozenset[str]:
+    """A sentence's distinct terms; cached because the same passages come back for many questions."""
+    return frozenset(terms(sentence))
+
+
+def _new_figure(question_terms: set[str], sentence_terms: frozenset[str]) -> bool:
     return any(_FIGURE.search(t) for t in sentence_terms - question_terms)
