@@ -44,6 +44,38 @@ def test_keyword_index_scores_round_trip(tmp_path) -> None:
     assert loaded.idf("zebra") > loaded.idf("tax") > 0
 
 
+KEYWORD_TEXTS = [
+    "Qianhai covers 14.92 km² after the expansion of the Qianhai zone",
+    "The Hong Kong-Zhuhai-Macao Bridge opened to traffic in October 2018",
+    "Talent tax subsidy for Hong Kong talents working in the bay area",
+    "河套合作区面积3.89平方公里，河套位于深圳河",
+    "Northbound Travel lets Hong Kong cars drive into Guangdong",
+]
+
+
+def test_keyword_scores_are_lucene_bm25_as_bm25s_computes_it() -> None:
+    import bm25s
+
+    reference = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    reference.index([terms(t) for t in KEYWORD_TEXTS], show_progress=False)
+    ours = KeywordIndex.build(KEYWORD_TEXTS)
+    for question in ("Hong Kong bridge traffic", "Qianhai Qianhai area", "河套的面积", "tax for talents in Hong Kong"):
+        wanted = [t for t in terms(question) if t in reference.vocab_dict]
+        np.testing.assert_allclose(ours.scores(question), reference.get_scores(wanted), rtol=1e-5, atol=1e-6)
+
+
+def test_keyword_index_extended_equals_one_built_from_scratch() -> None:
+    first = KeywordIndex.build(KEYWORD_TEXTS[:3])
+    # keep rows 2 and 0 (in that order), drop row 1, add two new passages with new terms
+    updated = first.extended([2, 0], KEYWORD_TEXTS[3:])
+    scratch = KeywordIndex.build([KEYWORD_TEXTS[2], KEYWORD_TEXTS[0], *KEYWORD_TEXTS[3:]])
+    assert updated.size == scratch.size == 4
+    for question in ("Hong Kong talents", "Qianhai zone", "河套面积", "bridge"):
+        np.testing.assert_allclose(updated.scores(question), scratch.scores(question), rtol=1e-6)
+        assert updated.idf(terms(question)[0]) == pytest.approx(scratch.idf(terms(question)[0]))
+    assert not updated.scores("bridge").any(), "a dropped passage's terms no longer score"
+
+
 @pytest.mark.parametrize("mode", ["keyword", "hybrid"])
 def test_figures_and_codes_are_found(shipped_service: Service, mode: str) -> None:
     hits = shipped_service.search("Guohan [2012] No. 58", k=3, mode=mode)

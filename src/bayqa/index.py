@@ -44,7 +44,7 @@ from bayqa.documents import Document
 from bayqa.keyword import KeywordIndex
 from bayqa.terms import sentence_spans
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = "write.lock"
 EMBED_SLICE = 64  # chunks embedded between two progress reports (two batches of 32)
@@ -382,7 +382,8 @@ class IndexStore:
         ]
         _write_sqlite(partial / "chunks.sqlite", documents, infos, all_chunks)
         faiss.write_index(index, str(partial / "vectors.faiss"))
-        KeywordIndex.build([c.embedding_text for c in all_chunks]).save(partial / "keyword")
+        keyword = previous.keyword if previous is not None and kept_rows else KeywordIndex.empty()
+        keyword.extended(kept_rows, [c.embedding_text for c in all_chunks[len(kept_rows):]]).save(partial / "keyword")
         sentence_vectors = np.concatenate(sentence_blocks) if sentence_blocks else np.zeros((0, encoder.dimension), np.float16)
         np.save(partial / "sentences.npy", sentence_vectors.astype(np.float16))
         np.save(partial / "sentence_spans.npy", np.asarray(span_rows, dtype=np.int64).reshape(-1, 3))
