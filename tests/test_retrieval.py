@@ -9,7 +9,7 @@ from bayqa.fusion import convex
 from bayqa.highlight import asks_for_figure, best_sentence
 from bayqa.keyword import KeywordIndex
 from bayqa.service import Service
-from bayqa.terms import sentence_spans, terms
+from bayqa.terms import sentence_spans, terms, without_enumerator
 
 
 @pytest.mark.parametrize(
@@ -32,6 +32,15 @@ def test_sentences_do_not_break_inside_document_numbers() -> None:
     assert [text[s:e] for s, e in sentence_spans(text)] == [
         "It issued Guohan [2012] No. 58 in 2012.", "Then came more.", "河套很小。", "面积3.89平方公里！",
     ]
+
+
+def test_a_list_enumerator_stays_with_its_item() -> None:
+    text = "Four parties signed:\n\n1. He Lifeng, then Director;\n2. Ma Xingrui, then Governor.\nIt ends in 2. Then more."
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Four parties signed:", "1. He Lifeng, then Director;", "2. Ma Xingrui, then Governor.", "It ends in 2.", "Then more.",
+    ]
+    assert without_enumerator("5. **Effect:** the bridge") == "**Effect:** the bridge"
+    assert without_enumerator("2018. A year") == "2018. A year"
 
 
 def test_keyword_index_scores_round_trip(tmp_path) -> None:
@@ -129,13 +138,31 @@ def test_highlight_picks_the_answering_sentence(embedder: Embedder) -> None:
     spans = np.array([(100 + s, 100 + e) for s, e in sentence_spans(passage)])
     vectors = embedder.encode([passage[s - 100:e - 100] for s, e in spans]).astype(np.float16)
     question = "How large is the Qianhai zone after it was enlarged?"
-    answer = best_sentence(embedder.encode_query(question), set(terms(question)), asks_for_figure(question), vectors, spans, passage, 100)
+    answer = best_sentence(embedder.encode_query(question), dict.fromkeys(terms(question), 1.0), asks_for_figure(question), vectors, spans, passage, 100)
     assert answer is not None and answer.text == "After the 2021 expansion the zone covers 120.56 km²."
     assert passage[answer.start - 100:answer.end - 100] == answer.text
     question = "Which key dates matter?"
-    answer = best_sentence(embedder.encode_query(question), set(terms(question)), asks_for_figure(question), vectors, spans, passage, 100)
+    answer = best_sentence(embedder.encode_query(question), dict.fromkeys(terms(question), 1.0), asks_for_figure(question), vectors, spans, passage, 100)
     assert answer is not None and answer.text == "Key dates:\n- 26 August 2010: plan approved"  # a colon brings the next line
-    assert best_sentence(embedder.encode_query(question), set(), False, vectors[:0], spans[:0], passage, 100) is None
+    assert best_sentence(embedder.encode_query(question), {}, False, vectors[:0], spans[:0], passage, 100) is None
+
+
+def test_rare_question_words_and_figures_in_words_choose_the_sentence(embedder: Embedder) -> None:
+    passage = (
+        "Hong Kong airport serves Hong Kong with three runways. "
+        "The runway project cost HK$141.5 billion. "
+        "A valid permit is needed by each resident. "
+        "Each permit is valid for five years."
+    )
+    spans = np.array([(s, e) for s, e in sentence_spans(passage)])
+    vectors = np.zeros((len(spans), embedder.dimension), dtype=np.float16)  # no semantic signal: terms alone decide
+    idf = {"hong": 0.1, "kong": 0.1, "airport": 1.0, "cost": 3.0}
+    answer = best_sentence(vectors[0].astype(np.float32), idf, True, vectors, spans, passage, 0)
+    assert answer is not None and answer.text == "The runway project cost HK$141.5 billion."  # one rare word beats three common ones
+    idf = dict.fromkeys(terms("How long is a permit valid?"), 1.0)
+    assert best_sentence(vectors[0].astype(np.float32), idf, False, vectors, spans, passage, 0).text.startswith("A valid permit")
+    answer = best_sentence(vectors[0].astype(np.float32), idf, True, vectors, spans, passage, 0)
+    assert answer is not None and answer.text == "Each permit is valid for five years."  # "five" is the figure asked for
 
 
 def test_figure_questions_are_recognised() -> None:

@@ -111,10 +111,10 @@ class Searcher:
             if len(taken) == k or wanted >= total:
                 break
             wanted = min(total, wanted * 4)
-        wanted_terms, wants_figure = set(question_terms), asks_for_figure(question)
-        hits = [self._hit(rank, row, score, query, wanted_terms, wants_figure) for rank, (row, score) in enumerate(taken, start=1)]
-        top_terms = terms(hits[0].chunk.embedding_text) if hits else []
         idf = {t: self.index.keyword.idf(t) for t in set(question_terms)}
+        wants_figure = asks_for_figure(question)
+        hits = [self._hit(rank, row, score, query, idf, wants_figure) for rank, (row, score) in enumerate(taken, start=1)]
+        top_terms = terms(hits[0].chunk.embedding_text) if hits else []
         return Answers(mode, hits, confidence(similarity, coverage(question_terms, top_terms, idf)))
 
     def _allowed_rows(self, doc_ids: frozenset[str] | None) -> np.ndarray | None:
@@ -170,8 +170,8 @@ class Searcher:
         order = np.lexsort((rows, -fused))
         return [(int(rows[i]), float(fused[i])) for i in order], max(similarity, float(dense_all.max(initial=0.0)))
 
-    def _hit(self, rank: int, row: int, score: float, query: np.ndarray, question_terms: set[str], wants_figure: bool) -> Hit:
+    def _hit(self, rank: int, row: int, score: float, query: np.ndarray, question_idf: dict[str, float], wants_figure: bool) -> Hit:
         chunk = self.index.chunks[row]
         vectors, spans = self.index.sentences_of(row)
-        answer = best_sentence(query, question_terms, wants_figure, vectors, spans, chunk.text, chunk.start)
+        answer = best_sentence(query, question_idf, wants_figure, vectors, spans, chunk.text, chunk.start)
         return Hit(rank, round(score, 6), chunk, answer)

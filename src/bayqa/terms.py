@@ -25,6 +25,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?![a-z0-9])|(?<=[。！
 _CJK_CLASS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A figure (digits with decimal or thousands separators), a run of Chinese, or a word/code of letters and digits.
 _TOKEN = re.compile(rf"\d+(?:[.,]\d+)*(?!(?![{_CJK_CLASS}])[^\W_])|[{_CJK_CLASS}]+|(?:(?![{_CJK_CLASS}])[^\W_])+(?:['’](?:(?![{_CJK_CLASS}])[^\W_])+)?")
+# A list enumerator standing alone ("2." of "2. Ma Xingrui, then Governor"): it belongs to what follows.
+_ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)]", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 _CJK_CHAR = re.compile(f"[{_CJK_CLASS}]")
 _LETTER_OR_CJK = re.compile(r"[^\W\d_]")
@@ -43,14 +45,28 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of ``text``, whitespace trimmed, empty ones dropped."""
+    """(start, end) of each sentence of ``text``, whitespace trimmed, empty ones dropped.
+
+    A list item's enumerator ("1.", "b)", "iv.") stays with the item's text instead of being a sentence.
+    """
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
         _append_trimmed(spans, text, start, match.start() if match.group().isspace() else match.end())
         start = match.end()
     _append_trimmed(spans, text, start, len(text))
-    return spans
+    merged: list[tuple[int, int]] = []
+    for span in spans:
+        if merged and _ENUMERATOR.fullmatch(text, *merged[-1]) and "\n" not in text[merged[-1][1] : span[0]]:
+            span = (merged.pop()[0], span[1])
+        merged.append(span)
+    return merged
+
+
+def without_enumerator(sentence: str) -> str:
+    """The sentence without a leading list enumerator ("5. The bridge…" → "The bridge…"): its number is no figure."""
+    head, _, rest = sentence.partition(" ")
+    return rest if rest and _ENUMERATOR.fullmatch(head) else sentence
 
 
 def _append_trimmed(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:
