@@ -46,4 +46,7 @@ def test_cli_errors_are_one_line_messages(tmp_path: Path) -> None:
     no_index = bayqa("search", "bridge", "--index", str(tmp_path / "i"))
     assert no_index.returncode == 2 and "no index" in no_index.stderr
     bad_k = bayqa("search", "bridge", "-k", "0", "--index", str(tmp_path / "i"))
-    assert bad_k.returncode != 0 and "-k must be between 1 and 100" in bad_k.stderr
+    assert bad_k.returncode == 2 and bad_k.stderr.strip() == "bayqa: error: -k must be between 1 and 100"
+    too_long = bayqa("search", "bridge " * 200, "--index", str(tmp_path / "i"))
+    assert too_long.returncode == 2 and "the limit is 1000 (BAYQA_MAX_QUESTION_CHARS)" in too_long.stderr
+    assert "--corpus" not in bayqa("bench", "--help").stdout  # bench builds its own collections: only --model applies

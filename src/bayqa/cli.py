@@ -18,14 +18,21 @@ from bayqa.index import BuildReport, IndexStoreError
 from bayqa.search import MODES
 from bayqa.service import Service
 
-USER_ERRORS = (DocumentError, ModelError, IndexStoreError)
+
+
+class UsageError(Exception):
+    """A command's own check of what it was asked failed; the message says what to change."""
+
+
+USER_ERRORS = (DocumentError, ModelError, IndexStoreError, UsageError)
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--model", metavar="NAME_OR_PATH", help="sentence-transformers model (env BAYQA_MODEL, default the embedded all-MiniLM-L6-v2)")
+    common = argparse.ArgumentParser(add_help=False, parents=[model])
     common.add_argument("--corpus", metavar="DIR", help="documents folder (env BAYQA_CORPUS, default ./corpus)")
     common.add_argument("--index", metavar="DIR", help="index folder (env BAYQA_INDEX, default ./index)")
-    common.add_argument("--model", metavar="NAME_OR_PATH", help="sentence-transformers model (env BAYQA_MODEL, default the embedded all-MiniLM-L6-v2)")
     common.add_argument("--backend", choices=("fast", "torch"), help="embedding backend (env BAYQA_BACKEND, default fast)")
 
     parser = argparse.ArgumentParser(prog="bayqa", description="Question-answering search over policy documents.")
@@ -47,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="serve from N processes; each follows the live index generation (default 1)")
 
-    p = sub.add_parser("bench", parents=[common], help="measure search latency and indexing speed against LangChain FAISS")
+    p = sub.add_parser("bench", parents=[model], help="measure search latency and indexing speed against LangChain FAISS")
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke run on a tiny sample")
     p.add_argument("--scifact", metavar="DIR", type=Path, help="SciFact in BEIR format (default ../shared/beir/scifact)")
     p.add_argument("--out", metavar="FILE", type=Path, default=Path("bench.json"), help="where to write the JSON (default bench.json)")
@@ -98,9 +105,12 @@ def cmd_index(service: Service, args: argparse.Namespace) -> int:
 def cmd_search(service: Service, args: argparse.Namespace) -> int:
     question = args.question.strip()
     if not question:
-        raise SystemExit("bayqa: error: the question is empty")
+        raise UsageError("the question is empty")
+    if len(question) > service.settings.max_question_chars:
+        raise UsageError(f"the question is {len(question)} characters long; the limit is "
+                         f"{service.settings.max_question_chars} (BAYQA_MAX_QUESTION_CHARS)")
     if not 1 <= args.k <= 100:
-        raise SystemExit("bayqa: error: -k must be between 1 and 100")
+        raise UsageError("-k must be between 1 and 100")
     service.load()
     answers = service.answer(question, k=args.k, mode=args.mode)
     hits = answers.hits
@@ -126,17 +136,17 @@ def cmd_serve(service: Service, args: argparse.Namespace) -> int:
 
     settings = service.settings
     if args.workers < 1:
-        raise SystemExit("bayqa: error: --workers must be 1 or more")
+        raise UsageError("--workers must be 1 or more")
     if args.watch and args.workers > 1:
-        raise SystemExit("bayqa: error: --watch runs with one worker; run a separate `bayqa serve --watch` beside the others")
+        raise UsageError("--watch runs with one worker; run a separate `bayqa serve --watch` beside the others")
     if args.watch and not settings.corpus.is_dir():
-        raise SystemExit(f"bayqa: error: corpus folder {settings.corpus} does not exist, nothing to watch")
+        raise UsageError(f"corpus folder {settings.corpus} does not exist, nothing to watch")
     reason = service.store.rebuild_reason()
     if reason is not None:
         print(f"{reason}: building it from {settings.corpus} first")
         print_report(service.build(progress=True))
     if args.workers > 1:
-        for name in ("corpus", "index", "model", "host", "port"):  # the workers read their settings from the environment
+        for name in ("corpus", "index", "model", "backend", "host", "port"):  # the workers read their settings from the environment
             os.environ[f"BAYQA_{name.upper()}"] = str(getattr(settings, name))
         uvicorn.run("api.app:app_from_env", factory=True, workers=args.workers, host=settings.host, port=settings.port,
                     log_level="info")
@@ -165,7 +175,7 @@ def cmd_bench(service: Service, args: argparse.Namespace) -> int:
     try:
         bench.main(args.quick, args.scifact, service.settings.model, args.out)
     except FileNotFoundError as exc:
-        raise SystemExit(f"bayqa: error: {exc}") from exc
+        raise UsageError(str(exc)) from exc
     return 0
 
 
@@ -182,7 +192,7 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
     if path.is_dir():
         benchmark = load_benchmark(path, args.split)
         if not benchmark.queries:
-            raise SystemExit(f"bayqa: error: no query of {path / 'queries.jsonl'} is judged in split {args.split!r}")
+            raise UsageError(f"no query of {path / 'queries.jsonl'} is judged in split {args.split!r}")
         index = Path(args.index) if args.index else Path(".bayqa-eval") / path.resolve().name
         service = Service(service.settings.model_copy(update={"index": index}), service.embedder)
         report = service.store.build(benchmark.documents, service.embedder, service.chunk_settings(),
@@ -198,7 +208,7 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
         measures = QUESTION_MEASURES
         summary = f"{path.name}: {len(questions)} questions over {service.settings.corpus}"
     else:
-        raise SystemExit(f"bayqa: error: {path} is neither a BEIR folder nor a question file")
+        raise UsageError(f"{path} is neither a BEIR folder nor a question file")
     print(summary)
     print(format_table(results, measures))
     if args.json_file:

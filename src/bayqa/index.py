@@ -13,7 +13,8 @@ A build writes a whole new generation beside the live one, flushes it to disk, a
 ``CURRENT``. A crash at any moment therefore leaves ``CURRENT`` naming a complete generation. Row ``i``
 of the FAISS index is row ``i`` of the ``chunks`` table and of the keyword index. Documents whose content
 hash did not change keep their chunks, chunk vectors and sentence vectors (copied from the previous
-generation), so only new text is embedded; the keyword index is rebuilt whole (term statistics are global).
+generation), so only new text is embedded and counted for BM25 (the keyword index keeps per-passage term
+counts, from which the collection statistics are recomputed on loading).
 
 After a switch the folder keeps the new generation and the one that was live before it (a process
 that has not switched yet may still be loading it); everything else is removed. A loaded generation

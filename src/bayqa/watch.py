@@ -1,7 +1,8 @@
 """``bayqa serve --watch``: notice files added to, changed in or removed from the corpus folder.
 
 watchfiles groups a burst of file events (a copy of many files, an editor's save dance) into one
-batch once the folder has been quiet for the debounce time; each batch becomes one update job.
+batch: a batch closes once no change has come for a step (0.1 s), or at the latest a debounce time
+(1 s) after its first change; each batch becomes one update job.
 """
 
 from __future__ import annotations
