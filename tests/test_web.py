@@ -46,6 +46,11 @@ passengers transfer without passing Hong Kong immigration.
 expect.set_options(timeout=15_000)
 
 
+def shown(text: str) -> str:
+    """Markdown document text as the page displays it: pairs of emphasis markers on one line left out."""
+    return re.sub(r"(\*\*|__)(?=\S)([^\n]*?\S)\1", r"\2", text)
+
+
 def _search_is_settled(page) -> None:
     expect(page.locator("#status")).not_to_have_class(re.compile(r"\bloading\b"))
 
@@ -131,10 +136,13 @@ def test_question_shows_ranked_results_with_the_answer_highlighted(page, live_se
     top = results.first
     assert top.get_attribute("data-doc") == "03_infrastructure_connectivity.md"
     expect(top.locator(".result-title")).to_have_text(api[0]["title"])
-    expect(top.locator("mark.answer")).to_have_text(api[0]["answer"]["text"])
-    expect(top.locator(".passage")).to_have_text(api[0]["text"])
+    assert "**" in api[0]["answer"]["text"], "the top answer is Markdown source with emphasis"
+    expect(top.locator("mark.answer")).to_have_text(shown(api[0]["answer"]["text"]))
+    expect(top.locator(".passage")).to_have_text(shown(api[0]["text"]))
     expect(top.locator(".score")).to_have_text(f"score {api[0]['score']:.3f}")
-    expect(page.locator(".answer-box .answer-text")).to_have_text(api[0]["answer"]["text"])
+    expect(page.locator(".answer-box .answer-text")).to_have_text(shown(api[0]["answer"]["text"]))
+    # a question word marks the whole word of the passage it begins ("open" -> "Opening"), never half of it
+    expect(page.locator(".answer-box strong.term", has_text=re.compile(r"^Opening$"))).to_have_count(1)
     expect(page.locator("#status")).to_contain_text(f"{len(api)} passages")
     assert query_of(page.url)["q"] == [BRIDGE_Q]
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -177,9 +185,9 @@ def test_passage_link_opens_the_document_scrolled_to_and_marked_at_the_passage(p
     hit = httpx.get(f"{live_server.url}/search", params={"q": BRIDGE_Q, "k": 1}, timeout=30).json()["results"][0]
     doc = httpx.get(f"{live_server.url}/documents/{doc_id}", timeout=30).json()
     assert query_of(page.url)["read"] == [doc_id]
-    expect(mark).to_have_text(doc["text"][hit["start"]:hit["end"]])
-    expect(mark.locator("mark.answer")).to_have_text(hit["answer"]["text"])
-    expect(page.locator(".doc-text")).to_have_text(re.compile(re.escape(doc["text"][-200:]) + r"\s*$"))
+    expect(mark).to_have_text(shown(doc["text"][hit["start"]:hit["end"]]))
+    expect(mark.locator("mark.answer")).to_have_text(shown(hit["answer"]["text"]))
+    expect(page.locator(".doc-text")).to_have_text(re.compile(re.escape(shown(doc["text"][-200:])) + r"\s*$"))
     expect(mark).to_be_in_viewport()
     assert page.evaluate("window.scrollY") > 0, "the passage is further down; the page should have scrolled to it"
     assert page.evaluate("document.activeElement.id") == "passage"

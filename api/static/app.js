@@ -15,6 +15,8 @@ const STOPWORDS = new Set(("a an and are as at be been by can could did do does 
 
 // Chinese function characters: a bigram containing one (的定, 是什) says nothing about the topic.
 const CJK_STOP = /[的是了在和与及或其之为也这那有么什吗呢哪何]/;
+// A pair of Markdown emphasis markers around some text on one line: **bold** or __bold__.
+const EMPHASIS = /(\*\*|__)(?=\S)[^\n]*?\S\1/g;
 const $ = (id) => document.getElementById(id);
 const form = $("search-form"), input = $("q"), kSelect = $("k"), modeSelect = $("mode"), docSelect = $("doc");
 const statusLine = $("status"), view = $("view"), main = $("main");
@@ -37,6 +39,29 @@ function el(tag, attrs, ...children) {
     if (child !== null && child !== undefined && child !== false) node.append(child);
   }
   return node;
+}
+
+// How document text is displayed: Markdown documents without their emphasis markers, everything else as it is.
+// Offsets from the API point into the source text; `at` maps them into the displayed `text`.
+function displayed(source, markdown) {
+  if (!markdown) return { text: source, at: (i) => i };
+  const removed = new Uint8Array(source.length);
+  for (const m of source.matchAll(EMPHASIS)) {
+    const end = m.index + m[0].length;
+    removed.fill(1, m.index, m.index + 2);
+    removed.fill(1, end - 2, end);
+  }
+  const before = new Uint32Array(source.length + 1);  // removed characters before each offset
+  const kept = [];
+  for (let i = 0; i < source.length; i++) {
+    before[i + 1] = before[i] + removed[i];
+    if (!removed[i]) kept.push(source[i]);
+  }
+  return { text: kept.join(""), at: (i) => i - before[Math.max(0, Math.min(i, source.length))] };
+}
+
+function isMarkdown(docId) {
+  return /\.(md|markdown)$/i.test(docId);
 }
 
 function withLang(node, text) {
@@ -320,9 +345,10 @@ function sectionPath(r) {
 
 function answerBox(r, question) {
   const a = r.answer;
+  const shown = displayed(a.text, isMarkdown(r.doc_id)).text;
   return el("section", { class: "answer-box", "aria-labelledby": "answer-heading" },
     el("h2", { id: "answer-heading", class: "answer-label", text: "Answer" }),
-    withLang(el("p", { class: "answer-text" }, ...highlighted(a.text, question, null)), a.text),
+    withLang(el("p", { class: "answer-text" }, ...highlighted(shown, question, null)), shown),
     el("p", { class: "answer-source" }, "From ",
       withLang(el("a", { href: readerUrl(r.doc_id, [r.start, r.end], [a.start, a.end]), "data-nav": true, text: r.title }), r.title),
       sectionPath(r) ? ` — ${sectionPath(r)}` : "", r.page ? `, page ${r.page}` : ""));
@@ -335,7 +361,8 @@ function resultNode(r, question, top) {
   if (r.page) meta.push(`page ${r.page}`);
   meta.push(r.doc_id);
   const share = Math.max(0, Math.min(1, r.score / top));
-  const answer = r.answer ? [r.answer.start - r.start, r.answer.end - r.start] : null;
+  const passage = displayed(r.text, isMarkdown(r.doc_id));
+  const answer = r.answer ? [passage.at(r.answer.start - r.start), passage.at(r.answer.end - r.start)] : null;
   const link = el("a", {
     href: readerUrl(r.doc_id, [r.start, r.end], r.answer ? [r.answer.start, r.answer.end] : null),
     "data-nav": true, class: "result-link", text: r.title,
@@ -347,7 +374,7 @@ function resultNode(r, question, top) {
         el("span", { class: "bar", "aria-hidden": "true" }, el("span", { class: "fill", style: `width:${(share * 100).toFixed(0)}%` })),
         el("span", { class: "score", text: `score ${r.score.toFixed(3)}` }))),
     withLang(el("p", { class: "meta", text: meta.join(" · ") }), section),
-    withLang(el("p", { class: "passage" }, ...highlighted(r.text, question, answer)), r.text));
+    withLang(el("p", { class: "passage" }, ...highlighted(passage.text, question, answer)), r.text));
 }
 
 // ---------- highlighting ----------
@@ -376,7 +403,8 @@ function termRanges(text, question) {
   const escaped = terms.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
   const latin = escaped.filter((t) => !CJK.test(t)), cjk = escaped.filter((t) => CJK.test(t));
   const alternatives = [];
-  if (latin.length) alternatives.push(`(?<![\\p{L}\\p{N}])(?:${latin.join("|")})`);
+  // A Latin term marks the whole word it begins ("open" marks "Opening"), as the server matches word stems.
+  if (latin.length) alternatives.push(`(?<![\\p{L}\\p{N}])(?:${latin.join("|")})[\\p{L}\\p{N}]*`);
   if (cjk.length) alternatives.push(cjk.join("|"));
   const pattern = new RegExp(alternatives.join("|"), "giu");
   const ranges = [];
@@ -476,8 +504,9 @@ function showReader(docId, passage, answer) {
 
 function renderDocument(doc, passage, answer) {
   document.title = `${doc.title} — bayqa`;
-  const text = doc.text;
-  const valid = passage && passage[1] <= text.length;
+  const shown = displayed(doc.text, doc.kind === "markdown");
+  const text = shown.text;
+  const valid = passage && passage[1] <= doc.text.length;
   const info = [doc.kind, doc.pages ? `${doc.pages} pages` : formatBytes(doc.size), `${doc.chunks} passages`, `added ${formatDate(doc.added_at)}`];
   const back = el("a", { href: "/", class: "back", text: "← Back" });
   back.addEventListener("click", (event) => {
@@ -486,10 +515,11 @@ function renderDocument(doc, passage, answer) {
   const body = el("div", { class: "doc-text" });
   withLang(body, text.slice(0, 2000));
   if (valid) {
-    const [s, e] = passage;
+    const [s, e] = passage.map(shown.at);
     const inner = [];
-    if (answer && answer[0] >= s && answer[1] <= e && answer[1] > answer[0]) {
-      inner.push(text.slice(s, answer[0]), el("mark", { class: "answer", text: text.slice(answer[0], answer[1]) }), text.slice(answer[1], e));
+    if (answer && answer[0] >= passage[0] && answer[1] <= passage[1] && answer[1] > answer[0]) {
+      const [a, b] = answer.map(shown.at);
+      inner.push(text.slice(s, a), el("mark", { class: "answer", text: text.slice(a, b) }), text.slice(b, e));
     } else {
       inner.push(text.slice(s, e));
     }
