@@ -150,7 +150,7 @@ def grow_corpus(source: Path, target: Path, count: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--abstracts", type=int, default=4000, help="SciFact abstracts in the large corpus (0: skip it)")
-    parser.add_argument("--scifact", type=Path, default=Path("/work/shared/beir/scifact/corpus.jsonl"))
+    parser.add_argument("--scifact", type=Path, default=ROOT.parent / "shared" / "beir" / "scifact" / "corpus.jsonl")
     parser.add_argument("--out", type=Path, default=Path("bench-updates.json"))
     parser.add_argument("--workdir", type=Path, help="keep corpora and indexes here (reused by the next run)")
     args = parser.parse_args()

@@ -69,7 +69,8 @@ def test_an_unswitched_generation_is_removed_and_the_live_one_kept(tmp_path: Pat
     report = service.build(on_progress=lambda done, total: seen.append((done, total)))
     gens = sorted(p.name for p in (tmp_path / "index").glob("gen-*"))
     assert gens == sorted([first, report.generation]), "the orphan goes, the generation readers may hold stays"
-    assert seen[-1] == (1, 1) and report.chunks_embedded == 1
+    # progress counts the passage, then its sentences, against one total
+    assert report.chunks_embedded == 1 and seen[0] == (1, seen[-1][1]) and seen[-1][0] == seen[-1][1] > 1
 
 
 def test_one_writer_at_a_time_across_processes(tmp_path: Path, embedder: Embedder) -> None:
@@ -181,7 +182,7 @@ def test_a_build_killed_while_embedding_leaves_the_old_index_answering(tmp_path:
     assert build.stderr is not None
     output = ""
     deadline = time.monotonic() + 120
-    while not re.search(r"embedding:\s+\d+%.*\| ?64/", output):  # the first slice is embedded, the rest is not
+    while not re.search(r"embedding passages:\s+\d+%.*\| ?64/", output):  # the first slice is embedded, the rest is not
         assert time.monotonic() < deadline and build.poll() is None, f"the build did not start embedding: {output}"
         output += build.stderr.read(1)
     assert build.poll() is None, "the build finished before it could be killed; give it more to embed"

@@ -348,11 +348,14 @@ class IndexStore:
             else:
                 doc_chunks[doc.id] = chunk_document(doc, encoder.count_tokens, settings)
                 to_embed.extend(doc_chunks[doc.id])
-        fresh = _embed(encoder, [c.embedding_text for c in to_embed], batch_size, progress, on_progress)
         fresh_sentences = {c.id: chunk_sentences(c) for c in to_embed}
         # A sentence is embedded with its passage's title and heading path: "It opened in 2018" needs to know what "it" is.
         sentence_texts = [f"{c.context}: {c.text[s - c.start : e - c.start]}" for c in to_embed for s, e in fresh_sentences[c.id]]
-        fresh_sentence_vectors = encoder.encode(sentence_texts, batch_size=batch_size, progress=progress).astype(np.float16)
+        total = len(to_embed) + len(sentence_texts)
+        fresh = _embed(encoder, [c.embedding_text for c in to_embed], batch_size, progress, "passages",
+                       on_progress and (lambda done, _: on_progress(done, total)))
+        fresh_sentence_vectors = _embed(encoder, sentence_texts, batch_size, progress, "sentences",
+                                        on_progress and (lambda done, _: on_progress(len(to_embed) + done, total))).astype(np.float16)
 
         # Unchanged documents keep their rows in their old order and new text goes after them, so when nothing
         # was changed or removed the previous vector index is extended instead of rebuilt (rebuilding an HNSW
@@ -461,13 +464,14 @@ class IndexStore:
 
 
 def _embed(
-    encoder: Encoder, texts: list[str], batch_size: int, progress: bool, on_progress: Callable[[int, int], None] | None
+    encoder: Encoder, texts: list[str], batch_size: int, progress: bool, what: str,
+    on_progress: Callable[[int, int], None] | None,
 ) -> np.ndarray:
-    """Embed in slices so a long build can report how far it got (and show one progress bar)."""
+    """Embed in slices so a long build can report how far it got (and show a progress bar of ``what``)."""
     from tqdm import tqdm
 
     parts = [np.zeros((0, encoder.dimension), dtype=np.float32)]
-    with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress or not texts) as bar:
+    with tqdm(total=len(texts), desc=f"embedding {what}", unit=what[:-1], disable=not progress or not texts) as bar:
         for start in range(0, len(texts), EMBED_SLICE):
             batch = texts[start: start + EMBED_SLICE]
             parts.append(encoder.encode(batch, batch_size=batch_size))
