@@ -37,7 +37,7 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     qe = results["question_embedding_ms"]
     assert {"fast", "torch_fp32", "torch_fp32_1_thread"} <= set(qe)
     assert all(0 < qe[k]["p50"] <= qe[k]["p95"] <= qe[k]["p99"] for k in qe)
-    assert results["question_cosine_min"] >= 0.999
+    assert results["question_cosine_min"] >= 0.98  # int8 questions
 
     ix = results["indexing"]
     assert ix["documents"] == plan.real_docs and ix["chunks"] >= plan.real_docs

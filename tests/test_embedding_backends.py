@@ -1,9 +1,9 @@
-"""The fast embedding backend gives the float32 vectors (within tolerance)."""
+"""The fast embedding backend gives the float32 vectors (within tolerance: bfloat16 batches, int8 questions)."""
 
 import numpy as np
 import pytest
 
-from bayqa.embedding import MIN_COSINE, Embedder, ModelError
+from bayqa.embedding import MIN_COSINE, MIN_COSINE_INT8, Embedder, ModelError
 
 QUESTIONS = [
     "When did the Hong Kong-Zhuhai-Macao Bridge open?",
@@ -14,15 +14,27 @@ QUESTIONS = [
 
 
 def test_fast_backend_agrees_with_float32(embedder: Embedder) -> None:
-    assert embedder.backend == "fast" and "onnxruntime" in embedder.backend_description
+    assert embedder.backend == "fast" and "onnxruntime int8" in embedder.backend_description
     reference = embedder.encode_reference(QUESTIONS)
     questions = np.vstack([embedder.encode_query(q) for q in QUESTIONS])
     batch = embedder.encode(QUESTIONS)
-    for vectors in (questions, batch):
+    for vectors, floor in ((questions, MIN_COSINE_INT8), (batch, MIN_COSINE)):
         assert vectors.dtype == np.float32 and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-        assert np.min(np.sum(vectors * reference, axis=1)) >= MIN_COSINE
+        assert np.min(np.sum(vectors * reference, axis=1)) >= floor
 
 
 def test_unknown_backend_is_a_clear_error() -> None:
     with pytest.raises(ModelError, match="unknown embedding backend 'gpu'"):
         Embedder(backend="gpu")  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_an_int8_graph_that_fails_its_check_gives_way_to_float32(tmp_path, monkeypatch) -> None:
+    import bayqa.embedding as embedding
+
+    monkeypatch.setattr(embedding, "MIN_COSINE_INT8", 1.01)  # no int8 graph can pass: the fallback must take over
+    fallback = Embedder(backend="fast", cache_dir=tmp_path)
+    assert "onnxruntime fp32" in fallback.backend_description and fallback.fallback_reason is None
+    assert not list(tmp_path.rglob(embedding.INT8_GRAPH)) and list(tmp_path.rglob("model.onnx"))
+    reference = fallback.encode_reference(QUESTIONS[:2])
+    assert np.min(np.sum(np.vstack([fallback.encode_query(q) for q in QUESTIONS[:2]]) * reference, axis=1)) >= MIN_COSINE

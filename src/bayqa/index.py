@@ -349,8 +349,7 @@ class IndexStore:
                 doc_chunks[doc.id] = chunk_document(doc, encoder.count_tokens, settings)
                 to_embed.extend(doc_chunks[doc.id])
         fresh_sentences = {c.id: chunk_sentences(c) for c in to_embed}
-        # A sentence is embedded with its passage's title and heading path: "It opened in 2018" needs to know what "it" is.
-        sentence_texts = [f"{c.context}: {c.text[s - c.start : e - c.start]}" for c in to_embed for s, e in fresh_sentences[c.id]]
+        sentence_texts = [sentence_embedding_text(c, s, e) for c in to_embed for s, e in fresh_sentences[c.id]]
         total = len(to_embed) + len(sentence_texts)
         fresh = _embed(encoder, [c.embedding_text for c in to_embed], batch_size, progress, "passages",
                        on_progress and (lambda done, _: on_progress(done, total)))
@@ -504,6 +503,12 @@ def _sentences_in_order(
         blocks.append(vectors)
         span_rows.extend((row, s, e) for s, e in spans)
     return blocks, span_rows
+
+
+def sentence_embedding_text(chunk: Chunk, start: int, end: int) -> str:
+    """What is embedded for the sentence at document offsets [start, end) of ``chunk``: it with the passage's
+    title and heading path, since "It opened in 2018" needs to know what "it" is."""
+    return f"{chunk.context}: {chunk.text[start - chunk.start : end - chunk.start]}"
 
 
 def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:

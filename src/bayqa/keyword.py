@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +81,11 @@ class KeywordIndex:
     def _document_frequency(self, term: str) -> int:
         column = self.vocab.get(term)
         return 0 if column is None else int(self._df[column])
+
+    def found_in(self, row: int, wanted: Iterable[str]) -> set[str]:
+        """Those of the ``wanted`` terms that passage ``row`` contains (no tokenizing: its counts row says)."""
+        columns = set(self.counts.indices[self.counts.indptr[row] : self.counts.indptr[row + 1]].tolist())
+        return {t for t in wanted if self.vocab.get(t) in columns}
 
     def idf(self, term: str) -> float:
         """Inverse document frequency over passages; a term no passage contains gets the highest value."""

@@ -114,7 +114,7 @@ class Searcher:
         idf = {t: self.index.keyword.idf(t) for t in set(question_terms)}
         wants_figure = asks_for_figure(question)
         hits = [self._hit(rank, row, score, query, idf, wants_figure) for rank, (row, score) in enumerate(taken, start=1)]
-        top_terms = terms(hits[0].chunk.embedding_text) if hits else []
+        top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
         return Answers(mode, hits, confidence(similarity, coverage(question_terms, top_terms, idf)))
 
     def _allowed_rows(self, doc_ids: frozenset[str] | None) -> np.ndarray | None:
