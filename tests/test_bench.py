@@ -53,7 +53,7 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     assert entry["server_peak_mb"] > 50 and entry["disk_mb"] > 0 and entry["add_one_document_s"] > 0
 
     figures = {row["figure"]: row for row in results["targets"]}
-    assert len(figures) == 11
+    assert len(figures) == 12
     assert all(row["measured"] is not None for name, row in figures.items() if "replicas" not in name)
     printed = bench.table(results)
     assert "in-process search p50" in printed and str(entry["chunks"]) in printed

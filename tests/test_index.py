@@ -1,10 +1,11 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bayqa.config import Settings
 from bayqa.embedding import Embedder
-from bayqa.index import IndexBusy, IndexMismatch, IndexMissing, IndexStore
+from bayqa.index import IndexBusy, IndexMismatch, IndexMissing, IndexStore, chunk_sentences
 from bayqa.service import Service
 
 
@@ -54,6 +55,16 @@ def test_incremental_update_embeds_only_changes(tmp_path: Path, embedder: Embedd
     assert sorted(index.documents) == ["bridge.md", "port.txt", "tax.md"]
     assert index.documents["bridge.md"].added_at == IndexStore(service.settings.index).open().documents["bridge.md"].added_at
     assert report.generation != first.generation
+    # every passage, reused or new, still has its own sentences, at the right offsets and with their vectors
+    scratch = Service(Settings(corpus=corpus, index=tmp_path / "scratch"), embedder)
+    scratch.build()
+    fresh = IndexStore(tmp_path / "scratch").open()
+    by_id = {c.id: row for row, c in enumerate(fresh.chunks)}
+    for row, chunk in enumerate(index.chunks):
+        vectors, spans = index.sentences_of(row)
+        want_vectors, want_spans = fresh.sentences_of(by_id[chunk.id])
+        assert spans.tolist() == [list(s) for s in chunk_sentences(chunk)] == want_spans.tolist()
+        assert np.allclose(vectors.astype(np.float32), want_vectors.astype(np.float32), atol=2e-2)
 
 
 def test_failed_build_leaves_previous_index_answering(tmp_path: Path, embedder: Embedder) -> None:

@@ -191,17 +191,21 @@ class LoadedIndex:
 
     def best_sentence_scores(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         """For each chunk of ``rows``, the highest cosine between ``query`` and one of its sentences (-1 if none)."""
-        starts, ends = self.sentence_offsets[rows], self.sentence_offsets[rows + 1]
-        lengths = ends - starts
+        picked, lengths = self.sentence_rows(rows)
         best = np.full(len(rows), -1.0, dtype=np.float64)
-        if not lengths.sum():
+        if not len(picked):
             return best
-        firsts = np.cumsum(lengths) - lengths
-        picked = np.arange(int(lengths.sum())) + np.repeat(starts - firsts, lengths)
         scores = self.sentence_vectors[picked].astype(np.float32) @ query
         has = lengths > 0
-        best[has] = np.maximum.reduceat(scores, firsts[has])
+        best[has] = np.maximum.reduceat(scores, (np.cumsum(lengths) - lengths)[has])
         return best
+
+    def sentence_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sentence rows of chunks ``rows``, chunk after chunk, and how many each chunk has."""
+        starts, ends = self.sentence_offsets[rows], self.sentence_offsets[rows + 1]
+        lengths = ends - starts
+        firsts = np.cumsum(lengths) - lengths
+        return np.arange(int(lengths.sum())) + np.repeat(starts - firsts, lengths), lengths
 
     def vectors_of(self, rows: Sequence[int]) -> np.ndarray:
         if not rows:
@@ -368,7 +372,7 @@ class IndexStore:
             old_vectors = previous.vectors_of(kept_rows) if previous is not None else fresh[:0]
             index = vector_index(np.vstack([old_vectors, fresh]), self.exact_below)
 
-        sentence_blocks, span_rows = _sentences_in_order(all_chunks, previous, kept_rows, fresh_sentences, fresh_sentence_vectors)
+        sentence_vectors, span_rows = _sentences_in_order(all_chunks, previous, kept_rows, fresh_sentences, fresh_sentence_vectors)
 
         generation = f"gen-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
         partial = self.root / f"{generation}.partial"
@@ -387,9 +391,8 @@ class IndexStore:
         faiss.write_index(index, str(partial / "vectors.faiss"))
         keyword = previous.keyword if previous is not None and kept_rows else KeywordIndex.empty()
         keyword.extended(kept_rows, [c.embedding_text for c in all_chunks[len(kept_rows):]]).save(partial / "keyword")
-        sentence_vectors = np.concatenate(sentence_blocks) if sentence_blocks else np.zeros((0, encoder.dimension), np.float16)
-        np.save(partial / "sentences.npy", sentence_vectors.astype(np.float16))
-        np.save(partial / "sentence_spans.npy", np.asarray(span_rows, dtype=np.int64).reshape(-1, 3))
+        np.save(partial / "sentences.npy", sentence_vectors)
+        np.save(partial / "sentence_spans.npy", span_rows)
         manifest = Manifest(
             format=FORMAT_VERSION, generation=generation, model=encoder.model_id, dimension=encoder.dimension,
             chunking=asdict(settings), documents=len(documents), chunks=len(all_chunks),
@@ -486,23 +489,22 @@ def _sentences_in_order(
     kept_rows: Sequence[int],
     fresh_sentences: dict[str, list[tuple[int, int]]],
     fresh_vectors: np.ndarray,
-) -> tuple[list[np.ndarray], list[tuple[int, int, int]]]:
-    """Sentence vectors and (chunk row, start, end) rows in the new chunk order: kept chunks first, then new ones."""
-    blocks: list[np.ndarray] = []
-    span_rows: list[tuple[int, int, int]] = []
-    next_fresh = 0
-    for row, chunk in enumerate(all_chunks):
-        if row < len(kept_rows):
-            assert previous is not None
-            vectors, spans = previous.sentences_of(kept_rows[row])
-            spans = [(int(s), int(e)) for s, e in spans]
-        else:
-            spans = fresh_sentences[chunk.id]
-            vectors = fresh_vectors[next_fresh: next_fresh + len(spans)]
-            next_fresh += len(spans)
-        blocks.append(vectors)
-        span_rows.extend((row, s, e) for s, e in spans)
-    return blocks, span_rows
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sentence vectors and (chunk row, start, end) rows in the new chunk order: kept chunks first, then new ones.
+
+    The kept chunks' sentences are copied from the previous generation in one gather, not chunk by chunk:
+    at 100k chunks that is the difference between a second and a few tens of milliseconds.
+    """
+    vectors, spans = [fresh_vectors[:0]], [np.zeros((0, 3), dtype=np.int64)]
+    if previous is not None and len(kept_rows):
+        picked, lengths = previous.sentence_rows(np.asarray(kept_rows, dtype=np.int64))
+        vectors.append(previous.sentence_vectors[picked])
+        chunk_rows = np.repeat(np.arange(len(kept_rows), dtype=np.int64), lengths)
+        spans.append(np.column_stack([chunk_rows, previous.sentence_spans[picked]]).astype(np.int64))
+    vectors.append(fresh_vectors)
+    fresh_rows = [(row, s, e) for row in range(len(kept_rows), len(all_chunks)) for s, e in fresh_sentences[all_chunks[row].id]]
+    spans.append(np.asarray(fresh_rows, dtype=np.int64).reshape(-1, 3))
+    return np.concatenate(vectors).astype(np.float16, copy=False), np.concatenate(spans)
 
 
 def sentence_embedding_text(chunk: Chunk, start: int, end: int) -> str:
