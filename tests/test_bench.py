@@ -1,6 +1,9 @@
 """`bayqa bench --quick`: the benchmark runs end to end on a tiny sample and reports sane figures (not timings)."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +60,22 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     assert all(row["measured"] is not None for name, row in figures.items() if "replicas" not in name)
     printed = bench.table(results)
     assert "in-process search p50" in printed and str(entry["chunks"]) in printed
+
+
+@pytest.mark.slow
+def test_update_bench_runs_on_a_tiny_sample(tmp_path: Path) -> None:
+    sample = tiny_beir_folder(tmp_path / "beir", 6, 1)
+    out = tmp_path / "updates.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_updates.py"), "--abstracts", "6", "--scifact", str(sample / "corpus.jsonl"),
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert run.returncode == 0, run.stderr
+    results = json.loads(out.read_text(encoding="utf-8"))
+    for name, chunks_at_least in (("shipped", 50), ("large", 6)):
+        figures = results[name]
+        assert figures["chunks"] >= chunks_at_least
+        assert figures["updates"]["add"]["chunks_embedded"] >= 1 and figures["updates"]["nothing_changed"]["chunks_embedded"] == 0
+        assert figures["http"]["reader_errors"] == 0 and figures["http"]["reader_requests"] > 0
+        assert all(step["state"] == "done" for step in figures["http"]["steps"].values())

@@ -47,8 +47,8 @@ expect.set_options(timeout=15_000)
 
 
 def shown(text: str) -> str:
-    """Markdown document text as the page displays it: pairs of emphasis markers on one line left out."""
-    return re.sub(r"(\*\*|__)(?=\S)([^\n]*?\S)\1", r"\2", text)
+    """Markdown document text as the page displays it: emphasis markers and heading hashes left out."""
+    return re.sub(r"^#{1,6}[ \t]+", "", re.sub(r"(\*\*|__)(?=\S)([^\n]*?\S)\1", r"\2", text), flags=re.MULTILINE)
 
 
 def _search_is_settled(page) -> None:
@@ -188,6 +188,8 @@ def test_passage_link_opens_the_document_scrolled_to_and_marked_at_the_passage(p
     expect(mark).to_have_text(shown(doc["text"][hit["start"]:hit["end"]]))
     expect(mark.locator("mark.answer")).to_have_text(shown(hit["answer"]["text"]))
     expect(page.locator(".doc-text")).to_have_text(re.compile(re.escape(shown(doc["text"][-200:])) + r"\s*$"))
+    shown_text = page.locator(".doc-text").inner_text()
+    assert "## 3. The Hong Kong" in doc["text"] and "3. The Hong Kong" in shown_text and "## " not in shown_text and "**" not in shown_text
     expect(mark).to_be_in_viewport()
     assert page.evaluate("window.scrollY") > 0, "the passage is further down; the page should have scrolled to it"
     assert page.evaluate("document.activeElement.id") == "passage"

@@ -15,8 +15,9 @@ const STOPWORDS = new Set(("a an and are as at be been by can could did do does 
 
 // Chinese function characters: a bigram containing one (的定, 是什) says nothing about the topic.
 const CJK_STOP = /[的是了在和与及或其之为也这那有么什吗呢哪何]/;
-// A pair of Markdown emphasis markers around some text on one line: **bold** or __bold__.
+// A pair of Markdown emphasis markers around some text on one line (**bold**, __bold__), and a heading's hashes.
 const EMPHASIS = /(\*\*|__)(?=\S)[^\n]*?\S\1/g;
+const HEADING_MARK = /^#{1,6}[ \t]+/gm;
 const $ = (id) => document.getElementById(id);
 const form = $("search-form"), input = $("q"), kSelect = $("k"), modeSelect = $("mode"), docSelect = $("doc");
 const statusLine = $("status"), view = $("view"), main = $("main");
@@ -41,7 +42,8 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
-// How document text is displayed: Markdown documents without their emphasis markers, everything else as it is.
+// How document text is displayed: Markdown documents without emphasis markers and heading hashes, everything else
+// as it is.
 // Offsets from the API point into the source text; `at` maps them into the displayed `text`.
 function displayed(source, markdown) {
   if (!markdown) return { text: source, at: (i) => i };
@@ -51,6 +53,7 @@ function displayed(source, markdown) {
     removed.fill(1, m.index, m.index + 2);
     removed.fill(1, end - 2, end);
   }
+  for (const m of source.matchAll(HEADING_MARK)) removed.fill(1, m.index, m.index + m[0].length);
   const before = new Uint32Array(source.length + 1);  // removed characters before each offset
   const kept = [];
   for (let i = 0; i < source.length; i++) {
