@@ -67,6 +67,22 @@ def test_incremental_update_embeds_only_changes(tmp_path: Path, embedder: Embedd
         assert np.allclose(vectors.astype(np.float32), want_vectors.astype(np.float32), atol=2e-2)
 
 
+def test_an_addition_keeps_every_previous_row_and_appends_the_new_document(tmp_path: Path, embedder: Embedder) -> None:
+    service = service_for(tmp_path, embedder)
+    service.build()
+    before = IndexStore(service.settings.index).open()
+    (service.settings.corpus / "port.txt").write_text("Shenzhen Bay Port opened in 2007 with co-location.", encoding="utf-8")
+    report = service.build()
+    assert report.added == ("port.txt",) and report.chunks_embedded == 1
+    after = IndexStore(service.settings.index).open()
+    assert [c.id for c in after.chunks[: len(before.chunks)]] == [c.id for c in before.chunks]
+    assert after.chunks[-1].doc_id == "port.txt" and after.vectors.ntotal == len(after.chunks) == len(before.chunks) + 1
+    assert sorted(after.documents) == sorted([*DOCS, "port.txt"]) and after.document_text("port.txt").startswith("Shenzhen Bay")
+    assert after.documents["bridge.md"] == before.documents["bridge.md"]
+    service.load()
+    assert service.search("When did Shenzhen Bay Port open?", k=1)[0].chunk.doc_id == "port.txt"
+
+
 def test_failed_build_leaves_previous_index_answering(tmp_path: Path, embedder: Embedder) -> None:
     service = service_for(tmp_path, embedder)
     good = service.build().generation

@@ -387,7 +387,14 @@ class IndexStore:
             )
             for d in documents
         ]
-        _write_sqlite(partial / "chunks.sqlite", documents, infos, all_chunks)
+        if previous is not None and not (changed or removed) and kept_rows == list(range(len(previous.chunks))):
+            # Only additions: the previous rows stay as they are, so copy its file and append (a few hundred ms
+            # less per update at 100k chunks than writing every row again).
+            shutil.copyfile(previous.path / "chunks.sqlite", partial / "chunks.sqlite")
+            _write_sqlite(partial / "chunks.sqlite", [d for d in documents if d.id in added],
+                          [i for i in infos if i.id in added], all_chunks[len(kept_rows):], first_row=len(kept_rows))
+        else:
+            _write_sqlite(partial / "chunks.sqlite", documents, infos, all_chunks)
         faiss.write_index(index, str(partial / "vectors.faiss"))
         keyword = previous.keyword if previous is not None and kept_rows else KeywordIndex.empty()
         keyword.extended(kept_rows, [c.embedding_text for c in all_chunks[len(kept_rows):]]).save(partial / "keyword")
@@ -518,18 +525,24 @@ def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:
     return [(chunk.start + s, chunk.start + e) for s, e in sentence_spans(chunk.text)]
 
 
-def _write_sqlite(path: Path, documents: Sequence[Document], infos: Sequence[DocumentInfo], chunks: Sequence[Chunk]) -> None:
+_SCHEMA = """
+    CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, kind TEXT, content_hash TEXT, size INTEGER,
+        pages INTEGER, chunks INTEGER, added_at TEXT, indexed_at TEXT, text TEXT);
+    CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT, doc_id TEXT, ordinal INTEGER, title TEXT,
+        headings TEXT, page INTEGER, start INTEGER, end_ INTEGER, text TEXT);
+    CREATE INDEX chunks_doc ON chunks(doc_id);
+"""
+
+
+def _write_sqlite(
+    path: Path, documents: Sequence[Document], infos: Sequence[DocumentInfo], chunks: Sequence[Chunk], first_row: int = 0
+) -> None:
+    """Write documents and chunks (rows numbered from ``first_row``), into a new file or one that has the tables."""
+    fresh = not path.exists()
     db = sqlite3.connect(path)
     try:
-        db.executescript(
-            """
-            CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, kind TEXT, content_hash TEXT, size INTEGER,
-                pages INTEGER, chunks INTEGER, added_at TEXT, indexed_at TEXT, text TEXT);
-            CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT, doc_id TEXT, ordinal INTEGER, title TEXT,
-                headings TEXT, page INTEGER, start INTEGER, end_ INTEGER, text TEXT);
-            CREATE INDEX chunks_doc ON chunks(doc_id);
-            """
-        )
+        if fresh:
+            db.executescript(_SCHEMA)
         texts = {d.id: d.text for d in documents}
         db.executemany(
             "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -538,7 +551,7 @@ def _write_sqlite(path: Path, documents: Sequence[Document], infos: Sequence[Doc
         db.executemany(
             "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?)",
             [(row, c.id, c.doc_id, c.ordinal, c.title, json.dumps(c.headings, ensure_ascii=False), c.page, c.start, c.end, c.text)
-             for row, c in enumerate(chunks)],
+             for row, c in enumerate(chunks, start=first_row)],
         )
         db.commit()
     finally:
