@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 import faiss
@@ -145,9 +146,10 @@ class LoadedIndex:
         self.path = path
         self.manifest = Manifest.read(path / "manifest.json")
         self.vectors = faiss.read_index(str(path / "vectors.faiss"))
+        headings = lru_cache(maxsize=None)(lambda stored: tuple(json.loads(stored)))  # a section's passages share one
         with self._connect() as db:
             self.chunks: list[Chunk] = [
-                Chunk(id=r[0], doc_id=r[1], ordinal=r[2], title=r[3], headings=tuple(json.loads(r[4])),
+                Chunk(id=r[0], doc_id=r[1], ordinal=r[2], title=r[3], headings=headings(r[4]),
                       page=r[5], start=r[6], end=r[7], text=r[8])
                 for r in db.execute(
                     "SELECT id, doc_id, ordinal, title, headings, page, start, end_, text FROM chunks ORDER BY row"
