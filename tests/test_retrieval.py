@@ -7,7 +7,7 @@ from bayqa.confidence import confidence
 from bayqa.embedding import Embedder
 from bayqa.fusion import convex
 from bayqa.highlight import asks_for_figure, best_sentence
-from bayqa.keyword import KeywordIndex
+from bayqa.keyword import B, K1, KeywordIndex
 from bayqa.service import Service
 from bayqa.terms import sentence_spans, terms, without_enumerator
 
@@ -65,7 +65,7 @@ KEYWORD_TEXTS = [
 def test_keyword_scores_are_lucene_bm25_as_bm25s_computes_it() -> None:
     import bm25s
 
-    reference = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    reference = bm25s.BM25(k1=K1, b=B, method="lucene")
     reference.index([terms(t) for t in KEYWORD_TEXTS], show_progress=False)
     ours = KeywordIndex.build(KEYWORD_TEXTS)
     for question in ("Hong Kong bridge traffic", "Qianhai Qianhai area", "河套的面积", "tax for talents in Hong Kong"):
