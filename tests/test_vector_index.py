@@ -1,4 +1,4 @@
-"""Past a configured size the vector index is an HNSW graph; adding documents extends it instead of rebuilding it."""
+"""Past a configured size the vector index is an HNSW graph; adding documents leaves it alone and fills a small exact tail."""
 
 from pathlib import Path
 
@@ -27,8 +27,8 @@ def test_index_turns_to_hnsw_past_the_configured_size(tmp_path: Path, embedder: 
     large = Service(Settings(corpus=corpus, index=tmp_path / "graph", exact_search_below=2), embedder)
     small.build()
     large.build()
-    assert isinstance(IndexStore(tmp_path / "exact").open().vectors, faiss.IndexFlatIP)
-    graph = IndexStore(tmp_path / "graph").open().vectors
+    assert IndexStore(tmp_path / "exact").open().vectors.kind == "IndexFlatIP"
+    [graph] = IndexStore(tmp_path / "graph").open().vectors.parts
     assert isinstance(graph, faiss.IndexHNSWFlat) and graph.hnsw.efSearch >= 100
     for service in (small, large):
         service.load()
@@ -38,26 +38,65 @@ def test_index_turns_to_hnsw_past_the_configured_size(tmp_path: Path, embedder: 
         assert only[0].score >= only[1].score
 
 
-def test_adding_documents_extends_the_graph_and_keeps_rows_aligned(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_additions_share_the_graph_and_fill_an_exact_tail(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
     corpus = make_corpus(tmp_path / "corpus", DOCS)
     service = Service(Settings(corpus=corpus, index=tmp_path / "index", exact_search_below=2), embedder)
     service.build()
+    store = IndexStore(tmp_path / "index")
+    first = store.open()
+    (main, _), = first.manifest.segments
     (corpus / "airport.md").write_text("# Airport\n\nThe third runway of Hong Kong International Airport opened in 2022.", encoding="utf-8")
     (corpus / "aa-ferry.md").write_text("# Ferry\n\nFerries link Shekou and Hong Kong airport several times a day.", encoding="utf-8")
     with monkeypatch.context() as patch:
         patch.setattr(index_module, "vector_index", lambda *a: pytest.fail("the graph was rebuilt for an append"))
         report = service.build()
     assert sorted(report.added) == ["aa-ferry.md", "airport.md"] and report.chunks_embedded == 2
-    loaded = IndexStore(tmp_path / "index").open()
-    assert isinstance(loaded.vectors, faiss.IndexHNSWFlat) and loaded.vectors.ntotal == 5
+    loaded = store.open()
+    assert loaded.vectors.kind == "IndexHNSWFlat+IndexFlatIP" and loaded.vectors.ntotal == 5
+    assert [rows for _, rows in loaded.manifest.segments] == [3, 2] and loaded.manifest.segments[0][0] == main
+    shared = loaded.path / main / "vectors.faiss"
+    assert shared.stat().st_ino == (first.path / main / "vectors.faiss").stat().st_ino, "the graph is linked, not copied"
+    assert_rows_match_chunks(loaded, embedder)
+    service.load()
+    assert service.search("When did the third runway open?", k=1)[0].chunk.doc_id == "airport.md"
+    assert service.search("How long is the bridge to Macao?", k=1)[0].chunk.doc_id == "bridge.md"
+
+    (corpus / "port.txt").write_text("Shenzhen Bay Port opened in 2007 with co-location.", encoding="utf-8")
+    service.build()
+    assert [rows for _, rows in store.open().manifest.segments] == [3, 3], "a second addition rewrites the one tail"
+    with monkeypatch.context() as patch:
+        patch.setattr(index_module, "TAIL_ROWS", 3)
+        (corpus / "rail2.txt").write_text("A second rail link to Qianhai is planned.", encoding="utf-8")
+        service.build()
+    loaded = store.open()
+    assert [rows for _, rows in loaded.manifest.segments] == [7], "a full tail is merged into one graph"
+    assert isinstance(loaded.vectors.parts[0], faiss.IndexHNSWFlat)
     assert_rows_match_chunks(loaded, embedder)
 
     (corpus / "tax.md").unlink()
     (corpus / "bridge.md").write_text("# The bridge\n\nThe bridge to Macao is 55 km long and opened in 2018.", encoding="utf-8")
     report = service.build()
     assert report.removed == ("tax.md",) and report.changed == ("bridge.md",)
-    loaded = IndexStore(tmp_path / "index").open()
-    assert loaded.vectors.ntotal == 4
+    loaded = store.open()
+    assert loaded.vectors.ntotal == 6 and len(loaded.manifest.segments) == 1
     assert_rows_match_chunks(loaded, embedder)
     service.load()
     assert service.search("When did the third runway open?", k=1)[0].chunk.doc_id == "airport.md"
+
+
+def test_segments_search_as_one_index() -> None:
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    whole = faiss.IndexFlatIP(16)
+    whole.add(vectors)
+    parts = [faiss.IndexFlatIP(16), faiss.IndexFlatIP(16), faiss.IndexFlatIP(16)]
+    for part, rows in zip(parts, (slice(0, 200), slice(200, 297), slice(297, 300))):
+        part.add(vectors[rows])
+    segments = index_module.Segments(parts)
+    queries = vectors[[0, 150, 250, 299]] + 0.01
+    want_scores, want_rows = whole.search(queries, 10)
+    scores, rows = segments.search(queries, 10)
+    assert rows.tolist() == want_rows.tolist() and np.allclose(scores, want_scores, atol=1e-6)
+    picked = np.array([299, 0, 201, 150])
+    assert np.array_equal(segments.reconstruct_batch(picked), vectors[picked])

@@ -429,7 +429,7 @@ def run(
             "chunks": built.chunks_total, "synthetic": number > 1, "build_s": round(time.perf_counter() - started, 1),
         }
         loaded = IndexStore(folder).open()
-        entry["vector_index"] = type(loaded.vectors).__name__
+        entry["vector_index"] = loaded.vectors.kind
         entry["disk_mb"] = folder_mb(folder / loaded.generation)
         all_vectors = loaded.vectors_of(list(range(len(loaded.chunks))))
         if entry["vector_index"] != "IndexFlatIP":

@@ -3,18 +3,27 @@
 Layout of the index folder::
 
     CURRENT                 name of the live generation (replaced atomically)
-    gen-<time>-<rand>/      one complete index: manifest.json, vectors.faiss, chunks.sqlite,
-                            keyword/ (BM25 of every chunk), sentences.npy + sentence_spans.npy
+    gen-<time>-<rand>/      one complete index: manifest.json, chunks.sqlite, keyword/ (BM25 of every
+                            chunk) and one or two segments, seg-<rand>/, each holding the vectors of a
+                            run of consecutive chunk rows: vectors.faiss, sentences.npy + sentence_spans.npy
                             (a vector for each sentence of each chunk, for answer highlighting)
     gen-…partial/           a generation being written (removed if a build died)
     write.lock              held by the one process that is building
 
 A build writes a whole new generation beside the live one, flushes it to disk, and only then replaces
 ``CURRENT``. A crash at any moment therefore leaves ``CURRENT`` naming a complete generation. Row ``i``
-of the FAISS index is row ``i`` of the ``chunks`` table and of the keyword index. Documents whose content
-hash did not change keep their chunks, chunk vectors and sentence vectors (copied from the previous
-generation), so only new text is embedded and counted for BM25 (the keyword index keeps per-passage term
-counts, from which the collection statistics are recomputed on loading).
+of the vector segments (taken in order) is row ``i`` of the ``chunks`` table and of the keyword index.
+
+Two kinds of build:
+
+- **Append** (only new documents): the previous generation's main segment is hard-linked, not copied
+  (its files are never modified, so two generations can share them), and the new chunks go to a small
+  exact *tail* segment, at most ``TAIL_ROWS`` rows. The chunk store is copied and appended to. Nothing
+  is loaded or written in proportion to the collection but the chunk store and the BM25 counts.
+- **Rebuild** (anything changed or removed, the tail is full, or a forced build): one segment with every
+  row. Documents whose content hash did not change keep their chunks, chunk vectors and sentence vectors,
+  so only new text is embedded and counted for BM25 (the keyword index keeps per-passage term counts,
+  from which the collection statistics are recomputed on loading).
 
 After a switch the folder keeps the new generation and the one that was live before it (a process
 that has not switched yet may still be loading it); everything else is removed. A loaded generation
@@ -32,7 +41,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -46,13 +55,14 @@ from bayqa.documents import Document
 from bayqa.keyword import KeywordIndex
 from bayqa.terms import sentence_spans
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = "write.lock"
 EMBED_SLICE = 64  # chunks embedded between two progress reports (two batches of 32)
 HNSW_NEIGHBOURS = 32  # M: links per vector (recall@10 0.999 vs exact on 15.9k real SciFact MiniLM vectors)
 HNSW_BUILD_DEPTH = 80  # efConstruction
 HNSW_SEARCH_DEPTH = 256  # efSearch: candidates examined per question (stored in the index file)
+TAIL_ROWS = 5_000  # most rows of the exact tail segment appends go to: searching it costs at most ~0.5 ms
 
 
 class IndexStoreError(Exception):
@@ -83,6 +93,7 @@ class Manifest:
     corpus_fingerprint: str
     built_at: str
     build_seconds: float
+    segments: tuple[tuple[str, int], ...]  # (folder name, rows) of each segment, in row order
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
@@ -92,7 +103,7 @@ class Manifest:
                 f"index at {path.parent} has format {data.get('format')}, this bayqa reads format {FORMAT_VERSION}; "
                 "rebuild it with `bayqa index`"
             )
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__} | {"segments": tuple((str(n), int(r)) for n, r in data["segments"])})
 
 
 @dataclass(frozen=True)
@@ -139,13 +150,53 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+class Segments:
+    """The vector index of a generation: FAISS indexes over consecutive runs of rows, searched as one.
+
+    Offers the two calls of a FAISS index the rest of bayqa uses (``search``, ``reconstruct_batch``),
+    with rows numbered across the segments.
+    """
+
+    def __init__(self, parts: Sequence[faiss.Index]) -> None:
+        self.parts = list(parts)
+        self.offsets = np.cumsum([0, *(p.ntotal for p in self.parts)])
+        self.ntotal = int(self.offsets[-1])
+
+    @property
+    def kind(self) -> str:
+        """The FAISS index types, main segment first ("IndexHNSWFlat+IndexFlatIP")."""
+        return "+".join(type(p).__name__ for p in self.parts)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Best ``k`` inner products and their rows for each query, like ``faiss.Index.search`` (row -1 = none)."""
+        if len(self.parts) == 1:
+            return self.parts[0].search(queries, k)
+        scores, rows = [], []
+        for part, offset in zip(self.parts, self.offsets):
+            found_scores, found_rows = part.search(queries, min(k, part.ntotal))
+            scores.append(np.where(found_rows >= 0, found_scores, -np.inf))
+            rows.append(np.where(found_rows >= 0, found_rows + offset, -1))
+        all_scores, all_rows = np.hstack(scores), np.hstack(rows)
+        best = np.argsort(-all_scores, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(all_scores, best, axis=1), np.take_along_axis(all_rows, best, axis=1)
+
+    def reconstruct_batch(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``rows``."""
+        out = np.zeros((len(rows), self.parts[0].d if self.parts else 0), dtype=np.float32)
+        which = np.searchsorted(self.offsets, rows, side="right") - 1
+        for number, part in enumerate(self.parts):
+            mine = np.flatnonzero(which == number)
+            if len(mine):
+                out[mine] = part.reconstruct_batch(rows[mine] - self.offsets[number])
+        return out
+
+
 class LoadedIndex:
-    """One generation in memory: the FAISS index, every chunk, and document metadata."""
+    """One generation in memory: its vector segments, every chunk, and document metadata."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.manifest = Manifest.read(path / "manifest.json")
-        self.vectors = faiss.read_index(str(path / "vectors.faiss"))
         headings = lru_cache(maxsize=None)(lambda stored: tuple(json.loads(stored)))  # a section's passages share one
         with self._connect() as db:
             self.chunks: list[Chunk] = [
@@ -155,21 +206,18 @@ class LoadedIndex:
                     "SELECT id, doc_id, ordinal, title, headings, page, start, end_, text FROM chunks ORDER BY row"
                 )
             ]
-            self.documents: dict[str, DocumentInfo] = {
-                r[0]: DocumentInfo(*r)
-                for r in db.execute(
-                    "SELECT id, title, kind, content_hash, size, pages, chunks, added_at, indexed_at FROM documents ORDER BY id"
-                )
-            }
+            self.documents: dict[str, DocumentInfo] = _document_infos(db)
             self._texts: dict[str, str] = dict(db.execute("SELECT id, text FROM documents"))
+        parts = [read_segment(path / name) for name, _ in self.manifest.segments]
+        self.vectors = Segments([p.vectors for p in parts])
         if self.vectors.ntotal != len(self.chunks):
             raise IndexMismatch(f"index at {path} is inconsistent ({self.vectors.ntotal} vectors, {len(self.chunks)} chunks); rebuild it")
         self.rows_by_doc: dict[str, list[int]] = {}
         for row, chunk in enumerate(self.chunks):
             self.rows_by_doc.setdefault(chunk.doc_id, []).append(row)
-        self.keyword = KeywordIndex.load(path / "keyword")
-        self.sentence_vectors: np.ndarray = np.load(path / "sentences.npy")
-        spans = np.load(path / "sentence_spans.npy")
+        self.keyword = KeywordIndex.load(path / "keyword").prepare()
+        self.sentence_vectors: np.ndarray = _joined([p.sentences for p in parts])
+        spans = _joined([p.spans + [offset, 0, 0] for p, offset in zip(parts, self.vectors.offsets)])
         self.sentence_spans: np.ndarray = spans[:, 1:]
         # Sentences are stored in chunk order: those of chunk ``r`` are rows sentence_offsets[r]:sentence_offsets[r + 1].
         self.sentence_offsets: np.ndarray = np.searchsorted(spans[:, 0], np.arange(len(self.chunks) + 1))
@@ -215,6 +263,69 @@ class LoadedIndex:
         return self.vectors.reconstruct_batch(np.asarray(rows, dtype=np.int64)).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class LiveSummary:
+    """What a build needs to know of the live generation before deciding how to build: no vectors, no texts."""
+
+    path: Path
+    manifest: Manifest
+    documents: dict[str, DocumentInfo]
+
+    @classmethod
+    def read(cls, path: Path) -> LiveSummary:
+        manifest = Manifest.read(path / "manifest.json")
+        with sqlite3.connect(f"file:{path / 'chunks.sqlite'}?mode=ro", uri=True) as db:
+            return cls(path, manifest, _document_infos(db))
+
+    @property
+    def tail_rows(self) -> int:
+        """Rows of the tail segment (0 when there is only the main one)."""
+        return sum(rows for _, rows in self.manifest.segments[1:])
+
+
+@dataclass(frozen=True)
+class Part:
+    """The contents of a segment: its vectors, its sentence vectors and their (row in segment, start, end)."""
+
+    vectors: Any  # a faiss.Index once stored, a float32 matrix while being built
+    sentences: np.ndarray
+    spans: np.ndarray
+
+
+def read_segment(folder: Path) -> Part:
+    return Part(faiss.read_index(str(folder / "vectors.faiss")), np.load(folder / "sentences.npy"),
+                np.load(folder / "sentence_spans.npy"))
+
+
+def write_segment(folder: Path, index: faiss.Index, sentences: np.ndarray, spans: np.ndarray) -> None:
+    folder.mkdir()
+    faiss.write_index(index, str(folder / "vectors.faiss"))
+    np.save(folder / "sentences.npy", sentences.astype(np.float16, copy=False))
+    np.save(folder / "sentence_spans.npy", spans.astype(np.int64, copy=False))
+
+
+def link_segment(source: Path, target: Path) -> None:
+    """Share a segment with a new generation: segment files are never changed after they are written, so a
+    hard link is as safe as a copy, and free. Copies where the file system cannot link."""
+    target.mkdir()
+    for path in source.iterdir():
+        try:
+            os.link(path, target / path.name)
+        except OSError:
+            shutil.copy2(path, target / path.name)
+
+
+def _joined(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _document_infos(db: sqlite3.Connection) -> dict[str, DocumentInfo]:
+    return {
+        r[0]: DocumentInfo(*r)
+        for r in db.execute("SELECT id, title, kind, content_hash, size, pages, chunks, added_at, indexed_at FROM documents ORDER BY id")
+    }
+
+
 def vector_index(vectors: np.ndarray, exact_below: int) -> faiss.Index:
     """Exact inner-product search for small collections, an HNSW graph once exact search gets slow.
 
@@ -223,12 +334,17 @@ def vector_index(vectors: np.ndarray, exact_below: int) -> faiss.Index:
     """
     count, dimension = vectors.shape
     if count < exact_below:
-        index: faiss.Index = faiss.IndexFlatIP(dimension)
-    else:
-        index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_BUILD_DEPTH
-        index.hnsw.efSearch = HNSW_SEARCH_DEPTH
-    if count:
+        return exact_index(vectors)
+    index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_BUILD_DEPTH
+    index.hnsw.efSearch = HNSW_SEARCH_DEPTH
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def exact_index(vectors: np.ndarray) -> faiss.Index:
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
 
@@ -341,19 +457,13 @@ class IndexStore:
         removed = tuple(sorted(set(old_docs) - new_ids))
         fingerprint = corpus_fingerprint(documents)
         if previous is not None and not force and not (added or changed or removed) and previous.manifest.corpus_fingerprint == fingerprint:
-            return BuildReport(None, unchanged=unchanged, problems=tuple(problems), chunks_total=len(previous.chunks),
+            return BuildReport(None, unchanged=unchanged, problems=tuple(problems), chunks_total=previous.manifest.chunks,
                                seconds=time.perf_counter() - started, notes=tuple(notes))
 
         reuse = set(unchanged) if previous is not None and not force else set()
-        doc_chunks: dict[str, list[Chunk]] = {}
-        to_embed: list[Chunk] = []
-        for doc in documents:
-            if doc.id in reuse:
-                assert previous is not None
-                doc_chunks[doc.id] = [previous.chunks[r] for r in previous.rows_by_doc.get(doc.id, [])]
-            else:
-                doc_chunks[doc.id] = chunk_document(doc, encoder.count_tokens, settings)
-                to_embed.extend(doc_chunks[doc.id])
+        new_docs = [d for d in documents if d.id not in reuse]
+        doc_chunks = {d.id: chunk_document(d, encoder.count_tokens, settings) for d in new_docs}
+        to_embed = [c for d in new_docs for c in doc_chunks[d.id]]
         fresh_sentences = {c.id: chunk_sentences(c) for c in to_embed}
         sentence_texts = [sentence_embedding_text(c, s, e) for c in to_embed for s, e in fresh_sentences[c.id]]
         total = len(to_embed) + len(sentence_texts)
@@ -361,53 +471,34 @@ class IndexStore:
                        on_progress and (lambda done, _: on_progress(done, total)))
         fresh_sentence_vectors = _embed(encoder, sentence_texts, batch_size, progress, "sentences",
                                         on_progress and (lambda done, _: on_progress(len(to_embed) + done, total))).astype(np.float16)
-
-        # Unchanged documents keep their rows in their old order and new text goes after them, so when nothing
-        # was changed or removed the previous vector index is extended instead of rebuilt (rebuilding an HNSW
-        # graph of 100k vectors takes seconds; adding one document's vectors takes milliseconds).
-        first_row = {doc_id: rows[0] for doc_id, rows in previous.rows_by_doc.items()} if previous is not None else {}
-        kept = sorted((d for d in documents if d.id in reuse), key=lambda d: first_row.get(d.id, -1))
-        all_chunks = [c for d in [*kept, *(d for d in documents if d.id not in reuse)] for c in doc_chunks[d.id]]
-        kept_rows = [r for d in kept for r in previous.rows_by_doc.get(d.id, [])] if previous is not None else []
-        # Only additions: every previous row stays where it was, so the previous files can be extended.
-        appending = previous is not None and not (changed or removed) and kept_rows == list(range(len(previous.chunks)))
-        index = self._extended(previous, fresh, len(all_chunks)) if previous is not None and appending and kept_rows else None
-        if index is None:
-            old_vectors = previous.vectors_of(kept_rows) if previous is not None else fresh[:0]
-            index = vector_index(np.vstack([old_vectors, fresh]), self.exact_below)
-
-        sentence_vectors, span_rows = _sentences_in_order(all_chunks, previous, kept_rows, fresh_sentences, fresh_sentence_vectors)
+        fresh_spans = [(row, s, e) for row, c in enumerate(to_embed) for s, e in fresh_sentences[c.id]]
+        new_part = Part(fresh, fresh_sentence_vectors, np.asarray(fresh_spans, dtype=np.int64).reshape(-1, 3))
 
         generation = f"gen-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
         partial = self.root / f"{generation}.partial"
         partial.mkdir()
         now = _now()
-        infos = [
-            DocumentInfo(
+
+        def info(d: Document) -> DocumentInfo:
+            return DocumentInfo(
                 id=d.id, title=d.title, kind=d.kind, content_hash=d.content_hash, size=d.size, pages=d.pages,
-                chunks=len(doc_chunks[d.id]),
+                chunks=len(doc_chunks[d.id]) if d.id in doc_chunks else old_docs[d.id].chunks,
                 added_at=old_docs[d.id].added_at if d.id in old_docs else now,
                 indexed_at=old_docs[d.id].indexed_at if d.id in reuse else now,
             )
-            for d in documents
-        ]
+
+        appending = previous is not None and not force and set(reuse) == set(old_docs) and previous.tail_rows + len(to_embed) <= TAIL_ROWS
         if appending:
             assert previous is not None
-            # Copy and append: 0.09 s instead of 1.25 s for writing all 90k rows again (measured, 111 MB file).
-            shutil.copyfile(previous.path / "chunks.sqlite", partial / "chunks.sqlite")
-            _write_sqlite(partial / "chunks.sqlite", [d for d in documents if d.id in added],
-                          [i for i in infos if i.id in added], all_chunks[len(kept_rows):], first_row=len(kept_rows))
+            segments = self._append(previous, partial, new_docs, [info(d) for d in new_docs], to_embed, new_part)
         else:
-            _write_sqlite(partial / "chunks.sqlite", documents, infos, all_chunks)
-        faiss.write_index(index, str(partial / "vectors.faiss"))
-        keyword = previous.keyword if previous is not None and kept_rows else KeywordIndex.empty()
-        keyword.extended(kept_rows, [c.embedding_text for c in all_chunks[len(kept_rows):]]).save(partial / "keyword")
-        np.save(partial / "sentences.npy", sentence_vectors)
-        np.save(partial / "sentence_spans.npy", span_rows)
+            segments = self._rebuild(previous, partial, documents, [info(d) for d in documents], reuse, doc_chunks, new_part)
+
         manifest = Manifest(
             format=FORMAT_VERSION, generation=generation, model=encoder.model_id, dimension=encoder.dimension,
-            chunking=asdict(settings), documents=len(documents), chunks=len(all_chunks),
+            chunking=asdict(settings), documents=len(documents), chunks=sum(rows for _, rows in segments),
             corpus_fingerprint=fingerprint, built_at=now, build_seconds=round(time.perf_counter() - started, 3),
+            segments=tuple(segments),
         )
         (partial / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         _fsync_tree(partial)
@@ -419,27 +510,66 @@ class IndexStore:
         self._remove_old_generations(keep={generation, live or generation})
         return BuildReport(
             generation, added=added, changed=changed, removed=removed, unchanged=unchanged, problems=tuple(problems),
-            chunks_embedded=len(to_embed), chunks_total=len(all_chunks), seconds=time.perf_counter() - started,
+            chunks_embedded=len(to_embed), chunks_total=manifest.chunks, seconds=time.perf_counter() - started,
             notes=tuple(notes),
         )
 
-    def _extended(self, previous: LoadedIndex, fresh: np.ndarray, total: int) -> faiss.Index | None:
-        """The previous vector index with ``fresh`` appended, if it is still the kind ``vector_index`` would choose
-        for ``total`` vectors; None means "rebuild"."""
-        if isinstance(previous.vectors, faiss.IndexHNSW) != (total >= self.exact_below):
-            return None
-        index = previous.vectors  # opened for this build only, so extending it in place is safe
-        if len(fresh):
-            index.add(np.ascontiguousarray(fresh, dtype=np.float32))
-        return index
+    def _append(
+        self, previous: LiveSummary, partial: Path, new_docs: Sequence[Document], new_infos: Sequence[DocumentInfo],
+        new_chunks: Sequence[Chunk], new_part: Part,
+    ) -> list[tuple[str, int]]:
+        """Only additions: link the main segment, rewrite the small tail with the new rows, append to the stores.
 
-    def _previous_for_reuse(self, encoder: Encoder, settings: ChunkSettings, notes: list[str]) -> LoadedIndex | None:
+        At 100k chunks this writes a few MB instead of a 650 MB generation, and loads nothing but the
+        BM25 counts (measured in README "Performance").
+        """
+        main, *tail = previous.manifest.segments
+        link_segment(previous.path / main[0], partial / main[0])
+        tail_part = read_segment(previous.path / tail[0][0]) if tail else None
+        if tail_part is not None:
+            tail_vectors = tail_part.vectors.reconstruct_n(0, tail_part.vectors.ntotal)
+            joined = Part(np.vstack([tail_vectors, new_part.vectors]), np.concatenate([tail_part.sentences, new_part.sentences]),
+                          np.concatenate([tail_part.spans, new_part.spans + [tail_vectors.shape[0], 0, 0]]))
+        else:
+            joined = new_part
+        name = f"seg-{secrets.token_hex(4)}"
+        write_segment(partial / name, exact_index(joined.vectors), joined.sentences, joined.spans)
+        # Copy and append: 0.09 s instead of 1.25 s for writing all 90k rows again (measured, 111 MB file).
+        shutil.copyfile(previous.path / "chunks.sqlite", partial / "chunks.sqlite")
+        _write_sqlite(partial / "chunks.sqlite", new_docs, new_infos, new_chunks, first_row=previous.manifest.chunks)
+        old_rows = range(previous.manifest.chunks)
+        KeywordIndex.load(previous.path / "keyword").extended(old_rows, [c.embedding_text for c in new_chunks]).save(partial / "keyword")
+        return [main, (name, len(joined.vectors))]
+
+    def _rebuild(
+        self, summary: LiveSummary | None, partial: Path, documents: Sequence[Document], infos: Sequence[DocumentInfo],
+        reuse: set[str], doc_chunks: dict[str, list[Chunk]], new_part: Part,
+    ) -> list[tuple[str, int]]:
+        """Everything in one new segment: kept documents' rows (in their old order) and then the new ones."""
+        previous = LoadedIndex(summary.path) if summary is not None and reuse else None
+        first_row = {doc_id: rows[0] for doc_id, rows in previous.rows_by_doc.items()} if previous is not None else {}
+        kept = sorted((d for d in documents if d.id in reuse), key=lambda d: first_row.get(d.id, -1))
+        kept_rows = [r for d in kept for r in previous.rows_by_doc.get(d.id, [])] if previous is not None else []
+        kept_chunks = [previous.chunks[r] for r in kept_rows] if previous is not None else []
+        all_chunks = [*kept_chunks, *(c for d in documents if d.id not in reuse for c in doc_chunks[d.id])]
+        old_vectors = previous.vectors_of(kept_rows) if previous is not None else new_part.vectors[:0]
+        index = vector_index(np.vstack([old_vectors, new_part.vectors]), self.exact_below)
+        sentences, spans = _sentences_in_order(previous, kept_rows, new_part)
+        name = f"seg-{secrets.token_hex(4)}"
+        write_segment(partial / name, index, sentences, spans)
+        _write_sqlite(partial / "chunks.sqlite", documents, infos, all_chunks)
+        keyword = previous.keyword if previous is not None else KeywordIndex.empty()
+        keyword.extended(kept_rows, [c.embedding_text for c in all_chunks[len(kept_rows):]]).save(partial / "keyword")
+        return [(name, len(all_chunks))]
+
+    def _previous_for_reuse(self, encoder: Encoder, settings: ChunkSettings, notes: list[str]) -> LiveSummary | None:
         """The live generation, if its vectors can be reused (same model and chunking)."""
-        try:
-            previous = self.open()
-        except IndexMissing:
+        name = self.current_generation()
+        if name is None:
             return None
-        except IndexStoreError as exc:
+        try:
+            previous = LiveSummary.read(self.root / name)
+        except (IndexStoreError, sqlite3.Error, KeyError, ValueError) as exc:
             notes.append(f"previous index not reused: {exc}")
             return None
         if previous.manifest.model != encoder.model_id or previous.manifest.dimension != encoder.dimension:
@@ -492,27 +622,20 @@ def _embed(
     return np.vstack(parts)
 
 
-def _sentences_in_order(
-    all_chunks: Sequence[Chunk],
-    previous: LoadedIndex | None,
-    kept_rows: Sequence[int],
-    fresh_sentences: dict[str, list[tuple[int, int]]],
-    fresh_vectors: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+def _sentences_in_order(previous: LoadedIndex | None, kept_rows: Sequence[int], new_part: Part) -> tuple[np.ndarray, np.ndarray]:
     """Sentence vectors and (chunk row, start, end) rows in the new chunk order: kept chunks first, then new ones.
 
     The kept chunks' sentences are copied from the previous generation in one gather, not chunk by chunk:
     at 100k chunks that is the difference between a second and a few tens of milliseconds.
     """
-    vectors, spans = [fresh_vectors[:0]], [np.zeros((0, 3), dtype=np.int64)]
+    vectors, spans = [new_part.sentences[:0]], [np.zeros((0, 3), dtype=np.int64)]
     if previous is not None and len(kept_rows):
         picked, lengths = previous.sentence_rows(np.asarray(kept_rows, dtype=np.int64))
         vectors.append(previous.sentence_vectors[picked])
         chunk_rows = np.repeat(np.arange(len(kept_rows), dtype=np.int64), lengths)
         spans.append(np.column_stack([chunk_rows, previous.sentence_spans[picked]]).astype(np.int64))
-    vectors.append(fresh_vectors)
-    fresh_rows = [(row, s, e) for row in range(len(kept_rows), len(all_chunks)) for s, e in fresh_sentences[all_chunks[row].id]]
-    spans.append(np.asarray(fresh_rows, dtype=np.int64).reshape(-1, 3))
+    vectors.append(new_part.sentences)
+    spans.append(new_part.spans + [len(kept_rows), 0, 0])
     return np.concatenate(vectors).astype(np.float16, copy=False), np.concatenate(spans)
 
 

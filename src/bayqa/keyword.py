@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,15 @@ K1 = 0.9
 B = 0.4
 
 
+@dataclass(frozen=True)
+class _Statistics:
+    postings: np.ndarray  # column pointers: term t's passages are rows[postings[t]:postings[t + 1]]
+    rows: np.ndarray
+    tf: np.ndarray
+    df: np.ndarray
+    norm: np.ndarray  # k1 * (1 - b + b * length / average length) of each passage
+
+
 class KeywordIndex:
     """BM25 scores of every passage for a question, from per-passage term counts."""
 
@@ -38,12 +49,21 @@ class KeywordIndex:
         self.counts = counts
         self.vocab = vocab
         self.size = counts.shape[0]
-        by_term = counts.tocsc()
-        self._postings, self._rows, self._tf = by_term.indptr, by_term.indices, by_term.data
-        self._df = np.diff(by_term.indptr)
-        lengths = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
+
+    @cached_property
+    def _statistics(self) -> _Statistics:
+        """Postings by term and length norms: computed on first use, since a build that only extends and saves
+        the counts never needs them (0.15 s at 100k passages)."""
+        by_term = self.counts.tocsc()
+        lengths = np.asarray(self.counts.sum(axis=1), dtype=np.float64).ravel()
         average = float(lengths.mean()) if self.size else 0.0
-        self._norm = K1 * ((1 - B) + B * lengths / average) if average > 0 else np.full(self.size, K1)
+        norm = K1 * ((1 - B) + B * lengths / average) if average > 0 else np.full(self.size, K1)
+        return _Statistics(by_term.indptr, by_term.indices, by_term.data, np.diff(by_term.indptr), norm)
+
+    def prepare(self) -> KeywordIndex:
+        """Compute the search statistics now (a server does it on loading, not on its first question)."""
+        self._statistics
+        return self
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> KeywordIndex:
@@ -66,7 +86,12 @@ class KeywordIndex:
             (np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=(len(texts), len(vocab))
         )
         fresh.sum_duplicates()
-        kept = self.counts[np.asarray(kept_rows, dtype=np.int64)] if len(kept_rows) else sp.csr_matrix((0, len(vocab)), dtype=np.float32)
+        if list(kept_rows) == list(range(self.size)):
+            kept = self.counts.copy()
+        elif len(kept_rows):
+            kept = self.counts[np.asarray(kept_rows, dtype=np.int64)]
+        else:
+            kept = sp.csr_matrix((0, len(vocab)), dtype=np.float32)
         kept.resize((kept.shape[0], len(vocab)))
         return KeywordIndex(sp.vstack([kept, fresh], format="csr", dtype=np.float32), vocab)
 
@@ -82,7 +107,7 @@ class KeywordIndex:
 
     def _document_frequency(self, term: str) -> int:
         column = self.vocab.get(term)
-        return 0 if column is None else int(self._df[column])
+        return 0 if column is None else int(self._statistics.df[column])
 
     def found_in(self, row: int, wanted: Iterable[str]) -> set[str]:
         """Those of the ``wanted`` terms that passage ``row`` contains (no tokenizing: its counts row says)."""
@@ -99,12 +124,13 @@ class KeywordIndex:
 
     def scores(self, question: str) -> np.ndarray:
         """BM25 score of every passage (0 where no term matches); a term repeated in the question counts again."""
+        stats = self._statistics
         scores = np.zeros(self.size, dtype=np.float32)
         for term in self.query_terms(question):
             column = self.vocab[term]
-            first, last = self._postings[column], self._postings[column + 1]
-            rows, tf = self._rows[first:last], self._tf[first:last]
+            first, last = stats.postings[column], stats.postings[column + 1]
+            rows, tf = stats.rows[first:last], stats.tf[first:last]
             df = last - first
             weight = math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
-            scores[rows] += (weight * tf / (tf + self._norm[rows])).astype(np.float32)
+            scores[rows] += (weight * tf / (tf + stats.norm[rows])).astype(np.float32)
         return scores
