@@ -53,10 +53,11 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     assert entry["chunks"] >= size and entry["synthetic"] and entry["vector_index"] == "IndexFlatIP"
     assert entry["http_8_clients_ms"]["n"] == plan.http_requests and entry["http_8_clients_ms"]["qps"] > 0
     assert entry["http_1_client_ms"]["n"] == plan.http_requests // 2
+    assert entry["http_8_clients_2_workers_ms"]["n"] == plan.http_requests and entry["server_2_workers_peak_mb"] > entry["server_peak_mb"]
     assert entry["server_peak_mb"] > 50 and entry["disk_mb"] > 0 and entry["add_one_document_s"] > 0
 
     figures = {row["figure"]: row for row in results["targets"]}
-    assert len(figures) == 12
+    assert len(figures) == 14
     assert all(row["measured"] is not None for name, row in figures.items() if "replicas" not in name)
     printed = bench.table(results)
     assert "in-process search p50" in printed and str(entry["chunks"]) in printed
