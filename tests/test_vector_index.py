@@ -54,8 +54,9 @@ def test_additions_share_the_graph_and_fill_an_exact_tail(tmp_path: Path, embedd
     loaded = store.open()
     assert loaded.vectors.kind == "IndexHNSWFlat+IndexFlatIP" and loaded.vectors.ntotal == 5
     assert [rows for _, rows in loaded.manifest.segments] == [3, 2] and loaded.manifest.segments[0][0] == main
-    shared = loaded.path / main / "vectors.faiss"
-    assert shared.stat().st_ino == (first.path / main / "vectors.faiss").stat().st_ino, "the graph is linked, not copied"
+    for name in ("vectors.faiss", "sentences.npy", "chunks.sqlite"):
+        assert (loaded.path / main / name).stat().st_ino == (first.path / main / name).stat().st_ino, f"{name} is linked, not copied"
+    assert list(loaded.documents) == sorted(loaded.documents) and loaded.document_text("airport.md").startswith("# Airport")
     assert_rows_match_chunks(loaded, embedder)
     service.load()
     assert service.search("When did the third runway open?", k=1)[0].chunk.doc_id == "airport.md"
