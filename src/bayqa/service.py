@@ -75,7 +75,8 @@ class Service:
             loaded = self._searcher
             if current is None or (loaded is not None and loaded.index.generation == current):
                 return False
-            self._searcher = Searcher(self.store.open(self.embedder.model_id), self.embedder)
+            previous = loaded.index if loaded is not None else None
+            self._searcher = Searcher(self.store.open(self.embedder.model_id, previous), self.embedder)
             return True
 
     @property
