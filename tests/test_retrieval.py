@@ -21,6 +21,8 @@ from bayqa.terms import sentence_spans, terms, without_enumerator
         ("plate LL7999, 56,000 square kilometres", ["plate", "ll7999", "56000", "squar", "kilometr"]),
         ("The zones were approved", ["zone", "approv"]),
         ("河套合作区3.89平方公里", ["河套", "套合", "合作", "作区", "3.89", "平方", "方公", "公里"]),
+        ("河套的面积是多少？", ["河套", "面积"]),  # particles and question words are the Chinese stopwords
+        ("香港园区什么时候开幕的", ["香港", "港园", "园区", "开幕"]),
     ],
 )
 def test_terms_keep_figures_codes_and_chinese(text: str, expected: list[str]) -> None:

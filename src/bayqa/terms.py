@@ -9,7 +9,8 @@ Search terms are what BM25 counts, so the same function runs on passages and on 
   and codes that mix letters and digits stay one term ("LL7999", "km²", "5G");
 - runs of Chinese characters become overlapping character bigrams ("河套合作区" → 河套 套合 合作 作区),
   the usual dictionary-free way to index Chinese: a question and a passage share a bigram exactly when
-  they share a two-character word, whatever the word segmentation would have been.
+  they share a two-character word, whatever the word segmentation would have been; particles and
+  question words ("的", "多少") split a run the way stop words drop out of English.
 """
 
 from __future__ import annotations
@@ -37,6 +38,18 @@ STOPWORDS = frozenset(
     with would about after before between both during each more most other over same some such than then through
     under until very we you your our us any all also nor only own so too just""".split()
 )
+
+
+# Chinese counterparts of the stopwords: particles and question words ("的", "是", "多少", "什么时候") split a run
+# of characters like spaces, so that neither they nor the bigrams across them ("是多", "候开") become terms.
+_CJK_STOP = re.compile(r"有?多[少大长久高远]|时候|怎么|如何|为何|[的是了吗呢么什哪谁几吧]")
+
+
+def _cjk_terms(run: str) -> list[str]:
+    out: list[str] = []
+    for piece in _CJK_STOP.split(run):
+        out.extend([piece] if len(piece) == 1 else [piece[i : i + 2] for i in range(len(piece) - 1)])
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -85,7 +98,7 @@ def terms(text: str) -> list[str]:
     for token in _TOKEN.findall(text.lower()):
         first = token[0]
         if "\u3400" <= first <= "\ufaff":
-            out.extend([token] if len(token) == 1 else [token[i : i + 2] for i in range(len(token) - 1)])
+            out.extend(_cjk_terms(token))
         elif first.isdigit() and not _has_letter(token):
             out.append(token.replace(",", "").rstrip("."))
         elif token not in STOPWORDS:
