@@ -40,7 +40,8 @@ import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 from datetime import datetime, timezone
@@ -344,8 +345,13 @@ def _same_main_segment(old: Manifest, new: Manifest) -> bool:
     return (old.model, old.dimension, old.chunking, old.segments[:1]) == (new.model, new.dimension, new.chunking, new.segments[:1])
 
 
-def _read_only(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+@contextmanager
+def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 def _joined(arrays: Sequence[np.ndarray]) -> np.ndarray:
