@@ -31,7 +31,7 @@ import numpy as np
 from bayqa.chunking import ChunkSettings, chunk_document
 from bayqa.documents import Document, parse_document
 from bayqa.embedding import Embedder, resolve_model
-from bayqa.index import IndexStore, LoadedIndex, sentence_embedding_text, vector_index
+from bayqa.index import IndexStore, sentence_embedding_text, vector_index
 from bayqa.search import Searcher
 
 DEFAULT_SCIFACT = Path(__file__).resolve().parents[3] / "shared" / "beir" / "scifact"
