@@ -1,15 +1,15 @@
-"""The fast embedding backend gives the float32 vectors (within tolerance: bfloat16 batches, int8 questions)."""
+"""The fast embedding backend gives the float32 vectors (within tolerance: bfloat16 batches, int8 questions and short texts)."""
 
 import numpy as np
 import pytest
 
-from bayqa.embedding import MIN_COSINE, MIN_COSINE_INT8, Embedder, ModelError
+from bayqa.embedding import MIN_COSINE, MIN_COSINE_INT8, SHORT_TOKENS, Embedder, ModelError
 
 QUESTIONS = [
     "When did the Hong Kong-Zhuhai-Macao Bridge open?",
     "前海合作区对香港居民有哪些人才政策？",
     "x",
-    "What does the Northern Metropolis plan say about housing, innovation and technology land near the boundary? " * 4,
+    "What does the Northern Metropolis plan say about housing, innovation and technology land near the boundary? " * 8,
 ]
 
 
@@ -17,10 +17,15 @@ def test_fast_backend_agrees_with_float32(embedder: Embedder) -> None:
     assert embedder.backend == "fast" and "onnxruntime int8" in embedder.backend_description
     reference = embedder.encode_reference(QUESTIONS)
     questions = np.vstack([embedder.encode_query(q) for q in QUESTIONS])
-    batch = embedder.encode(QUESTIONS)
-    for vectors, floor in ((questions, MIN_COSINE_INT8), (batch, MIN_COSINE)):
-        assert vectors.dtype == np.float32 and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-        assert np.min(np.sum(vectors * reference, axis=1)) >= floor
+    batch = embedder.encode(QUESTIONS)  # one text is longer than SHORT_TOKENS: the batch runs in torch
+    short = embedder.encode(QUESTIONS[:3], batch_size=2)  # all short: the int8 graph, in batches of two
+    assert embedder.count_tokens(QUESTIONS[3]) > SHORT_TOKENS >= max(embedder.count_tokens(q) + 2 for q in QUESTIONS[:3])
+    for vectors, floor, rows in ((questions, MIN_COSINE_INT8, 4), (batch, MIN_COSINE, 4), (short, MIN_COSINE_INT8, 3)):
+        assert vectors.dtype == np.float32 and vectors.shape == (rows, embedder.dimension)
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+        assert np.min(np.sum(vectors * reference[:rows], axis=1)) >= floor
+    # a short text alone gets exactly the question graph's vector, so it did not go through torch
+    assert np.allclose(embedder.encode(QUESTIONS[:1]), questions[:1], atol=1e-6)
 
 
 def test_unknown_backend_is_a_clear_error() -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from bayqa.config import Settings
 from bayqa.embedding import Embedder
-from bayqa.index import IndexBusy, IndexMismatch, IndexMissing, IndexStore, chunk_sentences
+from bayqa.index import IndexBusy, IndexMismatch, IndexMissing, IndexStore, chunk_sentences, from_bfloat16, to_bfloat16
 from bayqa.service import Service
 
 
@@ -170,3 +170,20 @@ def test_loading_after_an_addition_borrows_the_shared_segment_and_equals_a_full_
     service.build()
     after_removal = store.open(previous=served)
     assert after_removal.vectors.parts[0] is not served.vectors.parts[0] and "tax.md" not in after_removal.documents
+
+
+def test_sentence_vectors_survive_bfloat16_storage() -> None:
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((200, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    stored = to_bfloat16(vectors)
+    assert stored.dtype == np.uint16 and stored.shape == vectors.shape
+    back = from_bfloat16(stored)
+    assert back.dtype == np.float32
+    assert np.abs(back - vectors).max() <= np.abs(vectors).max() * 2**-8, "within half a bfloat16 step"
+    query = vectors[0]
+    assert np.abs(back @ query - vectors @ query).max() < 1e-3, "a cosine moves by less than 1e-3"
+    exact = np.array([[1.0, -2.5, 0.15625, 0.0]], dtype=np.float32)  # representable in bfloat16: unchanged
+    assert np.array_equal(from_bfloat16(to_bfloat16(exact)), exact)
+    halfway = np.array([1.0 + 2**-8, 1.0 + 3 * 2**-8], dtype=np.float32)  # ties round to the even neighbour
+    assert from_bfloat16(to_bfloat16(halfway)).tolist() == [1.0, 1.0 + 2**-6]

@@ -75,7 +75,7 @@ def best_sentence(
     if not len(spans):
         return None
     texts = [passage[s - passage_start : e - passage_start] for s, e in spans]
-    scores = sentence_vectors.astype(np.float32) @ question_vector
+    scores = np.asarray(sentence_vectors, dtype=np.float32) @ question_vector
     total = sum(question_idf.values())
     if total > 0:
         sentence_terms = [_terms_of(t) for t in texts]

@@ -58,7 +58,8 @@ class KeywordIndex:
         lengths = np.asarray(self.counts.sum(axis=1), dtype=np.float64).ravel()
         average = float(lengths.mean()) if self.size else 0.0
         norm = K1 * ((1 - B) + B * lengths / average) if average > 0 else np.full(self.size, K1)
-        return _Statistics(by_term.indptr, by_term.indices, by_term.data, norm)
+        # float32 like the counts, so a question's arithmetic stays in float32 (no float64 temporaries)
+        return _Statistics(by_term.indptr, by_term.indices, by_term.data, norm.astype(np.float32))
 
     def prepare(self) -> KeywordIndex:
         """Compute the search statistics now (a server does it on loading, not on its first question)."""
@@ -136,5 +137,5 @@ class KeywordIndex:
             rows, tf = stats.rows[first:last], stats.tf[first:last]
             df = last - first
             weight = math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
-            scores[rows] += (weight * tf / (tf + stats.norm[rows])).astype(np.float32)
+            scores[rows] += np.float32(weight) * tf / (tf + stats.norm[rows])
         return scores

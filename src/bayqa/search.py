@@ -170,17 +170,17 @@ class Searcher:
         matching = keyword > 0 if allowed is None else (keyword > 0) & allowed
         keyword_rows = np.flatnonzero(matching)
         if len(keyword_rows) > wanted:
-            keyword_rows = keyword_rows[np.argpartition(-keyword[keyword_rows], wanted - 1)[:wanted]]
+            keyword_rows = keyword_rows[np.argpartition(keyword[keyword_rows], len(keyword_rows) - wanted)[-wanted:]]
         if mode == "keyword":
             order = np.lexsort((keyword_rows, -keyword[keyword_rows]))
-            return [(int(r), float(keyword[r])) for r in keyword_rows[order]], similarity
+            return list(zip(keyword_rows[order].tolist(), keyword[keyword_rows[order]].tolist())), similarity
         extra = np.setdiff1d(keyword_rows, dense_rows, assume_unique=True)
         rows = np.concatenate([dense_rows, extra])
         dense_all = np.concatenate([dense_scores, self.index.vectors_of(extra.tolist()) @ query if len(extra) else np.zeros(0)])
         sentences = self.index.best_sentence_scores(rows, query)
         fused = convex((dense_all, sentences, keyword[rows]), weights)
         order = np.lexsort((rows, -fused))
-        return [(int(rows[i]), float(fused[i])) for i in order], max(similarity, float(dense_all.max(initial=0.0)))
+        return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))
 
     def _hit(self, rank: int, row: int, score: float, query: np.ndarray, question_idf: dict[str, float], wants_figure: bool) -> Hit:
         chunk = self.index.chunks[row]
