@@ -45,6 +45,7 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     ix = results["indexing"]
     assert ix["documents"] == plan.real_docs and ix["chunks"] >= plan.real_docs
     assert ix["pipeline_chunks_per_s"] > 0 and ix["bare_model_chunks_per_s"] > 0 and ix["chunk_cosine_min"] >= 0.999
+    assert ix["short_chunk_cosine_min"] >= 0.98
     assert results["quality"]["top10_overlap_fast_vs_fp32"] >= 0.9
     assert 0.9 <= results["recall_at_10_real"]["hnsw_vs_exact"] <= 1.0
 
@@ -58,7 +59,7 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     assert 0 <= entry["switch_after_addition_s"] and 0 <= entry["switch_full_load_s"]
 
     figures = {row["figure"]: row for row in results["targets"]}
-    assert len(figures) == 15
+    assert len(figures) == 16
     assert all(row["measured"] is not None for name, row in figures.items() if "replicas" not in name)
     printed = bench.table(results)
     assert "in-process search p50" in printed and str(entry["chunks"]) in printed
