@@ -29,7 +29,7 @@ def test_index_turns_to_hnsw_past_the_configured_size(tmp_path: Path, embedder: 
     large.build()
     assert IndexStore(tmp_path / "exact").open().vectors.kind == "IndexFlatIP"
     [graph] = IndexStore(tmp_path / "graph").open().vectors.parts
-    assert isinstance(graph, faiss.IndexHNSWFlat) and graph.hnsw.efSearch >= 100
+    assert isinstance(graph, faiss.IndexHNSWSQ) and graph.hnsw.efSearch >= 100
     for service in (small, large):
         service.load()
         assert service.search("How long is the bridge to Macao?", k=1)[0].chunk.doc_id == "bridge.md"
@@ -52,7 +52,7 @@ def test_additions_share_the_graph_and_fill_an_exact_tail(tmp_path: Path, embedd
         report = service.build()
     assert sorted(report.added) == ["aa-ferry.md", "airport.md"] and report.chunks_embedded == 2
     loaded = store.open()
-    assert loaded.vectors.kind == "IndexHNSWFlat+IndexFlatIP" and loaded.vectors.ntotal == 5
+    assert loaded.vectors.kind == "IndexHNSWSQ+IndexFlatIP" and loaded.vectors.ntotal == 5
     assert [rows for _, rows in loaded.manifest.segments] == [3, 2] and loaded.manifest.segments[0][0] == main
     for name in ("vectors.faiss", "sentences.npy", "chunks.sqlite"):
         assert (loaded.path / main / name).stat().st_ino == (first.path / main / name).stat().st_ino, f"{name} is linked, not copied"
@@ -71,7 +71,7 @@ def test_additions_share_the_graph_and_fill_an_exact_tail(tmp_path: Path, embedd
         service.build()
     loaded = store.open()
     assert [rows for _, rows in loaded.manifest.segments] == [7], "a full tail is merged into one graph"
-    assert isinstance(loaded.vectors.parts[0], faiss.IndexHNSWFlat)
+    assert isinstance(loaded.vectors.parts[0], faiss.IndexHNSWSQ)
     assert_rows_match_chunks(loaded, embedder)
 
     (corpus / "tax.md").unlink()
