@@ -120,12 +120,12 @@ class Embedder:
         self._model: Any = None
         self._bf16 = False
         self._load_lock = threading.Lock()
-        self._onnx: OnnxQueryEncoder | None = None
-        self._onnx_batches: OnnxQueryEncoder | None = None
+        self._onnx: OnnxEncoder | None = None
+        self._onnx_batches: OnnxEncoder | None = None
         self.fallback_reason: str | None = None
         cache = cache_dir or default_cache_dir()
         if backend == "fast":
-            self._onnx = OnnxQueryEncoder.cached(self._resolved, cache)
+            self._onnx = OnnxEncoder.cached(self._resolved, cache)
         if self._onnx is not None:
             self.dimension, self.max_tokens = self._onnx.dimension, self._onnx.max_tokens
             self._counter = self._onnx.counter
@@ -136,7 +136,7 @@ class Embedder:
         self._counter = None
         if backend == "fast":
             try:
-                self._onnx = OnnxQueryEncoder.export(model, self._resolved, cache)
+                self._onnx = OnnxEncoder.export(model, self._resolved, cache)
             except Exception as exc:  # export or self-check failed: questions keep the torch path
                 self.fallback_reason = f"ONNX question path unavailable ({type(exc).__name__}: {exc}); using torch"
                 log.warning("%s", self.fallback_reason)
@@ -197,12 +197,12 @@ class Embedder:
         assert self._onnx is not None
         return max(len(e.ids) for e in self._onnx.counter.encode_batch(texts, add_special_tokens=True))
 
-    def _short_text_encoder(self) -> OnnxQueryEncoder:
+    def _short_text_encoder(self) -> OnnxEncoder:
         """The int8 graph in a session that uses every core (the question session keeps one thread)."""
         with self._load_lock:
             if self._onnx_batches is None:
                 assert self._onnx is not None
-                self._onnx_batches = OnnxQueryEncoder(self._onnx.folder, threads=len(os.sched_getaffinity(0)))
+                self._onnx_batches = OnnxEncoder(self._onnx.folder, threads=len(os.sched_getaffinity(0)))
             return self._onnx_batches
 
     def encode_reference(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
@@ -220,7 +220,7 @@ class Embedder:
         return self.encode_reference([text])[0]
 
 
-class OnnxQueryEncoder:
+class OnnxEncoder:
     """The whole sentence-transformers pipeline of a model as one ONNX graph, run by ONNX Runtime.
 
     The int8 graph is used when the export made one that passed its check, else the float32 one.
@@ -256,7 +256,7 @@ class OnnxQueryEncoder:
         self.folder = folder
 
     @classmethod
-    def cached(cls, resolved: str, cache_dir: Path) -> OnnxQueryEncoder | None:
+    def cached(cls, resolved: str, cache_dir: Path) -> OnnxEncoder | None:
         """The export of a model folder made earlier, if there is a complete one."""
         if not Path(resolved).is_dir():
             return None
@@ -270,7 +270,7 @@ class OnnxQueryEncoder:
             return None
 
     @classmethod
-    def export(cls, model: Any, resolved: str, cache_dir: Path) -> OnnxQueryEncoder:
+    def export(cls, model: Any, resolved: str, cache_dir: Path) -> OnnxEncoder:
         """Export ``model`` into the cache (unless already there), check it against torch, and load it."""
         folder = cache_dir / "onnx" / _export_key(resolved)
         if not (folder / "meta.json").exists():
