@@ -359,7 +359,7 @@ def quantize(vectors: np.ndarray) -> np.ndarray:
     """Unit vectors as int8 codes with one float32 scale per vector (a record array: ``scale``, ``codes``).
 
     Sentence vectors are the largest part of an index (3-5 per passage); int8 halves them against float16,
-    284 -> 144 MB at 100k passages. With a scale per vector the codes use their full range whatever the
+    271 -> 137 MiB at 100k passages. With a scale per vector the codes use their full range whatever the
     model, and a cosine moves by 0.0003 on average, 0.0024 at most (20,000 SciFact sentences against
     2,000 others as questions). Kept as one array of records so that rows are gathered, sliced and joined like any array.
     """
