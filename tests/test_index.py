@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bayqa.config import Settings
-from bayqa.embedding import Embedder
+from bayqa.embedding import MIN_COSINE_INT8, Embedder
 from bayqa.index import IndexBusy, IndexMismatch, IndexMissing, IndexStore, chunk_sentences, dequantize, quantize
 from bayqa.service import Service
 
@@ -64,7 +64,10 @@ def test_incremental_update_embeds_only_changes(tmp_path: Path, embedder: Embedd
         vectors, spans = index.sentences_of(row)
         want_vectors, want_spans = fresh.sentences_of(by_id[chunk.id])
         assert spans.tolist() == [list(s) for s in chunk_sentences(chunk)] == want_spans.tolist()
-        assert np.allclose(vectors.astype(np.float32), want_vectors.astype(np.float32), atol=2e-2)
+        got, want = vectors.astype(np.float32), want_vectors.astype(np.float32)
+        # int8 embedding scales activations per batch, so a sentence moves a little with its batch-mates
+        cosines = np.sum(got * want, axis=1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+        assert cosines.min() >= MIN_COSINE_INT8
 
 
 def test_an_addition_keeps_every_previous_row_and_appends_the_new_document(tmp_path: Path, embedder: Embedder) -> None:

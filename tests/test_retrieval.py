@@ -5,8 +5,8 @@ import pytest
 
 from bayqa.confidence import confidence
 from bayqa.embedding import Embedder
-from bayqa.fusion import convex
-from bayqa.highlight import asks_for_figure, best_sentence
+from bayqa.fusion import HYBRID_WEIGHTS, convex, hybrid_weights
+from bayqa.highlight import asks_for, best_sentence
 from bayqa.keyword import B, K1, KeywordIndex
 from bayqa.service import Service
 from bayqa.terms import sentence_spans, terms, without_enumerator
@@ -140,13 +140,46 @@ def test_highlight_picks_the_answering_sentence(embedder: Embedder) -> None:
     spans = np.array([(100 + s, 100 + e) for s, e in sentence_spans(passage)])
     vectors = embedder.encode([passage[s - 100:e - 100] for s, e in spans]).astype(np.float16)
     question = "How large is the Qianhai zone after it was enlarged?"
-    answer = best_sentence(embedder.encode_query(question), dict.fromkeys(terms(question), 1.0), asks_for_figure(question), vectors, spans, passage, 100)
+    answer = best_sentence(embedder.encode_query(question), dict.fromkeys(terms(question), 1.0), asks_for(question), vectors, spans, passage, 100)
     assert answer is not None and answer.text == "After the 2021 expansion the zone covers 120.56 km²."
     assert passage[answer.start - 100:answer.end - 100] == answer.text
     question = "Which key dates matter?"
-    answer = best_sentence(embedder.encode_query(question), dict.fromkeys(terms(question), 1.0), asks_for_figure(question), vectors, spans, passage, 100)
-    assert answer is not None and answer.text == "Key dates:\n- 26 August 2010: plan approved"  # a colon brings the next line
-    assert best_sentence(embedder.encode_query(question), {}, False, vectors[:0], spans[:0], passage, 100) is None
+    answer = best_sentence(embedder.encode_query(question), dict.fromkeys(terms(question), 1.0), asks_for(question), vectors, spans, passage, 100)
+    assert answer is not None and answer.text == "- 26 August 2010: plan approved"  # a colon points to the list after it
+    assert best_sentence(embedder.encode_query(question), {}, None, vectors[:0], spans[:0], passage, 100) is None
+
+
+def _by_terms(passage: str, question: str, idf: dict[str, float] | None = None) -> str:
+    """The sentence chosen on terms alone (zero vectors: no semantic signal)."""
+    spans = np.array(sentence_spans(passage))
+    vectors = np.zeros((len(spans), 384), dtype=np.float32)
+    idf = idf or dict.fromkeys(terms(question), 1.0)
+    answer = best_sentence(np.zeros(384, dtype=np.float32), idf, asks_for(question), vectors, spans, passage, 0)
+    assert answer is not None and passage[answer.start:answer.end] == answer.text
+    return answer.text
+
+
+def test_a_colon_shows_the_best_list_item_or_the_next_sentence() -> None:
+    passage = (
+        "Four parties signed the framework agreement:\n1. He Lifeng, then Director of the NDRC;\n"
+        "2. Ma Xingrui, then Governor of Guangdong;\n3. Carrie Lam, then Chief Executive.\nIt was signed in Hong Kong."
+    )
+    question = "Who was governor when the framework agreement was signed?"
+    idf = {"governor": 3.0, "sign": 2.0, "framework": 2.0, "agreement": 2.0}
+    assert _by_terms(passage, question, idf) == "2. Ma Xingrui, then Governor of Guangdong;"
+    assert _by_terms("The rule is simple:\nEvery permit lasts five years. Fees vary.", "What is the rule?") == (
+        "The rule is simple:\nEvery permit lasts five years."
+    )
+
+
+def test_when_wants_a_date_and_how_many_a_number_that_is_no_date() -> None:
+    passage = "The subsidy is capped at RMB 5 million a year. It was extended to 31 December 2027."
+    idf = {"subsidi": 1.0, "extend": 1.0}
+    assert _by_terms(passage, "Until when was the subsidy extended?", idf) == "It was extended to 31 December 2027."
+    passage = "After a meeting on 6 November 2019 the government announced 16 measures. Seven were aimed at residents."
+    question = "How many of the 16 measures announced in November 2019 targeted residents?"
+    idf = dict.fromkeys(terms(question), 1.0) | {"resid": 3.0}
+    assert _by_terms(passage, question, idf) == "Seven were aimed at residents."  # the "6" of a date is not the count
 
 
 def test_rare_question_words_and_figures_in_words_choose_the_sentence(embedder: Embedder) -> None:
@@ -159,18 +192,26 @@ def test_rare_question_words_and_figures_in_words_choose_the_sentence(embedder: 
     spans = np.array([(s, e) for s, e in sentence_spans(passage)])
     vectors = np.zeros((len(spans), embedder.dimension), dtype=np.float16)  # no semantic signal: terms alone decide
     idf = {"hong": 0.1, "kong": 0.1, "airport": 1.0, "cost": 3.0}
-    answer = best_sentence(vectors[0].astype(np.float32), idf, True, vectors, spans, passage, 0)
+    answer = best_sentence(vectors[0].astype(np.float32), idf, "figure", vectors, spans, passage, 0)
     assert answer is not None and answer.text == "The runway project cost HK$141.5 billion."  # one rare word beats three common ones
     idf = dict.fromkeys(terms("How long is a permit valid?"), 1.0)
-    assert best_sentence(vectors[0].astype(np.float32), idf, False, vectors, spans, passage, 0).text.startswith("A valid permit")
-    answer = best_sentence(vectors[0].astype(np.float32), idf, True, vectors, spans, passage, 0)
+    assert best_sentence(vectors[0].astype(np.float32), idf, None, vectors, spans, passage, 0).text.startswith("A valid permit")
+    answer = best_sentence(vectors[0].astype(np.float32), idf, "figure", vectors, spans, passage, 0)
     assert answer is not None and answer.text == "Each permit is valid for five years."  # "five" is the figure asked for
 
 
-def test_figure_questions_are_recognised() -> None:
-    assert asks_for_figure("When did the bridge open?") and asks_for_figure("How many jobs are there?")
-    assert asks_for_figure("香港园区的面积是多少公顷？")
-    assert not asks_for_figure("Who signed the agreement?")
+def test_cosines_fade_out_when_the_model_does_not_understand_the_question() -> None:
+    assert hybrid_weights("When did the bridge open?", 0.6) == HYBRID_WEIGHTS
+    assert hybrid_weights("LL7999", 0.15) == (0.0, 0.0, HYBRID_WEIGHTS[2])  # BM25 alone
+    halfway = hybrid_weights("NDRC", 0.25)
+    assert 0 < halfway[0] < HYBRID_WEIGHTS[0] and 0 < halfway[1] < HYBRID_WEIGHTS[1]
+
+
+def test_figure_and_date_questions_are_recognised() -> None:
+    assert asks_for("When did the bridge open?") == asks_for("香港科学园深圳分园是什么时候开幕的？") == "date"
+    assert asks_for("How many jobs are there?") == asks_for("香港园区的面积是多少公顷？") == "figure"
+    assert asks_for("How many destinations could passengers reach when the line opened?") == "figure"  # the first asks
+    assert asks_for("Who signed the agreement?") is None
 
 
 def test_confidence_is_monotonic() -> None:

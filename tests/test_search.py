@@ -1,5 +1,6 @@
-from bayqa.search import cap_per_document
 from bayqa.chunking import Chunk
+from bayqa.highlight import Answer
+from bayqa.search import Hit, answer_first, cap_per_document
 from bayqa.service import Service
 
 
@@ -41,3 +42,14 @@ def test_cap_per_document_is_pure() -> None:
     chunks = [Chunk(str(i), "a" if i < 3 else "b", i, "t", (), None, 0, 1, "x") for i in range(5)]
     ranked = [(0, 0.9), (1, 0.8), (2, 0.7), (3, 0.6), (4, 0.5)]
     assert cap_per_document(ranked, chunks, k=3, max_per_doc=1) == [(0, 0.9), (3, 0.6)]
+
+
+def test_answer_first_reorders_passages_within_their_document_only() -> None:
+    def hit(rank: int, doc: str, score: float, answer: float) -> Hit:
+        return Hit(rank, score, Chunk(f"{doc}{rank}", doc, rank, "t", (), None, 0, 1, "x"), Answer("x", 0, 1, answer))
+
+    hits = [hit(1, "a", 0.9, 0.2), hit(2, "b", 0.8, 0.9), hit(3, "a", 0.7, 0.6), hit(4, "a", 0.6, 0.3)]
+    ordered = answer_first(hits, weight=1.0)
+    assert [h.chunk.id for h in ordered] == ["a3", "b2", "a1", "a4"]  # a3 answers best (0.7 + 0.6 > 0.9 + 0.2)
+    assert [(h.rank, h.score) for h in ordered] == [(h.rank, h.score) for h in hits]  # places keep rank and score
+    assert [h.chunk.id for h in answer_first(hits, weight=0.1)] == ["a1", "b2", "a3", "a4"]

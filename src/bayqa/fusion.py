@@ -19,11 +19,20 @@ HYBRID_WEIGHTS = (0.35, 0.35, 0.3)
 # its passage vectors for Chinese text are weak (top passage holds the answer for 12 of 20 Chinese
 # questions with the weights above, 17 of 20 with these). A multilingual model would not need this.
 CHINESE_WEIGHTS = (0.0, 0.3, 0.7)
+# When even the closest passage is this far from the question, the model has not understood it (a bare
+# code such as "LL7999" scores 0.19, "0.6%" 0.19, "CEPA" 0.25; the GBA questions 0.36 and up): the two
+# cosines are noise that min-max scaling would stretch to full weight, so they fade out below SURE_COSINE
+# and are gone at NOISE_COSINE, leaving BM25.
+NOISE_COSINE = 0.2
+SURE_COSINE = 0.3
 
 
-def hybrid_weights(question: str) -> tuple[float, float, float]:
-    """The (passage cosine, best sentence cosine, BM25) weights for this question's language."""
-    return CHINESE_WEIGHTS if is_mostly_chinese(question) else HYBRID_WEIGHTS
+def hybrid_weights(question: str, best_cosine: float) -> tuple[float, float, float]:
+    """The (passage cosine, best sentence cosine, BM25) weights for this question's language, with the two
+    cosines faded out when ``best_cosine`` (the closest passage's) says the model did not understand it."""
+    dense, sentence, keyword = CHINESE_WEIGHTS if is_mostly_chinese(question) else HYBRID_WEIGHTS
+    trust = min(1.0, max(0.0, (best_cosine - NOISE_COSINE) / (SURE_COSINE - NOISE_COSINE)))
+    return dense * trust, sentence * trust, keyword
 
 
 def convex(signals: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:

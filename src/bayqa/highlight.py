@@ -28,13 +28,26 @@ from bayqa.terms import terms, without_enumerator
 LEXICAL_WEIGHT = 0.2
 FIGURE_WEIGHT = 0.1
 
-_ASKS_FOR_FIGURE = re.compile(
-    r"\b(?:when|how (?:many|much|long|large|big|far|old|often|high|soon)|until|since|"
-    r"what (?:year|date|day|month|share|percentage|proportion|fraction|size|area|number|amount|quota|cap|rent|cost))\b"
-    r"|多少|多大|多长|多高|多久|多远|几|什么时候|何时|哪一?年|哪天|哪个月",
+# A question that asks "when" wants a date, not just any number.
+_ASKS_FOR_DATE = re.compile(
+    r"\b(?:when|until|since|(?:what|which) (?:year|date|day|month))\b|什么时候|何时|哪一?年|哪天|哪个月|几月|几号",
     re.IGNORECASE,
 )
+_ASKS_FOR_FIGURE = re.compile(
+    r"\b(?:how (?:many|much|long|large|big|far|old|often|high|soon)|"
+    r"what (?:share|percentage|proportion|fraction|size|area|number|amount|quota|cap|rent|cost))\b"
+    r"|多少|多大|多长|多高|多久|多远|几",
+    re.IGNORECASE,
+)
+# A date: a year, a month's name with its day ("6 November", "November 6"), or a Chinese date part ("2023年",
+# "9月", "22日"). Digits are not word boundaries in Chinese text, hence the look-arounds.
+_MONTH = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DATE = re.compile(
+    rf"(?<!\d)(?:1[89]|20)\d\d(?!\d)|(?<!\d)(?:\d{{1,2}}\s+)?(?:{_MONTH})\b(?:\s+\d{{1,2}}(?!\d))?|(?<!\d)\d{{1,4}}\s*[年月日号]"
+)
+_DATE_PARTS = frozenset("年月日号")
 _FIGURE = re.compile(r"\d")
+_LIST_ITEM = re.compile(r"(?:[-*•]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)])\s")
 # Figures written as words ("valid for five years", "one-third of the land"), as search terms (stemmed).
 _NUMBER_TERMS = frozenset(
     terms(
@@ -54,15 +67,20 @@ class Answer:
     score: float
 
 
-def asks_for_figure(question: str) -> bool:
-    """Whether the question wants a number, an amount or a date as its answer."""
-    return _ASKS_FOR_FIGURE.search(question) is not None
+def asks_for(question: str) -> str | None:
+    """What kind of figure the question wants as its answer: "date", "figure" (a number or an amount) or None.
+
+    The first question word decides: "How many … when it opened?" asks for a number.
+    """
+    found = [(m.start(), kind) for kind, pattern in (("date", _ASKS_FOR_DATE), ("figure", _ASKS_FOR_FIGURE))
+             if (m := pattern.search(question))]
+    return min(found)[1] if found else None
 
 
 def best_sentence(
     question_vector: np.ndarray,
     question_idf: dict[str, float],
-    wants_figure: bool,
+    wants: str | None,
     sentence_vectors: np.ndarray,
     spans: np.ndarray,
     passage: str,
@@ -70,7 +88,8 @@ def best_sentence(
 ) -> Answer | None:
     """The best sentence of a passage (``spans`` are its sentences' document offsets); None if it has none.
 
-    ``question_idf`` maps each distinct term of the question to its inverse document frequency.
+    ``question_idf`` maps each distinct term of the question to its inverse document frequency; ``wants``
+    is what ``asks_for`` says of the question.
     """
     if not len(spans):
         return None
@@ -81,19 +100,44 @@ def best_sentence(
         sentence_terms = [_terms_of(t) for t in texts]
         shares = [sum(question_idf[t] for t in ts.intersection(question_idf)) / total for ts in sentence_terms]
         scores = scores + LEXICAL_WEIGHT * np.array(shares)
-        if wants_figure:
-            scores = scores + FIGURE_WEIGHT * np.array([_new_figure(question_idf.keys(), ts) for ts in sentence_terms])
+        if wants == "date":
+            scores = scores + FIGURE_WEIGHT * np.array([not _date_terms_of(t) <= question_idf.keys() for t in texts])
+        elif wants == "figure":
+            scores = scores + FIGURE_WEIGHT * np.array(
+                [_new_figure(question_idf.keys(), ts - _date_terms_of(t)) for t, ts in zip(texts, sentence_terms)]
+            )
     best = int(np.argmax(scores))
-    start, end = int(spans[best][0]), int(spans[best][1])
-    if texts[best].rstrip().endswith((":", "：")) and best + 1 < len(spans):
-        end = int(spans[best + 1][1])
+    end_at = best
+    if texts[best].rstrip().endswith((":", "：")):
+        items = _items_after(texts, best)
+        if items:
+            best = end_at = max(items, key=lambda i: scores[i])
+        elif best + 1 < len(spans):
+            end_at = best + 1
+    start, end = int(spans[best][0]), int(spans[end_at][1])
     return Answer(passage[start - passage_start : end - passage_start], start, end, round(float(scores[best]), 4))
+
+
+def _items_after(texts: list[str], intro: int) -> list[int]:
+    """The indexes of the list items that directly follow an introducing sentence."""
+    items = []
+    for i in range(intro + 1, len(texts)):
+        if not _LIST_ITEM.match(texts[i]):
+            break
+        items.append(i)
+    return items
 
 
 @lru_cache(maxsize=65_536)
 def _terms_of(sentence: str) -> frozenset[str]:
     """A sentence's distinct terms; cached because the same passages come back for many questions."""
     return frozenset(terms(without_enumerator(sentence)))
+
+
+@lru_cache(maxsize=65_536)
+def _date_terms_of(sentence: str) -> frozenset[str]:
+    """The search terms of the dates a sentence holds ("2027", "decemb", "9"), to compare with the question's."""
+    return frozenset(t for m in _DATE.finditer(sentence) for t in terms(m.group()) if t not in _DATE_PARTS)
 
 
 def _new_figure(question_terms: Iterable[str], sentence_terms: frozenset[str]) -> bool:
