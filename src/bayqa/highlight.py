@@ -6,10 +6,11 @@ results. A sentence's score adds three things:
 - the cosine of question and sentence (the sentence embedded with its passage's title and headings);
 - the IDF-weighted share of the question's terms it contains (names, figures and codes that an
   embedding blurs; a rare word such as "cost" or "governor" counts for more than "Hong Kong");
-- for a question that asks for a figure or a date ("how many", "when", "多少", "什么时候"), a bonus
-  when the sentence holds a figure (in digits or words) the question does not already state: that
-  figure is the answer.
-A sentence that ends with a colon introduces what follows, so the next sentence is shown with it.
+- for a question that asks for a figure ("how many", "多少"), a bonus when the sentence holds a figure
+  (in digits or words) the question does not already state and that is not part of a date; for one that
+  asks for a date ("when", "什么时候"), a bonus when it holds a date the question does not state.
+A sentence that ends with a colon introduces what follows: before a list, the list's best item is shown
+instead; before plain text, the next sentence is shown with it.
 """
 
 from __future__ import annotations
