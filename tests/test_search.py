@@ -53,3 +53,11 @@ def test_answer_first_reorders_passages_within_their_document_only() -> None:
     assert [h.chunk.id for h in ordered] == ["a3", "b2", "a1", "a4"]  # a3 answers best (0.7 + 0.6 > 0.9 + 0.2)
     assert [(h.rank, h.score) for h in ordered] == [(h.rank, h.score) for h in hits]  # places keep rank and score
     assert [h.chunk.id for h in answer_first(hits, weight=0.1)] == ["a1", "b2", "a3", "a4"]
+
+
+def test_fewer_passages_are_the_head_of_the_same_list(shipped_service: Service) -> None:
+    for question in ("Who was Governor of Guangdong when the 2017 framework agreement was signed?",
+                     "When was the Greater Bay Area income tax subsidy extended to?", "香港科学园深圳分园是什么时候开幕的？"):
+        ten = [h.chunk.id for h in shipped_service.search(question, k=10)]
+        assert [h.chunk.id for h in shipped_service.search(question, k=1)] == ten[:1]
+        assert [h.chunk.id for h in shipped_service.search(question, k=4)] == ten[:4]

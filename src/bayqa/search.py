@@ -31,6 +31,7 @@ MIN_CANDIDATES = 100  # per retriever, before fusion: enough for fusion to reord
 # (GBA question set, answer@1: 0.756 without, 0.767 at 0.3 or 0.5, 0.779 at 1.0 or 2.0; the order of
 # documents, so SciFact, is untouched).
 ANSWER_WEIGHT = 1.0
+ANSWER_DEPTH = 10
 
 
 @dataclass(frozen=True)
@@ -137,19 +138,23 @@ class Searcher:
         query = self.embedder.encode_query(question)
         keyword = self.index.keyword.scores(question) if mode != "dense" else None
         allowed = self._allowed_rows(doc_ids)
-        wanted = min(total, max(MIN_CANDIDATES, k * max(4, max_per_doc) + 32))
+        # Hybrid reorders a document's passages among the first ANSWER_DEPTH places, so that asking for fewer
+        # passages returns the head of the same list.
+        depth = max(k, ANSWER_DEPTH) if mode == "hybrid" else k
+        wanted = min(total, max(MIN_CANDIDATES, depth * max(4, max_per_doc) + 32))
         while True:
             dense_rows, dense_scores = self._dense(query, wanted, allowed)
-            ranked, similarity = self._rank(mode, query, dense_rows, dense_scores, keyword, allowed, wanted, hybrid_weights(question, float(dense_scores[0]) if len(dense_scores) else 0.0))
-            taken = cap_per_document(ranked, chunks, k, max_per_doc)
-            if len(taken) == k or wanted >= total:
+            best_cosine = float(dense_scores[0]) if len(dense_scores) else 0.0
+            ranked, similarity = self._rank(mode, query, dense_rows, dense_scores, keyword, allowed, wanted, hybrid_weights(question, best_cosine))
+            taken = cap_per_document(ranked, chunks, depth, max_per_doc)
+            if len(taken) == depth or wanted >= total:
                 break
             wanted = min(total, wanted * 4)
         idf = {t: self.index.keyword.idf(t) for t in set(question_terms)}
         wants = asks_for(question)
         hits = [self._hit(rank, row, score, query, idf, wants) for rank, (row, score) in enumerate(taken, start=1)]
         if mode == "hybrid":
-            hits = answer_first(hits, ANSWER_WEIGHT)
+            hits = answer_first(hits, ANSWER_WEIGHT)[:k]
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
         return Answers(mode, hits, confidence(similarity, coverage(question_terms, top_terms, idf)))
 
