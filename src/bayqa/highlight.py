@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import takewhile
 
 import numpy as np
 
@@ -121,12 +122,7 @@ def best_sentence(
 
 def _items_after(texts: list[str], intro: int) -> list[int]:
     """The indexes of the list items that directly follow an introducing sentence."""
-    items = []
-    for i in range(intro + 1, len(texts)):
-        if not _LIST_ITEM.match(texts[i]):
-            break
-        items.append(i)
-    return items
+    return list(takewhile(lambda i: _LIST_ITEM.match(texts[i]) is not None, range(intro + 1, len(texts))))
 
 
 @lru_cache(maxsize=65_536)

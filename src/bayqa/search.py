@@ -144,8 +144,7 @@ class Searcher:
         wanted = min(total, max(MIN_CANDIDATES, depth * max(4, max_per_doc) + 32))
         while True:
             dense_rows, dense_scores = self._dense(query, wanted, allowed)
-            best_cosine = float(dense_scores[0]) if len(dense_scores) else 0.0
-            ranked, similarity = self._rank(mode, query, dense_rows, dense_scores, keyword, allowed, wanted, hybrid_weights(question, best_cosine))
+            ranked, similarity = self._rank(mode, question, query, dense_rows, dense_scores, keyword, allowed, wanted)
             taken = cap_per_document(ranked, chunks, depth, max_per_doc)
             if len(taken) == depth or wanted >= total:
                 break
@@ -183,13 +182,13 @@ class Searcher:
     def _rank(
         self,
         mode: str,
+        question: str,
         query: np.ndarray,
         dense_rows: np.ndarray,
         dense_scores: np.ndarray,
         keyword: np.ndarray | None,
         allowed: np.ndarray | None,
         wanted: int,
-        weights: tuple[float, float, float],
     ) -> tuple[list[tuple[int, float]], float]:
         """(row, score) best first for the mode, and the highest cosine among the candidates."""
         similarity = float(dense_scores[0]) if len(dense_scores) else 0.0
@@ -207,7 +206,7 @@ class Searcher:
         rows = np.concatenate([dense_rows, extra])
         dense_all = np.concatenate([dense_scores, self.index.vectors_of(extra.tolist()) @ query if len(extra) else np.zeros(0)])
         sentences = self.index.best_sentence_scores(rows, query)
-        fused = convex((dense_all, sentences, keyword[rows]), weights)
+        fused = convex((dense_all, sentences, keyword[rows]), hybrid_weights(question, similarity))
         order = np.lexsort((rows, -dense_all, -fused))  # equal fused scores (no signal left) go by cosine
         return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))
 
