@@ -8,11 +8,12 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-# torch is installed first and pinned, so pip takes the CPU build instead of a multi-GB CUDA one.
-$(STAMP): pyproject.toml
+# torch is installed first and pinned, so pip takes the CPU build instead of a multi-GB CUDA one; every other
+# package gets the version this build was tested with (constraints.txt), so a new release cannot change results.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 serve: install
