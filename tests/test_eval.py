@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 
 from bayqa.beir import load_benchmark, read_qrels
-from bayqa.evaluation import Question, question_scores
+from bayqa.config import Settings
+from bayqa.embedding import Embedder
+from bayqa.evaluation import Question, held_out_flagged, question_scores
+from bayqa.service import Service
 from bayqa.confidence import Confidence
 from bayqa.highlight import Answer
 from bayqa.search import Answers, Hit
@@ -101,3 +104,26 @@ def test_eval_command_on_a_beir_folder_and_a_question_file(tmp_path: Path) -> No
 
     missing = bayqa("eval", str(corpus), "--index", str(tmp_path / "idx2"))
     assert missing.returncode == 2 and "bayqa: error:" in missing.stderr and "corpus.jsonl is missing" in missing.stderr
+
+
+def test_held_out_flags_questions_once_their_document_is_left_out(tmp_path: Path, embedder: Embedder) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for key, (title, text) in DOCS.items():
+        (corpus / f"{key}.md").write_text(f"# {title}\n\n{text}\n", encoding="utf-8")
+    service = Service(Settings(corpus=corpus, index=tmp_path / "index"), embedder)
+    service.build()
+    questions = [
+        Question("1", "How much did the third runway of Hong Kong's airport cost?", "en", "d5.md", "HK$141.5 billion", "figure"),
+        Question("2", "河套合作区的总面积是多少？", "zh", "d4.md", "3.89平方公里", "figure"),
+    ]
+    searcher = service.load()
+    assert question_scores([(q, searcher.answer(q.question, k=5)) for q in questions])["answerable_flagged"] == 0.0
+    before = sorted(p.name for p in (tmp_path / "index").iterdir())
+    assert held_out_flagged(service, questions, ["hybrid", "keyword"]) == {"hybrid": 1.0, "keyword": 1.0}
+    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == before  # the service's own index is left alone
+
+
+def test_held_out_is_refused_for_a_beir_folder(tmp_path: Path) -> None:
+    run = bayqa("eval", str(write_benchmark(tmp_path / "tiny")), "--held-out")
+    assert run.returncode == 2 and "--held-out is for question files" in run.stderr

@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", help="BEIR qrels split (default test)")
     p.add_argument("--mode", action="append", choices=MODES, help="mode to measure (repeatable; default all three)")
     p.add_argument("--json", metavar="FILE", dest="json_file", help="also write the figures to FILE as JSON")
+    p.add_argument("--held-out", action="store_true",
+                   help="question files: also ask each answerable question with its document left out of the index")
 
     p = sub.add_parser("info", parents=[common], help="describe the live index")
     p.add_argument("--json", action="store_true", help="print as JSON")
@@ -191,11 +193,15 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bayqa.beir import load_benchmark
-    from bayqa.evaluation import BENCHMARK_MEASURES, QUESTION_MEASURES, evaluate_benchmark, evaluate_questions, format_table, read_questions
+    from bayqa.evaluation import (
+        BENCHMARK_MEASURES, QUESTION_MEASURES, evaluate_benchmark, evaluate_questions, format_table, held_out_flagged, read_questions,
+    )
 
     path = Path(args.path)
     modes = list(dict.fromkeys(args.mode or MODES))
     if path.is_dir():
+        if args.held_out:
+            raise UsageError("--held-out is for question files; a BEIR folder has no unanswerable questions to compare")
         benchmark = load_benchmark(path, args.split)
         if not benchmark.queries:
             raise UsageError(f"no query of {path / 'queries.jsonl'} is judged in split {args.split!r}")
@@ -212,6 +218,10 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
         print_report(service.build(progress=True))
         results = evaluate_questions(service.load(), questions, modes, service.settings.max_per_doc)
         measures = QUESTION_MEASURES
+        if args.held_out:
+            held_out = held_out_flagged(service, questions, modes)
+            results = {mode: {**figures, "held_out_flagged": held_out[mode]} for mode, figures in results.items()}
+            measures = (*QUESTION_MEASURES, "held_out_flagged")
         summary = f"{path.name}: {len(questions)} questions over {service.settings.corpus}"
     else:
         raise UsageError(f"{path} is neither a BEIR folder nor a question file")

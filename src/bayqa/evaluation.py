@@ -7,7 +7,9 @@ Two kinds of test set:
   eval/gba_questions.jsonl: hit@1, hit@5 and MRR of the expected document among the passages as the
   service returns them, how often the highlighted sentence of the top passage (answer@1) or of one of the
   top five (answer@5) contains the expected answer,
-  and how well the "not found" flag separates unanswerable questions (``doc`` null) from the rest.
+  and how well the "not found" flag separates unanswerable questions (``doc`` null) from the rest; with
+  ``held_out_flagged``, also how often it flags answerable questions once their own document is left out of
+  the index (questions nobody wrote to be unanswerable).
 
 Both also time each mode per question (``ms_p50``) and say how much that adds to dense retrieval alone
 (``ms_over_dense_alone``): the price of fusion, highlighting and the confidence signal.
@@ -16,8 +18,10 @@ Both also time each mode per question (``ms_p50``) and say how much that adds to
 from __future__ import annotations
 
 import json
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +29,10 @@ import numpy as np
 import pytrec_eval
 
 from bayqa.beir import Benchmark
-from bayqa.documents import DocumentError
+from bayqa.documents import DocumentError, load_corpus
+from bayqa.index import IndexStore
 from bayqa.search import MIN_CANDIDATES, Answers, Searcher
+from bayqa.service import Service
 
 DEPTH = 100  # documents retrieved per benchmark query
 LATENCY_QUESTIONS = 200  # questions timed per mode
@@ -92,6 +98,38 @@ def evaluate_questions(searcher: Searcher, questions: Sequence[Question], modes:
         seconds = time.perf_counter() - started
         results[mode] = {**question_scores(answered), "seconds": round(seconds, 2)}
     return _with_latency(results, searcher, [q.question for q in questions])
+
+
+def held_out_flagged(service: Service, questions: Sequence[Question], modes: Sequence[str]) -> dict[str, float]:
+    """Per mode, the share of answerable questions flagged "not found" when their document is left out of the index.
+
+    A second test of the flag, on questions written to be answerable; a lower bound of what it should flag, since
+    another document may state the same fact. The indexes are built in a temporary folder, one per document.
+    """
+    flagged: dict[str, list[bool]] = {mode: [] for mode in modes}
+    with _index_without(service) as searcher_without:
+        for doc in sorted({q.doc for q in questions if q.doc is not None}):
+            searcher = searcher_without(doc)
+            for question in (q for q in questions if q.doc == doc):
+                for mode in modes:
+                    answers = searcher.answer(question.question, k=5, max_per_doc=service.settings.max_per_doc, mode=mode)
+                    flagged[mode].append(answers.confidence.low)
+    return {mode: _mean(values) for mode, values in flagged.items()}
+
+
+@contextmanager
+def _index_without(service: Service) -> Iterator[Callable[[str], Searcher]]:
+    """A function that indexes the service's corpus without one document (in a temporary folder) and searches it."""
+    documents = load_corpus(service.settings.corpus).documents
+    with tempfile.TemporaryDirectory(prefix="bayqa-held-out-") as folder:
+        store = IndexStore(Path(folder), exact_below=service.settings.exact_search_below)
+
+        def searcher_without(doc_id: str) -> Searcher:
+            kept = [d for d in documents if d.id != doc_id]
+            store.build(kept, service.embedder, service.chunk_settings(), batch_size=service.settings.batch_size)
+            return Searcher(store.open(service.embedder.model_id), service.embedder, service.verifier)
+
+        yield searcher_without
 
 
 def query_latency(searcher: Searcher, questions: Sequence[str], modes: Sequence[str]) -> dict[str, float]:
