@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bayqa.confidence import CHECK_LOW, checked, confidence
+from bayqa.confidence import CHECK_BELOW, CHECK_LOW, Confidence, checked, confidence, needs_check
 from bayqa.embedding import Embedder
 from bayqa.fusion import HYBRID_WEIGHTS, convex, hybrid_weights
 from bayqa.highlight import asks_for, best_sentence
@@ -225,6 +225,7 @@ def test_the_verifier_can_only_add_a_flag() -> None:
     assert checked(sure, CHECK_LOW - 0.01).low and not checked(sure, CHECK_LOW + 0.01).low
     assert checked(unsure, 0.99).low  # a confident cross-encoder does not clear what the cheap signals flagged
     assert checked(sure, 0.05).score == sure.score and checked(sure, 0.05).check == 0.05
+    assert not needs_check(unsure) and not needs_check(Confidence(CHECK_BELOW, False)) and needs_check(Confidence(0.7, False))
 
 
 def test_off_topic_question_is_flagged(shipped_service: Service) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bayqa.chunking import Chunk
-from bayqa.confidence import Confidence, checked, confidence
+from bayqa.confidence import Confidence, checked, confidence, needs_check
 from bayqa.embedding import Embedder
 from bayqa.fusion import convex, hybrid_weights
 from bayqa.highlight import Answer, asks_for, best_sentence
@@ -161,7 +161,7 @@ class Searcher:
             hits = answer_first(hits, ANSWER_WEIGHT)
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
         trust = confidence(similarity, coverage(question_terms, top_terms, idf))
-        if self.verifier is not None and not trust.low and self.verifier.reads(question):
+        if self.verifier is not None and needs_check(trust) and self.verifier.reads(question):
             sentences = list(dict.fromkeys(h.answer.text for h in hits[:CHECKED_ANSWERS] if h.answer is not None))
             trust = checked(trust, self.verifier.probability(question, sentences))
         return Answers(mode, hits[:k], trust)
