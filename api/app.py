@@ -163,7 +163,7 @@ def create_app(service: Service, *, watch: bool = False) -> FastAPI:
         index = service.searcher.index
         return JSONResponse(
             Health(status="ready", generation=index.generation, documents=len(index.documents),
-                   chunks=len(index.chunks), model=index.manifest.model).model_dump()
+                   chunks=index.manifest.chunks, model=index.manifest.model).model_dump()
         )
 
     @app.get("/", include_in_schema=False)

@@ -57,9 +57,10 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     assert entry["http_8_clients_2_workers_ms"]["n"] == plan.http_requests and entry["server_2_workers_peak_mb"] > entry["server_peak_mb"]
     assert entry["server_peak_mb"] > 50 and entry["disk_mb"] > 0 and entry["add_one_document_s"] > 0
     assert 0 <= entry["switch_after_addition_s"] and 0 <= entry["switch_full_load_s"]
+    assert entry["change_one_document_s"] > 0 and entry["remove_one_document_s"] > 0
 
     figures = {row["figure"]: row for row in results["targets"]}
-    assert len(figures) == 16
+    assert len(figures) == 18
     assert all(row["measured"] is not None for name, row in figures.items() if "replicas" not in name)
     printed = bench.table(results)
     assert "in-process search p50" in printed and str(entry["chunks"]) in printed

@@ -6,6 +6,7 @@ import pytest
 from bayqa.config import Settings
 from bayqa.embedding import MIN_COSINE_INT8, Embedder
 from bayqa.index import IndexBusy, IndexMismatch, IndexMissing, IndexStore, chunk_sentences, dequantize, quantize
+from bayqa.search import MODES, Searcher
 from bayqa.service import Service
 
 
@@ -192,3 +193,66 @@ def test_sentence_vectors_survive_int8_storage(tmp_path: Path) -> None:
     assert np.abs(back @ query - vectors @ query).max() < 3e-3, "a cosine moves by less than 0.003"
     joined = np.concatenate([stored[:3], stored[[7, 9]]])  # rows gather and join like any array
     assert np.array_equal(dequantize(joined), back[[0, 1, 2, 7, 9]])
+
+
+NOTES = [
+    "Shenzhen Bay Port opened in 2007 with co-location of Hong Kong and mainland checkpoints.",
+    "The third runway of Hong Kong International Airport was commissioned in 2022.",
+    "Qianhai grew from 14.92 to 120.56 square kilometres in 2021.",
+    "The Hetao zone covers about 3.89 square kilometres on both sides of the Shenzhen River.",
+    "Northbound Travel for Hong Kong Vehicles started on 1 July 2023.",
+    "The Northern Metropolis covers about 300 square kilometres of the northern New Territories.",
+    "Macao joined the Greater Bay Area plan as one of its four core cities.",
+]
+
+
+def test_a_change_or_removal_retires_main_rows_and_answers_like_a_fresh_build(tmp_path: Path, embedder: Embedder) -> None:
+    docs = {**DOCS, **{f"note{i}.txt": f"Note {i}\n\n{fact}" for i, fact in enumerate(NOTES)}}
+    service = service_for(tmp_path, embedder, docs)
+    service.build()
+    store = IndexStore(service.settings.index)
+    served = store.open()
+    corpus = service.settings.corpus
+    (corpus / "tax.md").write_text("# Tax\n\nThe subsidy covers the gap above a 15 per cent rate.", encoding="utf-8")
+    (corpus / "rail.txt").unlink()
+    report = service.build()
+    assert report.changed == ("tax.md",) and report.removed == ("rail.txt",) and report.chunks_embedded == 1
+    patched, full = store.open(previous=served), store.open()
+    assert patched.manifest.segments[0] == served.manifest.segments[0] and patched.manifest.retired == 2
+    assert patched.vectors.parts[0] is served.vectors.parts[0], "the main segment is kept, not rebuilt"
+    assert patched.manifest.chunks == 9 == sum(len(rows) for rows in patched.rows_by_doc.values())
+    assert patched.documents == full.documents and "rail.txt" not in patched.documents
+    assert patched.document_text("tax.md").endswith("15 per cent rate.") and patched.document_text("rail.txt") is None
+    assert report.chunks_total == 9 and service.build().up_to_date, "the removed document is not reported again"
+
+    scratch = Service(Settings(corpus=corpus, index=tmp_path / "scratch"), embedder)
+    scratch.build()
+    fresh, searcher = scratch.load(), Searcher(patched, embedder)
+    for question in ("When did the Express Rail Link open?", "What rate does the tax subsidy cover?", "How long is the bridge?"):
+        for mode in MODES:
+            got, want = searcher.search(question, k=4, mode=mode), fresh.search(question, k=4, mode=mode)
+            assert [h.chunk.id for h in got[:2]] == [h.chunk.id for h in want[:2]]
+            assert all(h.chunk.doc_id != "rail.txt" and "Qualifying talents" not in h.chunk.text for h in got)
+            if mode == "keyword":  # BM25 statistics leave the retired rows out: the scores of a fresh build
+                assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-5)
+
+    (corpus / "tax.md").write_text("# Tax\n\nThe subsidy now covers the gap above a 15 per cent rate.", encoding="utf-8")
+    service.build()
+    again = store.open()
+    # tax.md now lives in the tail: its tail row is replaced there, the main segment retires nothing more
+    assert again.manifest.retired == 2 and again.manifest.segments[0] == served.manifest.segments[0]
+    assert again.manifest.segments[1][1] == 1 and again.manifest.chunks == 9
+    assert [again.chunks[r].text for r in again.rows_by_doc["tax.md"]] == ["The subsidy now covers the gap above a 15 per cent rate."]
+
+
+def test_retiring_past_the_share_compacts_into_one_segment(tmp_path: Path, embedder: Embedder) -> None:
+    docs = {**DOCS, **{f"note{i}.txt": f"Note {i}\n\n{fact}" for i, fact in enumerate(NOTES)}}
+    service = service_for(tmp_path, embedder, docs)
+    service.build()
+    for name in ("note0.txt", "note1.txt", "note2.txt"):  # 3 of the 10 main rows: past RETIRED_SHARE
+        (service.settings.corpus / name).unlink()
+    service.build()
+    index = IndexStore(service.settings.index).open()
+    assert len(index.manifest.segments) == 1 and index.manifest.retired == 0 and index.alive is None
+    assert not (service.settings.index / index.generation / "retired.json").exists()
+    assert len(index.chunks) == index.manifest.chunks == 7

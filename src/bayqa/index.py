@@ -8,6 +8,7 @@ Layout of the index folder::
                             the documents they come from: chunks.sqlite (passages, document texts),
                             vectors.faiss, sentences.npy + sentence_spans.npy (a vector for each sentence
                             of each chunk, for answer highlighting, as int8 with one scale per sentence)
+                            retired.json: main-segment rows and documents replaced or removed since
     gen-…partial/           a generation being written (removed if a build died)
     write.lock              held by the one process that is building
 
@@ -17,12 +18,16 @@ of the vector segments (taken in order) is row ``i`` of the ``chunks`` table and
 
 Two kinds of build:
 
-- **Append** (only new documents): the previous generation's main segment is hard-linked, not copied
-  (its files are never modified, so two generations can share them), and the new chunks go to a small
-  exact *tail* segment, at most ``TAIL_ROWS`` rows, with the new documents. Nothing is loaded or written
-  in proportion to the collection but the BM25 counts.
-- **Rebuild** (anything changed or removed, the tail is full, or a forced build): one segment with every
-  row. Documents whose content hash did not change keep their chunks, chunk vectors and sentence vectors,
+- **Patch** (the usual update): the previous generation's main segment is hard-linked, not copied (its
+  files are never modified, so two generations can share them), and the tail, a small exact segment of at
+  most ``TAIL_ROWS`` rows, is written anew: its unchanged passages, then every new one (of added and
+  changed documents). The main-segment rows of changed and removed documents are *retired*: listed in the
+  generation's ``retired.json`` (with the documents whose main-segment entry no longer counts), blanked in
+  the BM25 counts, and skipped by searches. Nothing is loaded or written in proportion to the collection
+  but the BM25 counts, so changing or removing a document costs about what adding one does, where rebuilding
+  the HNSW graph of 100k passages takes over a minute.
+- **Rebuild** (the tail is full, more than ``RETIRED_SHARE`` of the main rows are retired, or a forced
+  build): one segment with every live row. Documents whose content hash did not change keep their chunks, chunk vectors and sentence vectors,
   so only new text is embedded and counted for BM25 (the keyword index keeps per-passage term counts,
   from which the collection statistics are recomputed on loading).
 
@@ -57,7 +62,9 @@ from bayqa.documents import Document
 from bayqa.keyword import KeywordIndex
 from bayqa.terms import sentence_spans
 
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
+READABLE_FORMATS = (7, 8)  # format 7 is format 8 without retired rows
+RETIRED_FILE = "retired.json"
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = "write.lock"
 CHUNK_STORE = "chunks.sqlite"  # in each segment: its passages (with their global row numbers) and its documents
@@ -66,6 +73,7 @@ HNSW_NEIGHBOURS = 32  # M: links per vector (recall@10 0.999 vs exact on 15.9k r
 HNSW_BUILD_DEPTH = 80  # efConstruction
 HNSW_SEARCH_DEPTH = 256  # efSearch: candidates examined per question (stored in the index file)
 TAIL_ROWS = 5_000  # most rows of the exact tail segment appends go to: exact search of 5,000 vectors takes 0.15 ms
+RETIRED_SHARE = 0.2  # past this share of retired main rows, a build compacts everything into one segment
 
 
 class IndexStoreError(Exception):
@@ -97,16 +105,44 @@ class Manifest:
     built_at: str
     build_seconds: float
     segments: tuple[tuple[str, int], ...]  # (folder name, rows) of each segment, in row order
+    retired: int = 0  # main-segment rows that no longer count (``chunks`` is the rows of the segments less these)
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != FORMAT_VERSION:
+        if data.get("format") not in READABLE_FORMATS:
             raise IndexMismatch(
                 f"index at {path.parent} has format {data.get('format')}, this bayqa reads format {FORMAT_VERSION}; "
                 "rebuild it with `bayqa index`"
             )
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__} | {"segments": tuple((str(n), int(r)) for n, r in data["segments"])})
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k != "retired"}
+        return cls(**fields | {"segments": tuple((str(n), int(r)) for n, r in data["segments"]), "retired": int(data.get("retired", 0))})
+
+    @property
+    def rows(self) -> int:
+        """Rows of all segments, retired ones included: the next new row's number."""
+        return sum(rows for _, rows in self.segments)
+
+
+@dataclass(frozen=True)
+class Retired:
+    """What of a generation's main segment no longer counts: rows of changed or removed documents, and the
+    documents whose main-segment entry is superseded (by the tail's) or removed."""
+
+    rows: tuple[int, ...] = ()
+    documents: tuple[str, ...] = ()
+
+    @classmethod
+    def read(cls, generation: Path) -> Retired:
+        path = generation / RETIRED_FILE
+        if not path.exists():
+            return cls()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(tuple(int(r) for r in data["rows"]), tuple(str(d) for d in data["documents"]))
+
+    def write(self, generation: Path) -> None:
+        if self.rows or self.documents:
+            (generation / RETIRED_FILE).write_text(json.dumps({"rows": list(self.rows), "documents": list(self.documents)}), encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -172,10 +208,13 @@ class Segments:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Best ``k`` inner products and their rows for each query, like ``faiss.Index.search`` (row -1 = none)."""
-        if len(self.parts) == 1:
-            return self.parts[0].search(queries, k)
+        filled = [(part, offset) for part, offset in zip(self.parts, self.offsets) if part.ntotal]
+        if len(filled) <= 1:  # FAISS refuses k=0, so an empty segment is never asked
+            part, offset = filled[0] if filled else (self.parts[0], 0)
+            found_scores, found_rows = part.search(queries, k)
+            return found_scores, np.where(found_rows >= 0, found_rows + offset, -1)
         scores, rows = [], []
-        for part, offset in zip(self.parts, self.offsets):
+        for part, offset in filled:
             found_scores, found_rows = part.search(queries, min(k, part.ntotal))
             scores.append(np.where(found_rows >= 0, found_scores, -np.inf))
             rows.append(np.where(found_rows >= 0, found_rows + offset, -1))
@@ -204,41 +243,50 @@ class LoadedIndex:
         self.path = path
         self.manifest = Manifest.read(path / "manifest.json")
         headings = lru_cache(maxsize=None)(lambda stored: tuple(json.loads(stored)))  # a section's passages share one
+        retired = Retired.read(path)
         self.chunks: list[Chunk] = []
-        documents: dict[str, DocumentInfo] = {}
-        self._texts: dict[str, str] = {}
         parts: list[Part] = []
+        main_name = self.manifest.segments[0][0]
+        tail_documents: dict[str, DocumentInfo] = {}
+        tail_texts: dict[str, str] = {}
         from_disk = self.manifest.segments
         if previous is not None and _same_main_segment(previous.manifest, self.manifest):
-            # Additions only happened since ``previous``: its main rows and documents are all still here, unchanged.
+            # Segments never change once written: the main rows, their documents and vectors are those of ``previous``.
             rows = self.manifest.segments[0][1]
             sentences = int(previous.sentence_offsets[rows])
             self.chunks.extend(previous.chunks[:rows])
-            documents.update(previous.documents)
-            self._texts.update(previous._texts)
+            self._main_documents, self._main_texts = previous._main_documents, previous._main_texts
             chunk_of_sentence = np.repeat(np.arange(rows, dtype=np.int64), np.diff(previous.sentence_offsets[: rows + 1]))
             spans = np.column_stack([chunk_of_sentence, previous.sentence_spans[:sentences]])
             parts.append(Part(previous.vectors.parts[0], previous.sentence_vectors[:sentences], spans))
             from_disk = self.manifest.segments[1:]
         for name, _ in from_disk:
             with _read_only(path / name / CHUNK_STORE) as db:
-                self.chunks.extend(
-                    Chunk(id=r[0], doc_id=r[1], ordinal=r[2], title=r[3], headings=headings(r[4]),
-                          page=r[5], start=r[6], end=r[7], text=r[8])
-                    for r in db.execute(
-                        "SELECT id, doc_id, ordinal, title, headings, page, start, end_, text FROM chunks ORDER BY row"
-                    )
-                )
-                documents.update(_document_infos(db))
-                self._texts.update(db.execute("SELECT id, text FROM documents"))
+                self.chunks.extend(_read_chunks(db, headings))
+                documents, texts = _document_infos(db), dict(db.execute("SELECT id, text FROM documents"))
+            if name == main_name:
+                self._main_documents, self._main_texts = documents, texts
+            else:
+                tail_documents.update(documents)
+                tail_texts.update(texts)
             parts.append(read_segment(path / name))
-        self.documents: dict[str, DocumentInfo] = dict(sorted(documents.items()))
+        gone = set(retired.documents)
+        self.documents: dict[str, DocumentInfo] = dict(sorted(
+            ({k: v for k, v in self._main_documents.items() if k not in gone} | tail_documents).items()
+        ))
+        self._texts = {k: v for k, v in self._main_texts.items() if k not in gone} | tail_texts
         self.vectors = Segments([p.vectors for p in parts])
         if self.vectors.ntotal != len(self.chunks):
             raise IndexMismatch(f"index at {path} is inconsistent ({self.vectors.ntotal} vectors, {len(self.chunks)} chunks); rebuild it")
+        #: False for retired rows (None when there are none): searches skip them.
+        self.alive: np.ndarray | None = None
+        if retired.rows:
+            self.alive = np.ones(len(self.chunks), dtype=bool)
+            self.alive[np.asarray(retired.rows, dtype=np.int64)] = False
         self.rows_by_doc: dict[str, list[int]] = {}
         for row, chunk in enumerate(self.chunks):
-            self.rows_by_doc.setdefault(chunk.doc_id, []).append(row)
+            if self.alive is None or self.alive[row]:
+                self.rows_by_doc.setdefault(chunk.doc_id, []).append(row)
         self.keyword = KeywordIndex.load(path / "keyword").prepare()
         self.sentence_vectors: np.ndarray = _joined([p.sentences for p in parts])
         spans = _joined([p.spans + [offset, 0, 0] for p, offset in zip(parts, self.vectors.offsets)])
@@ -292,20 +340,18 @@ class LiveSummary:
     path: Path
     manifest: Manifest
     documents: dict[str, DocumentInfo]
+    retired: Retired
 
     @classmethod
     def read(cls, path: Path) -> LiveSummary:
         manifest = Manifest.read(path / "manifest.json")
+        retired = Retired.read(path)
         documents: dict[str, DocumentInfo] = {}
-        for name, _ in manifest.segments:
+        for number, (name, _) in enumerate(manifest.segments):
             with _read_only(path / name / CHUNK_STORE) as db:
-                documents.update(_document_infos(db))
-        return cls(path, manifest, documents)
-
-    @property
-    def tail_rows(self) -> int:
-        """Rows of the tail segment (0 when there is only the main one)."""
-        return sum(rows for _, rows in self.manifest.segments[1:])
+                found = _document_infos(db)
+            documents.update({k: v for k, v in found.items() if k not in retired.documents} if number == 0 else found)
+        return cls(path, manifest, documents, retired)
 
 
 @dataclass(frozen=True)
@@ -341,8 +387,8 @@ def link_segment(source: Path, target: Path) -> None:
 
 
 def _same_main_segment(old: Manifest, new: Manifest) -> bool:
-    """Whether ``new`` was made from ``old`` by additions only: segment names are random, so a shared main
-    segment means no build since ``old`` rebuilt it (a rebuild always writes a new one)."""
+    """Whether ``new`` was patched from ``old`` (or from a generation patched from it): segment names are random,
+    so a shared main segment means no build since ``old`` rebuilt it (a rebuild always writes a new one)."""
     return (old.model, old.dimension, old.chunking, old.segments[:1]) == (new.model, new.dimension, new.chunking, new.segments[:1])
 
 
@@ -379,6 +425,16 @@ def dequantize(rows: np.ndarray) -> np.ndarray:
 
 def _joined(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _read_chunks(db: sqlite3.Connection, headings: Callable[[str], tuple[str, ...]], where: str = "", args: Sequence[Any] = ()) -> list[Chunk]:
+    """The passages of a segment's chunk store in row order (``where``: an SQL condition on them)."""
+    return [
+        Chunk(id=r[0], doc_id=r[1], ordinal=r[2], title=r[3], headings=headings(r[4]), page=r[5], start=r[6], end=r[7], text=r[8])
+        for r in db.execute(
+            f"SELECT id, doc_id, ordinal, title, headings, page, start, end_, text FROM chunks {where} ORDER BY row", args
+        )
+    ]
 
 
 def _document_infos(db: sqlite3.Connection) -> dict[str, DocumentInfo]:
@@ -555,18 +611,23 @@ class IndexStore:
                 indexed_at=old_docs[d.id].indexed_at if d.id in reuse else now,
             )
 
-        appending = previous is not None and not force and set(reuse) == set(old_docs) and previous.tail_rows + len(to_embed) <= TAIL_ROWS
-        if appending:
+        plan = _patch_plan(previous, reuse, (*changed, *removed), len(to_embed)) if previous is not None and reuse else None
+        if plan is not None:
             assert previous is not None
-            segments = self._append(previous, partial, new_docs, [info(d) for d in new_docs], to_embed, new_part)
+            kept = {d.id: d for d in documents if d.id in plan.kept_tail_documents}
+            tail_docs = [*kept.values(), *new_docs]
+            segments = self._patch(previous, partial, plan, tail_docs, [info(d) for d in tail_docs], to_embed, new_part)
+            retired = plan.retired
         else:
             segments = self._rebuild(previous, partial, documents, [info(d) for d in documents], reuse, doc_chunks, new_part)
+            retired = Retired()
+        retired.write(partial)
 
         manifest = Manifest(
             format=FORMAT_VERSION, generation=generation, model=encoder.model_id, dimension=encoder.dimension,
-            chunking=asdict(settings), documents=len(documents), chunks=sum(rows for _, rows in segments),
+            chunking=asdict(settings), documents=len(documents), chunks=sum(rows for _, rows in segments) - len(retired.rows),
             corpus_fingerprint=fingerprint, built_at=now, build_seconds=round(time.perf_counter() - started, 3),
-            segments=tuple(segments),
+            segments=tuple(segments), retired=len(retired.rows),
         )
         (partial / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         _fsync_tree(partial)
@@ -582,31 +643,40 @@ class IndexStore:
             notes=tuple(notes),
         )
 
-    def _append(
-        self, previous: LiveSummary, partial: Path, new_docs: Sequence[Document], new_infos: Sequence[DocumentInfo],
+    def _patch(
+        self, previous: LiveSummary, partial: Path, plan: PatchPlan, tail_docs: Sequence[Document], tail_infos: Sequence[DocumentInfo],
         new_chunks: Sequence[Chunk], new_part: Part,
     ) -> list[tuple[str, int]]:
-        """Only additions: link the main segment, rewrite the small tail with the new rows and documents.
+        """Link the main segment, write the tail anew (its kept rows, then the new ones), blank retired BM25 rows.
 
         At 100k chunks this writes a few MB instead of a 650 MB generation, and loads nothing but the
         BM25 counts (measured in README "Performance").
         """
         main, *tail = previous.manifest.segments
+        main_rows = main[1]
         link_segment(previous.path / main[0], partial / main[0])
-        tail_part = read_segment(previous.path / tail[0][0]) if tail else None
-        if tail_part is not None:
-            tail_vectors = tail_part.vectors.reconstruct_n(0, tail_part.vectors.ntotal)
-            joined = Part(np.vstack([tail_vectors, new_part.vectors]), np.concatenate([tail_part.sentences, new_part.sentences]),
-                          np.concatenate([tail_part.spans, new_part.spans + [tail_vectors.shape[0], 0, 0]]))
-        else:
-            joined = new_part
+        kept_chunks: list[Chunk] = []
+        joined = new_part
+        if tail and plan.kept_tail_rows:
+            local = np.asarray(plan.kept_tail_rows, dtype=np.int64) - main_rows
+            old = read_segment(previous.path / tail[0][0])
+            with _read_only(previous.path / tail[0][0] / CHUNK_STORE) as db:
+                kept_chunks = _read_chunks(db, lambda stored: tuple(json.loads(stored)), "WHERE row IN (SELECT value FROM json_each(?))",
+                                           [json.dumps(list(plan.kept_tail_rows))])
+            picked = np.isin(old.spans[:, 0], local)
+            spans = old.spans[picked]
+            spans[:, 0] = np.searchsorted(local, spans[:, 0])  # row within the kept rows, in their order
+            joined = Part(np.vstack([old.vectors.reconstruct_batch(local), new_part.vectors]),
+                          np.concatenate([old.sentences[picked], new_part.sentences]),
+                          np.concatenate([spans, new_part.spans + [len(local), 0, 0]]))
+        kept_rows = [*range(main_rows), *plan.kept_tail_rows]
+        keyword = KeywordIndex.load(previous.path / "keyword").extended(kept_rows, [c.embedding_text for c in new_chunks])
+        keyword.blanked(plan.retired.rows).save(partial / "keyword")
+        if not len(joined.vectors) and not tail_docs:
+            return [main]
         name = f"seg-{secrets.token_hex(4)}"
         write_segment(partial / name, exact_index(joined.vectors), joined.sentences, joined.spans)
-        if tail:  # the tail's passages and documents, then the new ones
-            shutil.copyfile(previous.path / tail[0][0] / CHUNK_STORE, partial / name / CHUNK_STORE)
-        _write_sqlite(partial / name / CHUNK_STORE, new_docs, new_infos, new_chunks, first_row=previous.manifest.chunks)
-        old_rows = range(previous.manifest.chunks)
-        KeywordIndex.load(previous.path / "keyword").extended(old_rows, [c.embedding_text for c in new_chunks]).save(partial / "keyword")
+        _write_sqlite(partial / name / CHUNK_STORE, tail_docs, tail_infos, [*kept_chunks, *new_chunks], first_row=main_rows)
         return [main, (name, len(joined.vectors))]
 
     def _rebuild(
@@ -670,6 +740,35 @@ class IndexStore:
         """Left by a build that died; safe to remove because we hold the write lock."""
         for path in self.root.glob("gen-*.partial"):
             shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class PatchPlan:
+    """What a patch build keeps of the live generation's tail, and what it retires of its main segment."""
+
+    kept_tail_rows: tuple[int, ...]
+    kept_tail_documents: frozenset[str]
+    retired: Retired
+
+
+def _patch_plan(previous: LiveSummary, reuse: set[str], replaced: Sequence[str], new_rows: int) -> PatchPlan | None:
+    """How to update ``previous`` by a patch, or None when it must be rebuilt (the tail would outgrow TAIL_ROWS,
+    or more than RETIRED_SHARE of the main rows would be retired)."""
+    (main_name, main_rows), *tail = previous.manifest.segments
+    with _read_only(previous.path / main_name / CHUNK_STORE) as db:
+        wanted = [json.dumps(list(replaced))]
+        rows = {r for (r,) in db.execute("SELECT row FROM chunks WHERE doc_id IN (SELECT value FROM json_each(?))", wanted)}
+        in_main = {d for (d,) in db.execute("SELECT id FROM documents WHERE id IN (SELECT value FROM json_each(?))", wanted)}
+    kept_rows: list[int] = []
+    kept_docs: set[str] = set()
+    if tail:
+        with _read_only(previous.path / tail[0][0] / CHUNK_STORE) as db:
+            kept_docs = {d for (d,) in db.execute("SELECT id FROM documents") if d in reuse}
+            kept_rows = [r for r, d in db.execute("SELECT row, doc_id FROM chunks ORDER BY row") if d in kept_docs]
+    retired = Retired(tuple(sorted(set(previous.retired.rows) | rows)), tuple(sorted(set(previous.retired.documents) | in_main)))
+    if len(kept_rows) + new_rows > TAIL_ROWS or len(retired.rows) > RETIRED_SHARE * main_rows:
+        return None
+    return PatchPlan(tuple(kept_rows), frozenset(kept_docs), retired)
 
 
 def _embed(

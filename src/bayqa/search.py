@@ -186,6 +186,8 @@ class Searcher:
         faiss.omp_set_num_threads(1)
         scores, rows = self.index.vectors.search(query[np.newaxis, :], wanted)
         keep = rows[0] >= 0
+        if self.index.alive is not None:  # rows of documents changed or removed since the main segment was written
+            keep &= self.index.alive[np.maximum(rows[0], 0)]
         return rows[0][keep].astype(np.int64), scores[0][keep].astype(np.float64)
 
     def _rank(
