@@ -8,7 +8,7 @@ Layout of the index folder::
                             the documents they come from: chunks.sqlite (passages, document texts),
                             vectors.faiss, sentences.npy + sentence_spans.npy (a vector for each sentence
                             of each chunk, for answer highlighting, as int8 with one scale per sentence)
-                            retired.json: main-segment rows and documents replaced or removed since
+                            retired.json: the main segment's rows and documents replaced or removed since it was written
     gen-…partial/           a generation being written (removed if a build died)
     write.lock              held by the one process that is building
 
@@ -27,9 +27,11 @@ Two kinds of build:
   but the BM25 counts, so changing or removing a document costs about what adding one does, where rebuilding
   the HNSW graph of 100k passages takes over a minute.
 - **Rebuild** (the tail is full, more than ``RETIRED_SHARE`` of the main rows are retired, or a forced
-  build): one segment with every live row. Documents whose content hash did not change keep their chunks, chunk vectors and sentence vectors,
-  so only new text is embedded and counted for BM25 (the keyword index keeps per-passage term counts,
-  from which the collection statistics are recomputed on loading).
+  build): one segment with every live row.
+
+Either way, documents whose content hash did not change keep their chunks, chunk vectors and sentence
+vectors, so only new text is embedded and counted for BM25 (the keyword index keeps per-passage term
+counts, from which the collection statistics are recomputed on loading).
 
 After a switch the folder keeps the new generation and the one that was live before it (a process
 that has not switched yet may still be loading it); everything else is removed. A loaded generation
@@ -117,11 +119,6 @@ class Manifest:
             )
         fields = {k: data[k] for k in cls.__dataclass_fields__ if k != "retired"}
         return cls(**fields | {"segments": tuple((str(n), int(r)) for n, r in data["segments"]), "retired": int(data.get("retired", 0))})
-
-    @property
-    def rows(self) -> int:
-        """Rows of all segments, retired ones included: the next new row's number."""
-        return sum(rows for _, rows in self.segments)
 
 
 @dataclass(frozen=True)
