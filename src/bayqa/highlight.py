@@ -16,7 +16,6 @@ instead; before plain text, the next sentence is shown with it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import takewhile
@@ -95,7 +94,7 @@ def best_sentence(
     """
     if not len(spans):
         return None
-    texts = [passage[s - passage_start : e - passage_start] for s, e in spans]
+    texts = [passage[s - passage_start : e - passage_start] for s, e in np.asarray(spans).tolist()]
     scores = np.asarray(sentence_vectors, dtype=np.float32) @ question_vector
     total = sum(question_idf.values())
     if total > 0:
@@ -105,9 +104,7 @@ def best_sentence(
         if wants == "date":
             scores = scores + FIGURE_WEIGHT * np.array([not _date_terms_of(t) <= question_idf.keys() for t in texts])
         elif wants == "figure":
-            scores = scores + FIGURE_WEIGHT * np.array(
-                [_new_figure(question_idf.keys(), ts - _date_terms_of(t)) for t, ts in zip(texts, sentence_terms)]
-            )
+            scores = scores + FIGURE_WEIGHT * np.array([not _figures_of(t) <= question_idf.keys() for t in texts])
     best = int(np.argmax(scores))
     end_at = best
     if texts[best].rstrip().endswith((":", "：")):
@@ -137,5 +134,7 @@ def _date_terms_of(sentence: str) -> frozenset[str]:
     return frozenset(t for m in _DATE.finditer(sentence) for t in terms(m.group()) if t not in _DATE_PARTS)
 
 
-def _new_figure(question_terms: Iterable[str], sentence_terms: frozenset[str]) -> bool:
-    return any(t in _NUMBER_TERMS or _FIGURE.search(t) for t in sentence_terms.difference(question_terms))
+@lru_cache(maxsize=65_536)
+def _figures_of(sentence: str) -> frozenset[str]:
+    """The terms of a sentence that state a figure (digits or number words), leaving out those of its dates."""
+    return frozenset(t for t in _terms_of(sentence) - _date_terms_of(sentence) if t in _NUMBER_TERMS or _FIGURE.search(t))
