@@ -74,7 +74,7 @@ EMBED_SLICE = 64  # chunks embedded between two progress reports (two batches of
 HNSW_NEIGHBOURS = 32  # M: links per vector (recall@10 0.999 vs exact on 15.9k real SciFact MiniLM vectors)
 HNSW_BUILD_DEPTH = 80  # efConstruction
 HNSW_SEARCH_DEPTH = 256  # efSearch: candidates examined per question (stored in the index file)
-TAIL_ROWS = 5_000  # most rows of the exact tail segment appends go to: exact search of 5,000 vectors takes 0.15 ms
+TAIL_ROWS = 5_000  # most rows of the exact tail segment that updates write: exact search of 5,000 vectors takes 0.15 ms
 RETIRED_SHARE = 0.2  # past this share of retired main rows, a build compacts everything into one segment
 
 
