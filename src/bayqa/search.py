@@ -33,8 +33,8 @@ MIN_CANDIDATES = 100  # per retriever, before fusion: enough for fusion to reord
 # 0.767 at 0.3 or 0.5, 0.779 at 1.0 or 2.0). The order of documents, so SciFact, is untouched.
 ANSWER_WEIGHT = 1.0
 ANSWER_DEPTH = 10
-# A verifier reads the answer sentences of this many top passages (on the GBA set, the best of three separates
-# unanswerable questions better than the first alone or the whole first passage).
+# A verifier reads the answer sentences of this many top passages. On the GBA set, reading 1 / 2 / 3 / 5 flags the
+# same unanswerable questions but 0.128 / 0.081 / 0.047 / 0.047 of the answerable ones, at 32 / 58 / 89 / 151 ms.
 CHECKED_ANSWERS = 3
 
 
