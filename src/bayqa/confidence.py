@@ -12,11 +12,11 @@ that set's mix of questions). Below LOW the answer is flagged as probably not in
 set so that at most 5% of the answerable questions of the set are flagged.
 
 With a verifier configured (bayqa.verify), a question the two signals pass without being sure of it (score below
-CHECK_BELOW) is checked once more: ``check`` is the cross-encoder's probability that the best of the top answer sentences answers it, and below CHECK_LOW the
-question is flagged too. CHECK_LOW is a round figure inside the wide gap that the GBA set leaves there (every
-threshold from 0.15 to 0.33 flags the same questions). Above CHECK_BELOW the check is skipped, which halves its
-cost on answerable questions: on the GBA set, and on its answerable questions asked with their document left out,
-the verifier flagged none of the questions scored that high.
+CHECK_BELOW) is checked once more: ``check`` is the cross-encoder's probability that the best of the top answer
+sentences answers it, and below CHECK_LOW the question is flagged too. CHECK_LOW is a round figure inside the wide
+gap that the GBA set leaves there (every threshold from 0.15 to 0.33 flags the same questions). Above CHECK_BELOW
+the check is skipped, which halves its cost on answerable questions: on the GBA set, and on its answerable
+questions asked with their document left out, the verifier flagged none of the questions scored that high.
 """
 
 from __future__ import annotations

@@ -305,12 +305,8 @@ class OnnxEncoder:
 
 def onnx_feeds(batch: list[Any], inputs: list[str]) -> dict[str, np.ndarray]:
     """A BERT-style graph's inputs for a padded batch of ``tokenizers`` encodings (only those it declares)."""
-    columns = {
-        "input_ids": lambda: [e.ids for e in batch],
-        "attention_mask": lambda: [e.attention_mask for e in batch],
-        "token_type_ids": lambda: [e.type_ids for e in batch],
-    }
-    return {name: np.asarray(columns[name](), dtype=np.int64) for name in inputs}
+    field = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
+    return {name: np.asarray([getattr(e, field[name]) for e in batch], dtype=np.int64) for name in inputs}
 
 
 def _export_key(resolved: str) -> str:
