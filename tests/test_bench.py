@@ -45,7 +45,10 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     ix = results["indexing"]
     assert ix["documents"] == plan.real_docs and ix["chunks"] >= plan.real_docs
     assert ix["pipeline_chunks_per_s"] > 0 and ix["bare_model_chunks_per_s"] > 0 and ix["chunk_cosine_min"] >= 0.999
-    assert 0 < ix["short_chunks"] < ix["chunks"] and ix["short_chunk_cosine_min"] >= 0.98  # both embedding paths ran
+    if embedder.short_texts_int8:  # both embedding paths ran
+        assert 0 < ix["short_chunks"] < ix["chunks"] and ix["short_chunk_cosine_min"] >= 0.98
+    else:  # an AMX CPU: every batch went through torch bfloat16
+        assert ix["short_chunks"] == 0 and ix["short_chunk_cosine_min"] is None
     assert results["quality"]["top10_overlap_fast_vs_fp32"] >= 0.9
     assert 0.9 <= results["recall_at_10_real"]["hnsw_vs_exact"] <= 1.0
 
@@ -61,7 +64,8 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
 
     figures = {row["figure"]: row for row in results["targets"]}
     assert len(figures) == 18
-    assert all(row["measured"] is not None for name, row in figures.items() if "replicas" not in name)
+    optional = ("replicas", "int8 chunks")  # replicas only at full size; no int8 chunks on an AMX CPU
+    assert all(row["measured"] is not None for name, row in figures.items() if not any(o in name for o in optional))
     printed = bench.table(results)
     assert "in-process search p50" in printed and str(entry["chunks"]) in printed
 
