@@ -30,8 +30,8 @@ import numpy as np
 
 from bayqa.chunking import ChunkSettings, chunk_document
 from bayqa.documents import Document, parse_document
-from bayqa.embedding import MIN_COSINE, MIN_COSINE_INT8, SHORT_TOKENS, Embedder, resolve_model
-from bayqa.index import IndexStore, sentence_embedding_text, vector_index
+from bayqa.embedding import MIN_COSINE_BF16, MIN_COSINE_INT8, SHORT_TOKENS, Embedder, resolve_model
+from bayqa.index import IndexStore, chunk_sentences, sentence_embedding_text, vector_index
 from bayqa.search import Searcher
 
 DEFAULT_SCIFACT = Path(__file__).resolve().parents[3] / "shared" / "beir" / "scifact"
@@ -378,6 +378,11 @@ def run(
     tokens = [min(fast.max_tokens, fast.count_tokens(t) + 2) for t in bodies]
     log(f"indexing: bare model on the same {len(bodies)} chunks (fast, then torch fp32)")
     bare_fast = rate(bodies, fast.encode)
+    # A build embeds every sentence too (for highlighting): the bare model on those as well says what the
+    # pipeline itself (chunking, BM25, FAISS, the store) costs beyond the model's own work.
+    sentence_texts = [sentence_embedding_text(c, s, e) for c in real.chunks for s, e in chunk_sentences(c)]
+    bare_sentences = rate(sentence_texts, fast.encode)
+    model_seconds = len(bodies) / bare_fast + len(sentence_texts) / bare_sentences
     ref_vectors: list[np.ndarray] = []
     bare_ref = rate(bodies, lambda t: ref_vectors.append(reference.encode_reference(t)))
     chunk_vectors = real.vectors_of(list(range(len(real.chunks))))
@@ -387,7 +392,9 @@ def run(
     results["indexing"] = {
         "documents": len(docs), "chunks": report.chunks_total, "mean_tokens": round(float(np.mean(tokens)), 1),
         "pipeline_chunks_per_s": pipeline_rate, "bare_model_chunks_per_s": bare_fast,
-        "pipeline_vs_bare": round(pipeline_rate / bare_fast, 3), "torch_fp32_chunks_per_s": bare_ref,
+        "pipeline_vs_bare": round(pipeline_rate / bare_fast, 3), "sentences": len(sentence_texts),
+        "bare_model_sentences_per_s": bare_sentences, "pipeline_vs_bare_all_texts": round(model_seconds / pipeline_seconds, 3),
+        "torch_fp32_chunks_per_s": bare_ref,
         "fast_vs_torch_fp32": round(bare_fast / bare_ref, 2), "chunk_cosine_min": round(float(chunk_cos[~short].min(initial=1.0)), 6),
         "short_chunk_cosine_min": round(float(chunk_cos[short].min()), 6) if short.any() else None, "short_chunks": int(short.sum()),
     }
@@ -534,6 +541,7 @@ def targets(results: dict[str, Any], plan: Plan) -> list[dict[str, Any]]:
         ("indexing (chunks/s), whole pipeline", ix["pipeline_chunks_per_s"], ">= 40",
          ix["pipeline_chunks_per_s"] >= 40, ratio(ix["pipeline_chunks_per_s"], ix.get("langchain_chunks_per_s"), True)),
         ("indexing vs bare model, same backend", ix["pipeline_vs_bare"], ">= 0.90", ix["pipeline_vs_bare"] >= 0.9, None),
+        ("the same, bare model on passages and sentences", ix["pipeline_vs_bare_all_texts"], "-", None, None),
         ("add one document to the largest index (s)", big.get("add_one_document_s"), "<= 2",
          (big.get("add_one_document_s") or 1e9) <= 2, ratio(big.get("add_one_document_s"), big.get("langchain_add_one_document_s"), False)),
         ("server switch to the added document (s), largest size", big.get("switch_after_addition_s"), "-", None, None),
@@ -546,7 +554,8 @@ def targets(results: dict[str, Any], plan: Plan) -> list[dict[str, Any]]:
         ("question embedding p50 (ms), fast beside torch fp32 1 thread", qe["fast_beside_1_thread"]["p50"], "faster",
          qe["fast_beside_1_thread"]["p50"] < qe["torch_fp32_1_thread"]["p50"],
          ratio(qe["fast_beside_1_thread"]["p50"], qe["torch_fp32_1_thread"]["p50"], False)),
-        ("chunk vector cosine to fp32 (min, bf16 batches)", ix["chunk_cosine_min"], ">= 0.999", ix["chunk_cosine_min"] >= MIN_COSINE, None),
+        ("chunk vector cosine to fp32 (min, bf16 batches)", ix["chunk_cosine_min"], f">= {MIN_COSINE_BF16}",
+         ix["chunk_cosine_min"] >= MIN_COSINE_BF16, None),
         (f"chunk vector cosine to fp32 (min, int8 chunks <= {SHORT_TOKENS} tokens)", ix["short_chunk_cosine_min"], f">= {MIN_COSINE_INT8}",
          None if ix["short_chunk_cosine_min"] is None else ix["short_chunk_cosine_min"] >= MIN_COSINE_INT8, None),
         ("question vector cosine to fp32 (min, int8 graph)", results["question_cosine_min"], ">= 0.98",
@@ -568,7 +577,8 @@ def table(results: dict[str, Any]) -> str:
     ix = results["indexing"]
     lines.append(
         f"indexing {ix['chunks']} real chunks (~{ix['mean_tokens']} tokens): pipeline {ix['pipeline_chunks_per_s']}/s, "
-        f"bare model {ix['bare_model_chunks_per_s']}/s, torch fp32 {ix['torch_fp32_chunks_per_s']}/s, "
+        f"bare model {ix['bare_model_chunks_per_s']}/s (and {ix['sentences']} sentences at {ix['bare_model_sentences_per_s']}/s), "
+        f"torch fp32 {ix['torch_fp32_chunks_per_s']}/s, "
         f"LangChain {ix.get('langchain_chunks_per_s', 'n/a')}/s"
     )
     lines.append("")
