@@ -44,7 +44,7 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
 
     ix = results["indexing"]
     assert ix["documents"] == plan.real_docs and ix["chunks"] >= plan.real_docs
-    assert ix["pipeline_chunks_per_s"] > 0 and ix["bare_model_chunks_per_s"] > 0 and ix["chunk_cosine_min"] >= 0.995
+    assert ix["pipeline_chunks_per_s"] > 0 and ix["bare_model_chunks_per_s"] > 0 and ix["chunk_cosine_min"] >= 0.999
     assert ix["sentences"] > ix["chunks"] and ix["bare_model_sentences_per_s"] > 0
     assert ix["pipeline_vs_bare"] < ix["pipeline_vs_bare_all_texts"] < 1.5  # the sentence pass is part of the model's work
     if embedder.short_texts_int8:  # both embedding paths ran
