@@ -38,8 +38,7 @@ B = 0.4
 class _Statistics:
     postings: np.ndarray  # column pointers: term t's passages are rows[postings[t]:postings[t + 1]]
     rows: np.ndarray
-    tf: np.ndarray
-    norm: np.ndarray  # k1 * (1 - b + b * length / average length) of each passage
+    saturation: np.ndarray  # tf / (tf + k1 * (1 - b + b * length / average length)) of each posting
     passages: int  # passages with any term: blanked rows (retired passages) count for nothing
 
 
@@ -60,8 +59,12 @@ class KeywordIndex:
         passages = int(np.count_nonzero(lengths))
         average = float(lengths.sum()) / passages if passages else 0.0
         norm = K1 * ((1 - B) + B * lengths / average) if average > 0 else np.full(self.size, K1)
-        # float32 like the counts, so a question's arithmetic stays in float32 (no float64 temporaries)
-        return _Statistics(by_term.indptr, by_term.indices, by_term.data, norm.astype(np.float32), passages)
+        # The term-frequency part of BM25 does not depend on the question, so it is computed once per posting
+        # (a question then only weighs and adds it: 0.22 ms instead of 0.34 at 100k passages). float32 like the
+        # counts, so a question's arithmetic stays in float32.
+        tf = by_term.data
+        saturation = (tf / (tf + norm[by_term.indices])).astype(np.float32)
+        return _Statistics(by_term.indptr, by_term.indices, saturation, passages)
 
     def prepare(self) -> KeywordIndex:
         """Compute the search statistics now (a server does it on loading, not on its first question)."""
@@ -146,8 +149,7 @@ class KeywordIndex:
         for term in self.query_terms(question):
             column = self.vocab[term]
             first, last = stats.postings[column], stats.postings[column + 1]
-            rows, tf = stats.rows[first:last], stats.tf[first:last]
             df = last - first
             weight = math.log(1.0 + (stats.passages - df + 0.5) / (df + 0.5))
-            scores[rows] += np.float32(weight) * tf / (tf + stats.norm[rows])
+            scores[stats.rows[first:last]] += np.float32(weight) * stats.saturation[first:last]
         return scores
