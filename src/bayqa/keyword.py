@@ -62,8 +62,11 @@ class KeywordIndex:
         # The term-frequency part of BM25 does not depend on the question, so it is computed once per posting
         # (a question then only weighs and adds it: 0.22 ms instead of 0.34 at 100k passages). float32 like the
         # counts, so a question's arithmetic stays in float32.
+        # In place, in one new array the size of the postings: a server's peak memory is set while loading.
         tf = by_term.data
-        saturation = (tf / (tf + norm[by_term.indices])).astype(np.float32)
+        saturation = norm.astype(np.float32)[by_term.indices]
+        saturation += tf
+        np.divide(tf, saturation, out=saturation)
         return _Statistics(by_term.indptr, by_term.indices, saturation, passages)
 
     def prepare(self) -> KeywordIndex:
