@@ -133,3 +133,44 @@ def test_search_modes_and_confidence(client: httpx.Client) -> None:
     assert off_topic["confidence"]["low"] is True and off_topic["results"]
     bad = client.get("/search", params={"q": q, "mode": "fuzzy"})
     assert bad.status_code == 422 and "mode" in bad.json()["detail"]
+
+
+@pytest.mark.parametrize("slots", [1, 3])
+def test_searches_run_at_most_search_slots_at_once(shipped_service, monkeypatch, slots: int) -> None:
+    import threading
+    import time
+
+    import api.app
+    from bayqa.search import Searcher
+
+    running, most = 0, 0
+    lock = threading.Lock()
+    answer = Searcher.answer
+
+    def counted(self, *args, **kwargs):  # the real search, held a little so that concurrent ones overlap
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            time.sleep(0.05)
+            return answer(self, *args, **kwargs)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(api.app, "search_slots", lambda: slots)
+    monkeypatch.setattr(Searcher, "answer", counted)
+    statuses: list[int] = []
+    with LiveServer(api.app.create_app(shipped_service)) as server:
+        def ask(i: int) -> None:
+            with httpx.Client(base_url=server.url, timeout=30) as http:
+                statuses.append(http.get("/search", params={"q": f"bridge {i}", "k": 2}).status_code)
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert statuses == [200] * 6
+    assert most == slots  # never more at once, and the limit is reached: six requests were waiting
