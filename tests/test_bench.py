@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,10 +64,13 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     assert entry["server_peak_mb"] > 50 and entry["disk_mb"] > 0 and entry["add_one_document_s"] > 0
     assert 0 <= entry["switch_after_addition_s"] and 0 <= entry["switch_full_load_s"]
     assert entry["change_one_document_s"] > 0 and entry["remove_one_document_s"] > 0
+    if shutil.which("wrk"):  # the C load generator ran against both servers, without errors
+        for key in ("wrk_8_connections_ms", "wrk_8_connections_2_workers_ms"):
+            assert entry[key]["n"] > 0 and entry[key]["errors"] == 0 and 0 < entry[key]["p50"] <= entry[key]["p95"]
 
     figures = {row["figure"]: row for row in results["targets"]}
-    assert len(figures) == 19
-    optional = ("replicas", "int8 chunks")  # replicas only at full size; no int8 chunks on an AMX CPU
+    assert len(figures) == 21
+    optional = ("replicas", "int8 chunks", "wrk", "the same, serve")  # full size only; no int8 on AMX; wrk if installed
     assert all(row["measured"] is not None for name, row in figures.items() if not any(o in name for o in optional))
     printed = bench.table(results)
     assert "in-process search p50" in printed and str(entry["chunks"]) in printed
