@@ -48,7 +48,7 @@ BACKENDS: tuple[str, ...] = ("fast", "torch")
 MIN_COSINE = 0.999
 MIN_COSINE_INT8 = 0.98
 #: Batches whose texts all fit in this many tokens (sentences, short passages) run through the int8 graph on
-#: every core: 150 sentences/s against 105 for torch bfloat16 on an AVX-512 CPU without AMX. Batches with a
+#: every core: 150 sentences/s against 105 for bfloat16 autocast on an AVX-512 CPU without AMX. Batches with a
 #: longer text stay in torch bfloat16, whose vectors are closer to float32 (cosine 0.9999 against 0.989), and
 #: where int8 gains little (a whole build in int8 was no faster). On a CPU with AMX tiles (Intel Sapphire
 #: Rapids and later) torch bfloat16 wins for short texts too (400 sentences/s against 245), so nothing goes
