@@ -62,8 +62,9 @@ def search_slots() -> int:
     Most of a search holds the GIL, so more threads than cores only queue for it and pass it back and forth.
     Measured at 100k passages with 8 connections from wrk, on 2 cores: one process running searches on FastAPI's
     40 threads answered 241 q/s with a p95 of 56 ms; two at a time, 319 q/s and 30 ms. With ``--workers 2``, each
-    process keeps as many slots as cores, because uvicorn's workers do not share connections evenly: one worker
-    often accepts all eight, and with one slot it would use one core only (225 q/s).
+    process still keeps as many slots as cores: connections need not spread evenly over the workers (``bayqa serve``
+    makes libuv accept one at a time, which balanced them in every run measured, but the kernel does not promise it),
+    and a worker holding all eight with one slot would use one core only (225 q/s).
     """
     return len(os.sched_getaffinity(0))
 
