@@ -101,3 +101,23 @@ def test_segments_search_as_one_index() -> None:
     assert rows.tolist() == want_rows.tolist() and np.allclose(scores, want_scores, atol=1e-6)
     picked = np.array([299, 0, 201, 150])
     assert np.array_equal(segments.reconstruct_batch(picked), vectors[picked])
+
+
+def test_a_rebuild_keeps_the_graph_codes_of_its_passages() -> None:
+    """Compacting decodes the graph's vectors and encodes them again: with the graph's own ranges, to the same codes."""
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(400, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.sum(a * b, axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+    first = index_module.vector_index(vectors[:300], exact_below=0)
+    kept = first.reconstruct_n(0, 300)
+    assert 0.995 < cosines(kept, vectors[:300]).min() < 1.0, "8-bit codes: close, not exact"
+    inside = np.clip(vectors[300:], vectors[:300].min(axis=0), vectors[:300].max(axis=0))
+    again = index_module.vector_index(np.vstack([kept, inside]), exact_below=0, previous=first)
+    assert np.array_equal(again.reconstruct_n(0, 300), kept), "kept passages keep their codes"
+    wider = index_module.vector_index(np.vstack([kept, 3 * vectors[300:]]), exact_below=0, previous=first)
+    assert not np.array_equal(wider.reconstruct_n(0, 300), kept), "vectors the ranges cannot hold get new ranges"
+    assert cosines(wider.reconstruct_n(300, 100), vectors[300:]).min() > 0.99

@@ -5,9 +5,10 @@ Layout of the index folder::
     CURRENT                 name of the live generation (replaced atomically)
     gen-<time>-<rand>/      one complete index: manifest.json, keyword/ (BM25 of every chunk) and one or
                             two segments, seg-<rand>/, each holding a run of consecutive chunk rows and
-                            the documents they come from: chunks.sqlite (passages, document texts),
+                            the documents they come from: chunks.sqlite (passages as offsets into their
+                            document's text, which is stored compressed),
                             vectors.faiss, sentences.npy + sentence_spans.npy (a vector for each sentence
-                            of each chunk, for answer highlighting, as int8 with one scale per sentence)
+                            of each chunk, for answer highlighting, in 4-bit codes with a step per sentence)
                             retired.json: the main segment's rows and documents replaced or removed since it was written
     gen-…partial/           a generation being written (removed if a build died)
     write.lock              held by the one process that is building
@@ -47,6 +48,7 @@ import secrets
 import shutil
 import sqlite3
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -64,8 +66,8 @@ from bayqa.documents import Document
 from bayqa.keyword import KeywordIndex
 from bayqa.terms import sentence_spans
 
-FORMAT_VERSION = 8
-READABLE_FORMATS = (7, 8)  # format 7 is format 8 without retired rows
+FORMAT_VERSION = 9
+READABLE_FORMATS = (9,)  # format 9 stopped storing passage texts (they are slices of their document's text)
 RETIRED_FILE = "retired.json"
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = "write.lock"
@@ -74,6 +76,7 @@ EMBED_SLICE = 64  # chunks embedded between two progress reports (two batches of
 HNSW_NEIGHBOURS = 32  # M: links per vector (recall@10 0.999 vs exact on 15.9k real SciFact MiniLM vectors)
 HNSW_BUILD_DEPTH = 80  # efConstruction
 HNSW_SEARCH_DEPTH = 256  # efSearch: candidates examined per question (stored in the index file)
+CLIP_COSINE = 0.9999  # least cosine of a vector to itself clipped to a graph's code ranges, for a rebuild to keep them
 TAIL_ROWS = 5_000  # most rows of the exact tail segment that updates write: exact search of 5,000 vectors takes 0.15 ms
 RETIRED_SHARE = 0.2  # past this share of retired main rows, a build compacts everything into one segment
 
@@ -245,7 +248,7 @@ class LoadedIndex:
         parts: list[Part] = []
         main_name = self.manifest.segments[0][0]
         tail_documents: dict[str, DocumentInfo] = {}
-        tail_texts: dict[str, str] = {}
+        tail_texts: dict[str, bytes] = {}
         from_disk = self.manifest.segments
         if previous is not None and _same_main_segment(previous.manifest, self.manifest):
             # Segments never change once written: the main rows, their documents and vectors are those of ``previous``.
@@ -259,8 +262,9 @@ class LoadedIndex:
             from_disk = self.manifest.segments[1:]
         for name, _ in from_disk:
             with _read_only(path / name / CHUNK_STORE) as db:
-                self.chunks.extend(_read_chunks(db, headings))
-                documents, texts = _document_infos(db), dict(db.execute("SELECT id, text FROM documents"))
+                texts = dict(db.execute("SELECT id, text FROM documents"))
+                self.chunks.extend(_read_chunks(db, headings, texts))
+                documents = _document_infos(db)
             if name == main_name:
                 self._main_documents, self._main_texts = documents, texts
             else:
@@ -298,12 +302,14 @@ class LoadedIndex:
         return self.manifest.generation
 
     def document_text(self, doc_id: str) -> str | None:
-        return self._texts.get(doc_id)
+        """The whole text of a document (kept compressed in memory: a third of the size, for the rare reader)."""
+        stored = self._texts.get(doc_id)
+        return None if stored is None else _decompressed(stored)
 
     def sentences_of(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Sentence vectors and (start, end) document offsets of chunk ``row``'s sentences."""
         first, last = self.sentence_offsets[row], self.sentence_offsets[row + 1]
-        return dequantize(self.sentence_vectors[first:last]), self.sentence_spans[first:last]
+        return dequantize(self.sentence_vectors[first:last], self.manifest.dimension), self.sentence_spans[first:last]
 
     def best_sentence_scores(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         """For each chunk of ``rows``, the highest cosine between ``query`` and one of its sentences (-1 if none)."""
@@ -311,8 +317,7 @@ class LoadedIndex:
         best = np.full(len(rows), -1.0, dtype=np.float64)
         if not len(picked):
             return best
-        rows_picked = self.sentence_vectors[picked]  # scaled after the product: one multiplication per sentence
-        scores = (rows_picked["codes"].astype(np.float32) @ query) * rows_picked["scale"]
+        scores = quantized_scores(self.sentence_vectors[picked], query)
         has = lengths > 0
         best[has] = np.maximum.reduceat(scores, (np.cumsum(lengths) - lengths)[has])
         return best
@@ -369,7 +374,7 @@ def write_segment(folder: Path, index: faiss.Index, sentences: np.ndarray, spans
     folder.mkdir()
     faiss.write_index(index, str(folder / "vectors.faiss"))
     np.save(folder / "sentences.npy", sentences)
-    np.save(folder / "sentence_spans.npy", spans.astype(np.int64, copy=False))
+    np.save(folder / "sentence_spans.npy", spans.astype(np.int32))  # rows and character offsets: int32 is plenty
 
 
 def link_segment(source: Path, target: Path) -> None:
@@ -398,26 +403,50 @@ def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
         db.close()
 
 
-def quantize(vectors: np.ndarray) -> np.ndarray:
-    """Unit vectors as int8 codes with one float32 scale per vector (a record array: ``scale``, ``codes``).
+#: Sentence codes cover this many standard deviations of a vector's components on either side (what lies
+#: further out is clipped): closer to the vectors than covering the largest component (cosine 0.9931 against
+#: 0.9924 on average over 20,000 SciFact sentences, 0.9864 against 0.9784 at worst).
+CODE_SPREAD = 3.0
+CODE_LEVELS = 16  # four bits a component
+CODE_CENTRE = (CODE_LEVELS - 1) / 2  # the code of 0.0, halfway between two codes
 
-    Sentence vectors are the largest part of an index (3-5 per passage); int8 halves them against float16,
-    271 -> 137 MiB at 100k passages. With a scale per vector the codes use their full range whatever the
-    model, and a cosine moves by 0.0003 on average, 0.0024 at most (20,000 SciFact sentences against
-    2,000 others as questions). Kept as one array of records so that rows are gathered, sliced and joined like any array.
+
+def quantize(vectors: np.ndarray) -> np.ndarray:
+    """Unit vectors as 4-bit codes, two to a byte, with one float32 step per vector (records: ``step``, ``codes``).
+
+    Sentence vectors are the largest part of an index (3-5 per passage): at 100k passages 271 MiB as float16,
+    137 MiB as int8, 69 MiB as these codes. Component ``i`` is ``(code_i - CODE_CENTRE) * step``. A cosine to another
+    vector moves by 0.005 on average (0.0003 for int8); on the GBA set and SciFact that changes no figure
+    beyond one question's noise (README "Index on disk"). Kept as one array of records so that rows are gathered,
+    sliced and joined like any array.
     """
     vectors = np.asarray(vectors, dtype=np.float32)
-    rows = np.zeros(len(vectors), dtype=np.dtype([("scale", "<f4"), ("codes", "i1", (vectors.shape[1],))]))
-    scale = np.abs(vectors).max(axis=1, initial=0.0) / 127
-    scale[scale == 0] = 1.0
-    rows["scale"] = scale
-    rows["codes"] = np.rint(vectors / scale[:, np.newaxis])
+    if vectors.shape[1] % 2:  # an odd dimension gets a zero component, so that codes pair up
+        vectors = np.hstack([vectors, np.zeros((len(vectors), 1), dtype=np.float32)])
+    step = CODE_SPREAD * vectors.std(axis=1) / CODE_CENTRE  # 0 for a zero vector, which then decodes to zeros
+    units = vectors / np.where(step > 0, step, 1.0)[:, np.newaxis]
+    codes = np.clip(np.floor(units + CODE_CENTRE + 0.5), 0, CODE_LEVELS - 1).astype(np.uint8)
+    rows = np.zeros(len(vectors), dtype=np.dtype([("step", "<f4"), ("codes", "u1", (vectors.shape[1] // 2,))]))
+    rows["step"] = step
+    rows["codes"] = codes[:, 0::2] << 4 | codes[:, 1::2]
     return rows
 
 
-def dequantize(rows: np.ndarray) -> np.ndarray:
-    """float32 vectors back from ``quantize``'s records."""
-    return rows["codes"].astype(np.float32) * rows["scale"][:, np.newaxis]
+def dequantize(rows: np.ndarray, dimension: int) -> np.ndarray:
+    """float32 vectors (of ``dimension`` components) back from ``quantize``'s records."""
+    codes = np.empty((len(rows), rows["codes"].shape[1] * 2), dtype=np.float32)
+    codes[:, 0::2], codes[:, 1::2] = rows["codes"] >> 4, rows["codes"] & 15
+    return ((codes - CODE_CENTRE) * rows["step"][:, np.newaxis])[:, :dimension]
+
+
+def quantized_scores(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """The inner products of ``query`` with the vectors of ``quantize``'s records, without decoding them:
+    the high and low halves of the bytes are the even and odd components."""
+    query = np.asarray(query, dtype=np.float32)
+    if len(query) % 2:
+        query = np.append(query, np.float32(0.0))
+    high, low = (rows["codes"] >> 4).astype(np.float32), (rows["codes"] & 15).astype(np.float32)
+    return (high @ query[0::2] + low @ query[1::2] - CODE_CENTRE * query.sum()) * rows["step"]
 
 
 def _joined(arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -429,14 +458,34 @@ def _headings(stored: str) -> tuple[str, ...]:
     return tuple(json.loads(stored))
 
 
-def _read_chunks(db: sqlite3.Connection, headings: Callable[[str], tuple[str, ...]], where: str = "", args: Sequence[Any] = ()) -> list[Chunk]:
-    """The passages of a segment's chunk store in row order (``where``: an SQL condition on them)."""
-    return [
-        Chunk(id=r[0], doc_id=r[1], ordinal=r[2], title=r[3], headings=headings(r[4]), page=r[5], start=r[6], end=r[7], text=r[8])
-        for r in db.execute(
-            f"SELECT id, doc_id, ordinal, title, headings, page, start, end_, text FROM chunks {where} ORDER BY row", args
-        )
-    ]
+def _read_chunks(
+    db: sqlite3.Connection, headings: Callable[[str], tuple[str, ...]], texts: dict[str, bytes], where: str = "", args: Sequence[Any] = ()
+) -> list[Chunk]:
+    """The passages of a segment's chunk store in row order (``where``: an SQL condition on them).
+
+    A passage is stored as offsets into its document, whose text (``texts``, compressed as stored) is
+    decompressed once for all its passages: the rows come in document order.
+    """
+    chunks: list[Chunk] = []
+    doc_id, text, title = None, "", ""
+    for r in db.execute(
+        f"SELECT c.id, c.doc_id, c.ordinal, d.title, c.headings, c.page, c.start, c.end_ FROM chunks c "
+        f"JOIN documents d ON d.id = c.doc_id {where} ORDER BY c.row", args
+    ):
+        if r[1] != doc_id:
+            doc_id, title, text = r[1], r[3], _decompressed(texts[r[1]])
+        chunks.append(Chunk(id=r[0], doc_id=doc_id, ordinal=r[2], title=title, headings=headings(r[4]), page=r[5],
+                            start=r[6], end=r[7], text=text[r[6] : r[7]]))
+    return chunks
+
+
+def _compressed(text: str) -> bytes:
+    """A document's text as stored: zlib, about half the size of plain UTF-8 for a short abstract, a third for long text."""
+    return zlib.compress(text.encode("utf-8"), 6)
+
+
+def _decompressed(stored: bytes) -> str:
+    return zlib.decompress(stored).decode("utf-8")
 
 
 def _document_infos(db: sqlite3.Connection) -> dict[str, DocumentInfo]:
@@ -446,24 +495,53 @@ def _document_infos(db: sqlite3.Connection) -> dict[str, DocumentInfo]:
     }
 
 
-def vector_index(vectors: np.ndarray, exact_below: int) -> faiss.Index:
+def vector_index(vectors: np.ndarray, exact_below: int, previous: faiss.Index | None = None) -> faiss.Index:
     """Exact inner-product search for small collections, an HNSW graph once exact search gets slow.
 
     Exact search reads every vector per question (about 9 ms per 100k on one core); the graph visits a
     few thousand whatever the size, at a small, measured loss of recall (``bayqa bench`` reports it).
+
+    Vectors in the graph are 8-bit codes, each component within its own range (learned from the vectors):
+    a quarter of float32's memory and disk, as fast to visit, and recall@10 against exact search of 0.995
+    (0.999 for float16, on the 11.4k SciFact train passages with 800 real questions and 1,000 sentences).
+    A rebuild whose kept vectors come from ``previous``'s graph keeps its ranges while they still hold the
+    vectors (none moves by more than CLIP_COSINE when clipped to them), so decoding and encoding again gives
+    the same codes: compacting many times does not add error.
     """
     count, dimension = vectors.shape
     if count < exact_below:
         return exact_index(vectors)
-    # Vectors in the graph are float16: half the memory and disk, and a question visits them faster (0.38 against
-    # 0.46 ms at 11k SciFact passages, recall@10 against exact search 0.9999 against 1.0000, measured).
-    index = faiss.IndexHNSWSQ(dimension, faiss.ScalarQuantizer.QT_fp16, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexHNSWSQ(dimension, faiss.ScalarQuantizer.QT_8bit, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = HNSW_BUILD_DEPTH
     index.hnsw.efSearch = HNSW_SEARCH_DEPTH
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    index.train(vectors)  # nothing to learn for float16; faiss still wants the call
+    ranges = _code_ranges(previous, dimension)
+    if ranges is None or not _ranges_hold(ranges, vectors):
+        index.train(vectors)
+    else:
+        storage = faiss.downcast_index(index.storage)
+        faiss.copy_array_to_vector(ranges, storage.sq.trained)
+        storage.is_trained = index.is_trained = True
     index.add(vectors)
     return index
+
+
+def _code_ranges(index: faiss.Index | None, dimension: int) -> np.ndarray | None:
+    """The learned component ranges of an 8-bit HNSW graph like ``vector_index``'s (None for any other index)."""
+    if not isinstance(index, faiss.IndexHNSWSQ) or index.d != dimension:
+        return None
+    storage = faiss.downcast_index(index.storage)
+    return faiss.vector_to_array(storage.sq.trained) if storage.sq.qtype == faiss.ScalarQuantizer.QT_8bit else None
+
+
+def _ranges_hold(ranges: np.ndarray, vectors: np.ndarray) -> bool:
+    """Whether clipping ``vectors`` to ``ranges`` (each component's lowest value, then its span) keeps every one
+    within CLIP_COSINE of itself; a graph first built from few passages has too narrow ranges for later ones."""
+    lowest, span = np.split(ranges, 2)
+    clipped = np.clip(vectors, lowest, lowest + span)
+    norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(clipped, axis=1)
+    cosines = np.einsum("ij,ij->i", vectors, clipped) / np.where(norms > 0, norms, 1.0)
+    return bool(np.all(cosines[norms > 0] >= CLIP_COSINE))
 
 
 def exact_index(vectors: np.ndarray) -> faiss.Index:
@@ -663,8 +741,8 @@ class IndexStore:
             local = np.asarray(plan.kept_tail_rows, dtype=np.int64) - main_rows
             old = read_segment(previous.path / tail[0][0])
             with _read_only(previous.path / tail[0][0] / CHUNK_STORE) as db:
-                kept_chunks = _read_chunks(db, _headings, "WHERE row IN (SELECT value FROM json_each(?))",
-                                           [json.dumps(list(plan.kept_tail_rows))])
+                kept_chunks = _read_chunks(db, _headings, dict(db.execute("SELECT id, text FROM documents")),
+                                           "WHERE row IN (SELECT value FROM json_each(?))", [json.dumps(list(plan.kept_tail_rows))])
             picked = np.isin(old.spans[:, 0], local)
             spans = old.spans[picked]
             spans[:, 0] = np.searchsorted(local, spans[:, 0])  # row within the kept rows, in their order
@@ -693,7 +771,8 @@ class IndexStore:
         kept_chunks = [previous.chunks[r] for r in kept_rows] if previous is not None else []
         all_chunks = [*kept_chunks, *(c for d in documents if d.id not in reuse for c in doc_chunks[d.id])]
         old_vectors = previous.vectors_of(kept_rows) if previous is not None else new_part.vectors[:0]
-        index = vector_index(np.vstack([old_vectors, new_part.vectors]), self.exact_below)
+        main = previous.vectors.parts[0] if previous is not None else None
+        index = vector_index(np.vstack([old_vectors, new_part.vectors]), self.exact_below, main)
         sentences, spans = _sentences_in_order(previous, kept_rows, new_part)
         name = f"seg-{secrets.token_hex(4)}"
         write_segment(partial / name, index, sentences, spans)
@@ -826,9 +905,9 @@ def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:
 
 _SCHEMA = """
     CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, kind TEXT, content_hash TEXT, size INTEGER,
-        pages INTEGER, chunks INTEGER, added_at TEXT, indexed_at TEXT, text TEXT);
-    CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT, doc_id TEXT, ordinal INTEGER, title TEXT,
-        headings TEXT, page INTEGER, start INTEGER, end_ INTEGER, text TEXT);
+        pages INTEGER, chunks INTEGER, added_at TEXT, indexed_at TEXT, text BLOB);
+    CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT, doc_id TEXT, ordinal INTEGER,
+        headings TEXT, page INTEGER, start INTEGER, end_ INTEGER);
     CREATE INDEX chunks_doc ON chunks(doc_id);
 """
 
@@ -845,11 +924,12 @@ def _write_sqlite(
         texts = {d.id: d.text for d in documents}
         db.executemany(
             "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [(i.id, i.title, i.kind, i.content_hash, i.size, i.pages, i.chunks, i.added_at, i.indexed_at, texts[i.id]) for i in infos],
+            [(i.id, i.title, i.kind, i.content_hash, i.size, i.pages, i.chunks, i.added_at, i.indexed_at, _compressed(texts[i.id]))
+             for i in infos],
         )
         db.executemany(
-            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [(row, c.id, c.doc_id, c.ordinal, c.title, json.dumps(c.headings, ensure_ascii=False), c.page, c.start, c.end, c.text)
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+            [(row, c.id, c.doc_id, c.ordinal, json.dumps(c.headings, ensure_ascii=False), c.page, c.start, c.end)
              for row, c in enumerate(chunks, start=first_row)],
         )
         db.commit()
