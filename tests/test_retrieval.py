@@ -87,6 +87,18 @@ def test_keyword_index_extended_equals_one_built_from_scratch() -> None:
     assert not updated.scores("bridge").any(), "a dropped passage's terms no longer score"
 
 
+def test_segments_keyword_counts_joined_equal_one_index_of_all_passages() -> None:
+    """Each segment counts its passages with its own columns; joined, they score like one index of them all."""
+    parts = [KeywordIndex.build(KEYWORD_TEXTS[:2]), KeywordIndex.build(KEYWORD_TEXTS[2:4]), KeywordIndex.build(KEYWORD_TEXTS[4:])]
+    joined = KeywordIndex.joined(parts)
+    whole = KeywordIndex.build(KEYWORD_TEXTS)
+    assert joined.size == whole.size and set(joined.vocab) == set(whole.vocab)
+    assert all(joined.vocab[t] == c for t, c in parts[0].vocab.items()), "the first segment keeps its columns"
+    for question in ("Hong Kong talents", "Qianhai zone", "河套面积", "bridge traffic"):
+        np.testing.assert_allclose(joined.scores(question), whole.scores(question), rtol=1e-6)
+    assert KeywordIndex.joined(parts[:1]) is parts[0]
+
+
 @pytest.mark.parametrize("mode", ["keyword", "hybrid"])
 def test_figures_and_codes_are_found(shipped_service: Service, mode: str) -> None:
     hits = shipped_service.search("Guohan [2012] No. 58", k=3, mode=mode)

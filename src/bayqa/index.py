@@ -3,10 +3,10 @@
 Layout of the index folder::
 
     CURRENT                 name of the live generation (replaced atomically)
-    gen-<time>-<rand>/      one complete index: manifest.json, keyword/ (BM25 of every chunk) and one or
-                            two segments, seg-<rand>/, each holding a run of consecutive chunk rows and
-                            the documents they come from: chunks.sqlite (passages as offsets into their
-                            document's text, which is stored compressed),
+    gen-<time>-<rand>/      one complete index: manifest.json and one or two segments, seg-<rand>/, each
+                            holding a run of consecutive chunk rows and the documents they come from:
+                            chunks.sqlite (passages as offsets into their document's text, which is stored
+                            compressed), keyword/ (the BM25 term counts of its passages),
                             vectors.faiss, sentences.npy + sentence_spans.npy (a vector for each sentence
                             of each chunk, for answer highlighting, in 4-bit codes with a step per sentence)
                             retired.json: the main segment's rows and documents replaced or removed since it was written
@@ -15,7 +15,7 @@ Layout of the index folder::
 
 A build writes a whole new generation beside the live one, flushes it to disk, and only then replaces
 ``CURRENT``. A crash at any moment therefore leaves ``CURRENT`` naming a complete generation. Row ``i``
-of the vector segments (taken in order) is row ``i`` of the ``chunks`` table and of the keyword index.
+of the segments (taken in order) is row ``i`` of the vectors, of the ``chunks`` tables and of the keyword counts.
 
 Two kinds of build:
 
@@ -24,9 +24,9 @@ Two kinds of build:
   most ``TAIL_ROWS`` rows, is written anew: its unchanged passages, then every new one (of added and
   changed documents). The main-segment rows of changed and removed documents are *retired*: listed in the
   generation's ``retired.json`` (with the documents whose main-segment entry no longer counts), blanked in
-  the BM25 counts, and skipped by searches. Nothing is loaded or written in proportion to the collection
-  but the BM25 counts, so changing or removing a document costs about what adding one does, where rebuilding
-  the HNSW graph of 100k passages takes over a minute.
+  the BM25 counts when they are loaded, and skipped by searches. Nothing is loaded or written in proportion to
+  the collection, so changing or removing a document costs about what adding one does, where rebuilding the
+  HNSW graph of 100k passages takes over a minute.
 - **Rebuild** (the tail is full, more than ``RETIRED_SHARE`` of the main rows are retired, or a forced
   build): one segment with every live row.
 
@@ -250,12 +250,14 @@ class LoadedIndex:
         tail_documents: dict[str, DocumentInfo] = {}
         tail_texts: dict[str, bytes] = {}
         from_disk = self.manifest.segments
+        keywords: list[KeywordIndex] = []
         if previous is not None and _same_main_segment(previous.manifest, self.manifest):
             # Segments never change once written: the main rows, their documents and vectors are those of ``previous``.
             rows = self.manifest.segments[0][1]
             sentences = int(previous.sentence_offsets[rows])
             self.chunks.extend(previous.chunks[:rows])
             self._main_documents, self._main_texts = previous._main_documents, previous._main_texts
+            keywords = [previous._main_keyword]
             chunk_of_sentence = np.repeat(np.arange(rows, dtype=np.int64), np.diff(previous.sentence_offsets[: rows + 1]))
             spans = np.column_stack([chunk_of_sentence, previous.sentence_spans[:sentences]])
             parts.append(Part(previous.vectors.parts[0], previous.sentence_vectors[:sentences], spans))
@@ -271,6 +273,7 @@ class LoadedIndex:
                 tail_documents.update(documents)
                 tail_texts.update(texts)
             parts.append(read_segment(path / name))
+            keywords.append(KeywordIndex.load(path / name / "keyword"))
         gone = set(retired.documents)
         self.documents: dict[str, DocumentInfo] = dict(sorted(
             ({k: v for k, v in self._main_documents.items() if k not in gone} | tail_documents).items()
@@ -288,7 +291,8 @@ class LoadedIndex:
         for row, chunk in enumerate(self.chunks):
             if self.alive is None or self.alive[row]:
                 self.rows_by_doc.setdefault(chunk.doc_id, []).append(row)
-        self.keyword = KeywordIndex.load(path / "keyword").prepare()
+        self._main_keyword = keywords[0]  # as stored, so that the next generation patched from this one can share it
+        self.keyword = KeywordIndex.joined(keywords).blanked(retired.rows).prepare()
         self.sentence_vectors: np.ndarray = _joined([p.sentences for p in parts])
         spans = _joined([p.spans + [offset, 0, 0] for p, offset in zip(parts, self.vectors.offsets)])
         self.sentence_spans: np.ndarray = spans[:, 1:]
@@ -382,6 +386,9 @@ def link_segment(source: Path, target: Path) -> None:
     hard link is as safe as a copy, and free. Copies where the file system cannot link."""
     target.mkdir()
     for path in source.iterdir():
+        if path.is_dir():  # keyword/
+            link_segment(path, target / path.name)
+            continue
         try:
             os.link(path, target / path.name)
         except OSError:
@@ -727,16 +734,18 @@ class IndexStore:
         self, previous: LiveSummary, partial: Path, plan: PatchPlan, tail_docs: Sequence[Document], tail_infos: Sequence[DocumentInfo],
         new_chunks: Sequence[Chunk], new_part: Part,
     ) -> list[tuple[str, int]]:
-        """Link the main segment, write the tail anew (its kept rows, then the new ones), blank retired BM25 rows.
+        """Link the main segment and write the tail anew: its kept rows, then the new ones.
 
-        At 100k chunks this writes a few MB instead of a 650 MB generation, and loads nothing but the
-        BM25 counts (measured in README "Performance").
+        At 100k chunks this writes a few MB instead of a 200 MB generation, and reads nothing of the main
+        segment (measured in README "Performance").
         """
         main, *tail = previous.manifest.segments
         main_rows = main[1]
         link_segment(previous.path / main[0], partial / main[0])
         kept_chunks: list[Chunk] = []
         joined = new_part
+        new_texts = [c.embedding_text for c in new_chunks]
+        keyword = KeywordIndex.build(new_texts)
         if tail and plan.kept_tail_rows:
             local = np.asarray(plan.kept_tail_rows, dtype=np.int64) - main_rows
             old = read_segment(previous.path / tail[0][0])
@@ -749,13 +758,12 @@ class IndexStore:
             joined = Part(np.vstack([old.vectors.reconstruct_batch(local), new_part.vectors]),
                           np.concatenate([old.sentences[picked], new_part.sentences]),
                           np.concatenate([spans, new_part.spans + [len(local), 0, 0]]))
-        kept_rows = [*range(main_rows), *plan.kept_tail_rows]
-        keyword = KeywordIndex.load(previous.path / "keyword").extended(kept_rows, [c.embedding_text for c in new_chunks])
-        keyword.blanked(plan.retired.rows).save(partial / "keyword")
+            keyword = KeywordIndex.load(previous.path / tail[0][0] / "keyword").extended(local.tolist(), new_texts)
         if not len(joined.vectors) and not tail_docs:
             return [main]
         name = f"seg-{secrets.token_hex(4)}"
         write_segment(partial / name, exact_index(joined.vectors), joined.sentences, joined.spans)
+        keyword.save(partial / name / "keyword")
         _write_sqlite(partial / name / CHUNK_STORE, tail_docs, tail_infos, [*kept_chunks, *new_chunks], first_row=main_rows)
         return [main, (name, len(joined.vectors))]
 
@@ -778,7 +786,7 @@ class IndexStore:
         write_segment(partial / name, index, sentences, spans)
         _write_sqlite(partial / name / CHUNK_STORE, documents, infos, all_chunks)
         keyword = previous.keyword if previous is not None else KeywordIndex.empty()
-        keyword.extended(kept_rows, [c.embedding_text for c in all_chunks[len(kept_rows):]]).save(partial / "keyword")
+        keyword.extended(kept_rows, [c.embedding_text for c in all_chunks[len(kept_rows):]]).save(partial / name / "keyword")
         return [(name, len(all_chunks))]
 
     def _previous_for_reuse(self, encoder: Encoder, settings: ChunkSettings, notes: list[str]) -> LiveSummary | None:
