@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from bayqa.config import Settings
+from bayqa.documents import load_corpus
 from bayqa.embedding import MIN_COSINE_INT8, Embedder
 from bayqa.index import (
     CODE_SPREAD, IndexBusy, IndexMismatch, IndexMissing, IndexStore, chunk_sentences, dequantize, quantize, quantized_scores,
@@ -263,3 +264,31 @@ def test_retiring_past_the_share_compacts_into_one_segment(tmp_path: Path, embed
     assert len(index.manifest.segments) == 1 and index.manifest.retired == 0 and index.alive is None
     assert not (service.settings.index / index.generation / "retired.json").exists()
     assert len(index.chunks) == index.manifest.chunks == 7
+
+
+def test_a_sentence_in_two_overlapping_passages_is_embedded_once(tmp_path: Path, embedder: Embedder) -> None:
+    text = "# Ports\n\n" + " ".join(f"Port {i} opened in {2000 + i}." for i in range(30))
+    embedded: list[str] = []
+
+    class Recording:
+        """The real embedder, recording what it is asked to embed."""
+
+        model_id, dimension, max_tokens = embedder.model_id, embedder.dimension, embedder.max_tokens
+        count_tokens = staticmethod(embedder.count_tokens)
+
+        def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+            embedded.extend(texts)
+            return embedder.encode(texts, batch_size=batch_size)
+
+    corpus = make_corpus(tmp_path / "corpus", {"ports.md": text})
+    service = Service(Settings(corpus=corpus, index=tmp_path / "index", chunk_tokens=48, chunk_overlap=16), embedder)
+    IndexStore(tmp_path / "index").build(load_corpus(corpus).documents, Recording(), service.chunk_settings())
+    loaded = IndexStore(tmp_path / "index").open()
+    assert len(loaded.chunks) > 2
+    spans = [tuple(map(int, span)) for row in range(len(loaded.chunks)) for span in loaded.sentences_of(row)[1]]
+    assert len(spans) > len(set(spans)), "neighbouring passages share sentences"
+    assert len(embedded) == len(set(embedded)) == len(loaded.chunks) + len(set(spans))
+    vectors = {}
+    for row in range(len(loaded.chunks)):
+        for vector, span in zip(*loaded.sentences_of(row)):
+            assert np.array_equal(vectors.setdefault(tuple(map(int, span)), vector), vector)

@@ -421,9 +421,9 @@ def run(
     tokens = [min(fast.max_tokens, fast.count_tokens(t) + 2) for t in bodies]
     log(f"indexing: bare model on the same {len(bodies)} chunks (fast, then torch fp32)")
     bare_fast = rate(bodies, fast.encode)
-    # A build embeds every sentence too (for highlighting): the bare model on those as well says what the
+    # A build embeds every distinct sentence too (for highlighting): the bare model on those as well says what the
     # pipeline itself (chunking, BM25, FAISS, the store) costs beyond the model's own work.
-    sentence_texts = [sentence_embedding_text(c, s, e) for c in real.chunks for s, e in chunk_sentences(c)]
+    sentence_texts = list(dict.fromkeys(sentence_embedding_text(c, s, e) for c in real.chunks for s, e in chunk_sentences(c)))
     bare_sentences = rate(sentence_texts, fast.encode)
     model_seconds = len(bodies) / bare_fast + len(sentence_texts) / bare_sentences
     ref_vectors: list[np.ndarray] = []

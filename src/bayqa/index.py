@@ -675,13 +675,16 @@ class IndexStore:
         doc_chunks = {d.id: chunk_document(d, encoder.count_tokens, settings) for d in new_docs}
         to_embed = [c for d in new_docs for c in doc_chunks[d.id]]
         fresh_sentences = {c.id: chunk_sentences(c) for c in to_embed}
+        # A sentence in the overlap of two passages of a section is the same text in both: embedded once.
         sentence_texts = [sentence_embedding_text(c, s, e) for c in to_embed for s, e in fresh_sentences[c.id]]
-        total = len(to_embed) + len(sentence_texts)
+        distinct = dict.fromkeys(sentence_texts)
+        total = len(to_embed) + len(distinct)
         fresh = _embed(encoder, [c.embedding_text for c in to_embed], batch_size, progress, "passages",
                        on_progress and (lambda done, _: on_progress(done, total)))
-        fresh_sentence_vectors = _embed(encoder, sentence_texts, batch_size, progress, "sentences",
-                                        on_progress and (lambda done, _: on_progress(len(to_embed) + done, total)))
-        fresh_sentence_vectors = quantize(fresh_sentence_vectors)
+        distinct_vectors = _embed(encoder, list(distinct), batch_size, progress, "sentences",
+                                  on_progress and (lambda done, _: on_progress(len(to_embed) + done, total)))
+        row_of = {text: row for row, text in enumerate(distinct)}
+        fresh_sentence_vectors = quantize(distinct_vectors[[row_of[t] for t in sentence_texts]])
         fresh_spans = [(row, s, e) for row, c in enumerate(to_embed) for s, e in fresh_sentences[c.id]]
         new_part = Part(fresh, fresh_sentence_vectors, np.asarray(fresh_spans, dtype=np.int64).reshape(-1, 3))
 
