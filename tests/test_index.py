@@ -292,3 +292,43 @@ def test_a_sentence_in_two_overlapping_passages_is_embedded_once(tmp_path: Path,
     for row in range(len(loaded.chunks)):
         for vector, span in zip(*loaded.sentences_of(row)):
             assert np.array_equal(vectors.setdefault(tuple(map(int, span)), vector), vector)
+
+
+FORMAT_8 = Path(__file__).parent / "fixtures" / "format8"  # written by bayqa 290d0af (make_fixture.py there)
+
+
+def test_a_format_8_index_is_served_and_then_rewritten_without_embedding(tmp_path: Path, embedder: Embedder) -> None:
+    """An index of the previous format (an HNSW main segment with a retired row, and a tail) answers as it is; the
+    next build rewrites it in the current format from its own vectors, and answers like a fresh build."""
+    import shutil
+
+    shutil.copytree(FORMAT_8, tmp_path / "old", ignore=shutil.ignore_patterns("corpus", "*.py"))
+    corpus = shutil.copytree(FORMAT_8 / "corpus", tmp_path / "corpus")
+    store = IndexStore(tmp_path / "old")
+    old = store.open(model_id=embedder.model_id)
+    assert old.manifest.format == 8 and old.manifest.retired == 1 and len(old.manifest.segments) == 2
+    assert store.rebuild_reason() is None
+    assert old.document_text("bridge.md").startswith("# The bridge\n\nThe bridge to Macao")
+    assert old.alive is not None and not old.alive[0] and "Zhuhai" in old.chunks[0].text, "the bridge's first text is retired"
+    assert old.best_sentence_scores(np.arange(len(old.chunks)), embedder.encode_query("third runway")).argmax() == 6
+    fresh_service = Service(Settings(corpus=corpus, index=tmp_path / "fresh", exact_search_below=2), embedder)
+    fresh_service.build()
+    fresh = IndexStore(tmp_path / "fresh").open()
+    questions = ["How long is the bridge to Macao?", "When did the third runway open?", "河套合作区面积", "Qianhai area in km²"]
+    for mode in MODES:
+        for question in questions:
+            before = Searcher(old, embedder).search(question, k=3, mode=mode)
+            after = Searcher(fresh, embedder).search(question, k=3, mode=mode)
+            assert [h.chunk.doc_id for h in before][:1] == [h.chunk.doc_id for h in after][:1], (mode, question)
+            assert before[0].answer is not None and before[0].answer.text == after[0].answer.text
+
+    report = Service(Settings(corpus=corpus, index=tmp_path / "old", exact_search_below=2), embedder).build()
+    assert report.generation is not None and report.chunks_embedded == 0, "nothing changed: the vectors are reused"
+    upgraded = store.open()
+    assert upgraded.manifest.format == 9 and upgraded.manifest.retired == 0 and len(upgraded.manifest.segments) == 1
+    assert sorted(c.id for c in upgraded.chunks) == sorted(c.id for c in fresh.chunks)
+    for question in questions:
+        assert [h.chunk.id for h in Searcher(upgraded, embedder).search(question, k=3)] == [
+            h.chunk.id for h in Searcher(fresh, embedder).search(question, k=3)
+        ]
+    assert Service(Settings(corpus=corpus, index=tmp_path / "old"), embedder).build().generation is None, "then nothing to do"

@@ -67,7 +67,9 @@ from bayqa.keyword import KeywordIndex
 from bayqa.terms import sentence_spans
 
 FORMAT_VERSION = 9
-READABLE_FORMATS = (9,)  # format 9 stopped storing passage texts (they are slices of their document's text)
+#: Formats 7 and 8 (8 is 7 with retired rows) are read, converted in memory (see _read_legacy_segment), and served;
+#: the next build rewrites them as format 9 reusing their vectors, so nothing is embedded again.
+READABLE_FORMATS = (7, 8, 9)
 RETIRED_FILE = "retired.json"
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = "write.lock"
@@ -117,7 +119,7 @@ class Manifest:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") not in READABLE_FORMATS:
             raise IndexMismatch(
-                f"index at {path.parent} has format {data.get('format')}, this bayqa reads format {FORMAT_VERSION}; "
+                f"index at {path.parent} has format {data.get('format')}, this bayqa reads formats {', '.join(map(str, READABLE_FORMATS))}; "
                 "rebuild it with `bayqa index`"
             )
         fields = {k: data[k] for k in cls.__dataclass_fields__ if k != "retired"}
@@ -250,6 +252,7 @@ class LoadedIndex:
         tail_documents: dict[str, DocumentInfo] = {}
         tail_texts: dict[str, bytes] = {}
         from_disk = self.manifest.segments
+        legacy = self.manifest.format < FORMAT_VERSION
         keywords: list[KeywordIndex] = []
         if previous is not None and _same_main_segment(previous.manifest, self.manifest):
             # Segments never change once written: the main rows, their documents and vectors are those of ``previous``.
@@ -264,16 +267,24 @@ class LoadedIndex:
             from_disk = self.manifest.segments[1:]
         for name, _ in from_disk:
             with _read_only(path / name / CHUNK_STORE) as db:
-                texts = dict(db.execute("SELECT id, text FROM documents"))
-                self.chunks.extend(_read_chunks(db, headings, texts))
+                if legacy:
+                    texts, chunks = _read_legacy_chunks(db, headings)
+                else:
+                    texts = dict(db.execute("SELECT id, text FROM documents"))
+                    chunks = _read_chunks(db, headings, texts)
+                self.chunks.extend(chunks)
                 documents = _document_infos(db)
             if name == main_name:
                 self._main_documents, self._main_texts = documents, texts
             else:
                 tail_documents.update(documents)
                 tail_texts.update(texts)
-            parts.append(read_segment(path / name))
-            keywords.append(KeywordIndex.load(path / name / "keyword"))
+            part = read_segment(path / name)
+            parts.append(Part(part.vectors, quantize(_legacy_dequantize(part.sentences)), part.spans) if legacy else part)
+            if not legacy:
+                keywords.append(KeywordIndex.load(path / name / "keyword"))
+        if legacy:  # one file of counts for the whole generation, its retired rows already blank
+            keywords = [KeywordIndex.load(path / "keyword")]
         gone = set(retired.documents)
         self.documents: dict[str, DocumentInfo] = dict(sorted(
             ({k: v for k, v in self._main_documents.items() if k not in gone} | tail_documents).items()
@@ -398,7 +409,9 @@ def link_segment(source: Path, target: Path) -> None:
 def _same_main_segment(old: Manifest, new: Manifest) -> bool:
     """Whether ``new`` was patched from ``old`` (or from a generation patched from it): segment names are random,
     so a shared main segment means no build since ``old`` rebuilt it (a rebuild always writes a new one)."""
-    return (old.model, old.dimension, old.chunking, old.segments[:1]) == (new.model, new.dimension, new.chunking, new.segments[:1])
+    return (old.format, old.model, old.dimension, old.chunking, old.segments[:1]) == (
+        new.format, new.model, new.dimension, new.chunking, new.segments[:1]
+    )
 
 
 @contextmanager
@@ -484,6 +497,22 @@ def _read_chunks(
         chunks.append(Chunk(id=r[0], doc_id=doc_id, ordinal=r[2], title=title, headings=headings(r[4]), page=r[5],
                             start=r[6], end=r[7], text=text[r[6] : r[7]]))
     return chunks
+
+
+def _read_legacy_chunks(db: sqlite3.Connection, headings: Callable[[str], tuple[str, ...]]) -> tuple[dict[str, bytes], list[Chunk]]:
+    """A format 7 or 8 chunk store, which held each passage's text and title and its documents' plain texts: the
+    documents' texts compressed as format 9 keeps them, and the passages."""
+    texts = {doc_id: _compressed(text) for doc_id, text in db.execute("SELECT id, text FROM documents")}
+    chunks = [
+        Chunk(id=r[0], doc_id=r[1], ordinal=r[2], title=r[3], headings=headings(r[4]), page=r[5], start=r[6], end=r[7], text=r[8])
+        for r in db.execute("SELECT id, doc_id, ordinal, title, headings, page, start, end_, text FROM chunks ORDER BY row")
+    ]
+    return texts, chunks
+
+
+def _legacy_dequantize(rows: np.ndarray) -> np.ndarray:
+    """float32 vectors back from format 7 and 8 sentence records (int8 codes with a scale per vector)."""
+    return rows["codes"].astype(np.float32) * rows["scale"][:, np.newaxis]
 
 
 def _compressed(text: str) -> bytes:
@@ -666,7 +695,8 @@ class IndexStore:
         unchanged = tuple(d.id for d in documents if d.id in old_docs and old_docs[d.id].content_hash == d.content_hash)
         removed = tuple(sorted(set(old_docs) - new_ids))
         fingerprint = corpus_fingerprint(documents)
-        if previous is not None and not force and not (added or changed or removed) and previous.manifest.corpus_fingerprint == fingerprint:
+        current = previous is not None and previous.manifest.format == FORMAT_VERSION
+        if current and not force and not (added or changed or removed) and previous.manifest.corpus_fingerprint == fingerprint:
             return BuildReport(None, unchanged=unchanged, problems=tuple(problems), chunks_total=previous.manifest.chunks,
                                seconds=time.perf_counter() - started, notes=tuple(notes))
 
@@ -701,7 +731,7 @@ class IndexStore:
                 indexed_at=old_docs[d.id].indexed_at if d.id in reuse else now,
             )
 
-        plan = _patch_plan(previous, reuse, (*changed, *removed), len(to_embed)) if previous is not None and reuse else None
+        plan = _patch_plan(previous, reuse, (*changed, *removed), len(to_embed)) if current and reuse else None
         if plan is not None:
             assert previous is not None
             kept = {d.id: d for d in documents if d.id in plan.kept_tail_documents}
