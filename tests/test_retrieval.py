@@ -97,6 +97,7 @@ def test_segments_keyword_counts_joined_equal_one_index_of_all_passages() -> Non
     for question in ("Hong Kong talents", "Qianhai zone", "河套面积", "bridge traffic"):
         np.testing.assert_allclose(joined.scores(question), whole.scores(question), rtol=1e-6)
     assert KeywordIndex.joined(parts[:1]) is parts[0]
+    assert parts[0].counts.shape == (2, len(parts[0].vocab)), "the parts are left as they were"
 
 
 @pytest.mark.parametrize("mode", ["keyword", "hybrid"])

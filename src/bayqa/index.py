@@ -67,7 +67,7 @@ from bayqa.keyword import KeywordIndex
 from bayqa.terms import sentence_spans
 
 FORMAT_VERSION = 9
-#: Formats 7 and 8 (8 is 7 with retired rows) are read, converted in memory (see _read_legacy_segment), and served;
+#: Formats 7 and 8 (8 is 7 with retired rows) are read, converted in memory (see _read_legacy_chunks), and served;
 #: the next build rewrites them as format 9 reusing their vectors, so nothing is embedded again.
 READABLE_FORMATS = (7, 8, 9)
 RETIRED_FILE = "retired.json"
@@ -75,7 +75,7 @@ CURRENT_FILE = "CURRENT"
 LOCK_FILE = "write.lock"
 CHUNK_STORE = "chunks.sqlite"  # in each segment: its passages (with their global row numbers) and its documents
 EMBED_SLICE = 64  # chunks embedded between two progress reports (two batches of 32)
-HNSW_NEIGHBOURS = 32  # M: links per vector (recall@10 0.999 vs exact on 15.9k real SciFact MiniLM vectors)
+HNSW_NEIGHBOURS = 32  # M: links per vector (recall@10 vs exact search 0.995 on the 11.4k SciFact train passages)
 HNSW_BUILD_DEPTH = 80  # efConstruction
 HNSW_SEARCH_DEPTH = 256  # efSearch: candidates examined per question (stored in the index file)
 CLIP_COSINE = 0.9999  # least cosine of a vector to itself clipped to a graph's code ranges, for a rebuild to keep them
@@ -437,7 +437,7 @@ def quantize(vectors: np.ndarray) -> np.ndarray:
     Sentence vectors are the largest part of an index (3-5 per passage): at 100k passages 271 MiB as float16,
     137 MiB as int8, 69 MiB as these codes. Component ``i`` is ``(code_i - CODE_CENTRE) * step``. A cosine to another
     vector moves by 0.005 on average (0.0003 for int8); on the GBA set and SciFact that changes no figure
-    beyond one question's noise (README "Index on disk"). Kept as one array of records so that rows are gathered,
+    beyond one question's noise (README, "What was tried"). Kept as one array of records so that rows are gathered,
     sliced and joined like any array.
     """
     vectors = np.asarray(vectors, dtype=np.float32)

@@ -112,15 +112,14 @@ class KeywordIndex:
         if len(parts) == 1:
             return parts[0]
         vocab = dict(parts[0].vocab)
-        blocks = [parts[0].counts]
+        columns = [np.arange(len(vocab), dtype=np.int32)]  # each part's columns in the joined index
         for part in parts[1:]:
             to_joined = np.zeros(len(part.vocab), dtype=np.int32)
             for term, column in part.vocab.items():
                 to_joined[column] = vocab.setdefault(term, len(vocab))
-            counts = part.counts
-            blocks.append(sp.csr_matrix((counts.data, to_joined[counts.indices], counts.indptr), shape=(counts.shape[0], len(vocab))))
-        for block in blocks:
-            block.resize((block.shape[0], len(vocab)))
+            columns.append(to_joined)
+        blocks = [sp.csr_matrix((p.counts.data, to_joined[p.counts.indices], p.counts.indptr), shape=(p.size, len(vocab)))
+                  for p, to_joined in zip(parts, columns)]  # new matrices: the parts stay as they are, shared
         return KeywordIndex(sp.vstack(blocks, format="csr", dtype=np.float32), vocab)
 
     def blanked(self, rows: Sequence[int]) -> KeywordIndex:
