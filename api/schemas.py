@@ -44,6 +44,10 @@ class ConfidenceOut(BaseModel):
         None, description="0..1 from the optional verifier (BAYQA_VERIFIER): how likely the best top sentence answers; "
         "null when it is off or did not run (Chinese questions, questions already flagged).",
     )
+    missing: str | None = Field(
+        None, description="What the question asks for ('date', 'amount' of money, 'figure') when none of the answer "
+        "sentences of the top three passages states one: such a question is flagged low whatever its score; else null.",
+    )
 
 
 class SearchResponse(BaseModel):

@@ -125,12 +125,15 @@ def test_search_modes_and_confidence(client: httpx.Client) -> None:
     default = client.get("/search", params={"q": q, "k": 3}).json()
     assert default["mode"] == "hybrid" and 0.0 <= default["confidence"]["score"] <= 1.0
     assert default["confidence"]["low"] is False and default["confidence"]["check"] is None  # no verifier configured
+    assert default["confidence"]["missing"] is None
     keyword = client.post("/search", json={"q": q, "k": 3, "mode": "keyword"}).json()
     assert keyword["mode"] == "keyword" and keyword["results"][0]["doc_id"] == "05_qianhai_cooperation_zone.md"
     answer = keyword["results"][0]["answer"]
     assert answer is not None and "No. 58" in answer["text"]
     off_topic = client.get("/search", params={"q": "best chocolate cookie recipe", "mode": "dense"}).json()
     assert off_topic["confidence"]["low"] is True and off_topic["results"]
+    fare = client.get("/search", params={"q": "How much does a ticket on the Express Rail Link to West Kowloon cost?"}).json()
+    assert fare["confidence"]["low"] is True and fare["confidence"]["missing"] == "amount"
     bad = client.get("/search", params={"q": q, "mode": "fuzzy"})
     assert bad.status_code == 422 and "mode" in bad.json()["detail"]
 

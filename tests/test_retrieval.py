@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from bayqa.confidence import CHECK_BELOW, CHECK_LOW, Confidence, checked, confidence, needs_check
+from bayqa.confidence import CHECK_BELOW, CHECK_LOW, Confidence, checked, confidence, needs_check, unstated
 from bayqa.embedding import Embedder
 from bayqa.fusion import HYBRID_WEIGHTS, convex, hybrid_weights
-from bayqa.highlight import asks_for, best_sentence
+from bayqa.highlight import asks_for, best_sentence, expected_answer, states
 from bayqa.keyword import B, K1, KeywordIndex
 from bayqa.service import Service
 from bayqa.terms import sentence_spans, terms, without_enumerator
@@ -225,6 +225,29 @@ def test_figure_and_date_questions_are_recognised() -> None:
     assert asks_for("How many jobs are there?") == asks_for("香港园区的面积是多少公顷？") == "figure"
     assert asks_for("How many destinations could passengers reach when the line opened?") == "figure"  # the first asks
     assert asks_for("Who signed the agreement?") is None
+
+
+def test_what_an_answer_must_state() -> None:
+    assert expected_answer("How much is the toll for a car on the bridge?") == expected_answer("写字楼租金是多少？") == "amount"
+    assert expected_answer("How much did the airport's third runway cost?") == "amount"
+    assert expected_answer("How many jobs will the zone create?") == "figure" and expected_answer("When did it open?") == "date"
+    assert expected_answer("Who signed the agreement?") is None
+    asked = frozenset(terms("How much did the runway cost in 2016?"))
+    assert states("amount", "The project cost HK$141.5 billion.", asked) and states("amount", "总投资约3亿元。", asked)
+    assert not states("amount", "More than 950,000 trips were made.", asked), "a figure, but no money"
+    assert not states("amount", "It was approved in 2016 at a cost set by HK$ rules.", asked), "money, but no new figure"
+    when = frozenset(terms("When did the bridge open after the 2009 start?"))
+    assert states("date", "It opened on 23 October 2018.", when) and not states("date", "It opened after the 2009 start.", when)
+    assert states("figure", "Three runways.", frozenset()) and not states("figure", "It opened in 2018.", frozenset())
+
+
+def test_a_question_whose_answer_kind_no_top_sentence_states_is_flagged(shipped_service: Service) -> None:
+    cost = shipped_service.answer("How much did Hong Kong airport's three-runway system cost?", k=3)
+    assert not cost.confidence.low and cost.confidence.missing is None
+    fare = shipped_service.answer("How much does a ticket on the Express Rail Link to West Kowloon cost?", k=3)
+    assert fare.confidence.low and fare.confidence.missing == "amount" and fare.hits
+    assert unstated(Confidence(0.95, False), "date") == Confidence(0.95, True, None, "date")
+    assert unstated(Confidence(0.95, False), None) == Confidence(0.95, False)
 
 
 def test_confidence_is_monotonic() -> None:

@@ -364,6 +364,11 @@ def test_low_confidence_answer_is_flagged(page, live_server: LiveServer) -> None
     expect(page.locator(".low-confidence")).to_be_visible()
     expect(page.locator(".answer-box")).to_have_count(0)
     expect(page.locator("li.result")).not_to_have_count(0)
+    expect(page.locator(".low-reason")).to_have_count(0)
+    search(page, "How much does a ticket on the Express Rail Link to West Kowloon cost?")
+    expect(page.locator(".low-reason")).to_have_text(
+        "The question asks for an amount of money, and none of the top passages gives one."
+    )
     search(page, BRIDGE_Q)
     expect(page.locator(".low-confidence")).to_have_count(0)
     expect(page.locator(".answer-box")).to_be_visible()

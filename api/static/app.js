@@ -7,6 +7,8 @@
 
 const DEFAULT_K = "10";
 const MODE_NAMES = { hybrid: "hybrid", dense: "semantic", keyword: "keyword" };
+// confidence.missing: what the question asks for that no top answer sentence states.
+const MISSING_NAMES = { date: "a date", amount: "an amount of money", figure: "a figure" };
 const CJK = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/;
 const STOPWORDS = new Set(("a an and are as at be been by can could did do does for from had has have how i if in into is it its " +
   "of on or that the their them there these they this to was were what when where which who whom whose why will with would " +
@@ -325,8 +327,10 @@ function showResults(s, body) {
   const out = [];
   const low = body.confidence && body.confidence.low === true;
   if (low) {
+    const missing = MISSING_NAMES[body.confidence.missing];
     out.push(el("div", { class: "low-confidence", role: "note" },
       el("p", { class: "low-title", text: "The documents probably do not answer this question." }),
+      ...(missing ? [el("p", { class: "low-reason", text: `The question asks for ${missing}, and none of the top passages gives one.` })] : []),
       el("p", { text: "These are the closest passages bayqa found; check them before relying on them, or rephrase the question." })));
   } else if (results[0].answer) {
     out.push(answerBox(results[0], question));

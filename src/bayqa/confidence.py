@@ -11,6 +11,10 @@ questions), turns them into an estimate of the probability that the corpus answe
 that set's mix of questions). Below LOW the answer is flagged as probably not in the corpus; LOW is
 set so that at most 5% of the answerable questions of the set are flagged.
 
+The answer-type check (bayqa.highlight.expected_answer and states) flags a question that asks for a date, an
+amount of money or a figure when none of the answer sentences of the top passages states one: the documents then
+hold the subject but not the detail asked for. ``missing`` says which kind was missing.
+
 With a verifier configured (bayqa.verify), a question the two signals pass without being sure of it (score below
 CHECK_BELOW) is checked once more: ``check`` is the cross-encoder's probability that the best of the top answer
 sentences answers it, and below CHECK_LOW the question is flagged too. CHECK_LOW is a round figure inside the wide
@@ -38,6 +42,7 @@ class Confidence:
     score: float
     low: bool
     check: float | None = None
+    missing: str | None = None  # what the question asks for ("date", "amount", "figure") and no top answer states
 
 
 def confidence(similarity: float, coverage: float) -> Confidence:
@@ -54,4 +59,10 @@ def needs_check(cheap: Confidence) -> bool:
 
 def checked(cheap: Confidence, probability: float) -> Confidence:
     """The cheap confidence with the verifier's say added: a sentence that probably does not answer flags it."""
-    return Confidence(cheap.score, cheap.low or probability < CHECK_LOW, round(probability, 4))
+    return Confidence(cheap.score, cheap.low or probability < CHECK_LOW, round(probability, 4), cheap.missing)
+
+
+def unstated(cheap: Confidence, missing: str | None) -> Confidence:
+    """The confidence with the answer-type check: a question that asks for a date, an amount of money or a figure
+    that none of the top answer sentences states is flagged, whatever its score."""
+    return Confidence(cheap.score, cheap.low or missing is not None, cheap.check, missing)

@@ -40,6 +40,16 @@ _ASKS_FOR_FIGURE = re.compile(
     r"|多少|多大|多长|多高|多久|多远|几",
     re.IGNORECASE,
 )
+# A figure question about money ("How much is the toll", "租金是多少") wants an amount of money: a currency sign,
+# code or word ("HK$141.5 billion", "RMB 150 billion", "300 dollars", "3亿元", "港元").
+_ASKS_FOR_AMOUNT = re.compile(
+    r"\b(?:tolls?|fares?|rents?|prices?|costs?|fees?|charges?|wages?|salar(?:y|ies)|budgets?)\b|租金|价格|费用|票价|收费|多少钱|造价|工资|薪",
+    re.IGNORECASE,
+)
+_AMOUNT = re.compile(
+    r"(?:HK|US|MOP|NT)?\$|\b(?:RMB|CNY|HKD|USD|MOP|yuan|renminbi|dollars?|patacas?|euros?)\b|[€£¥]|\d\s*[万亿千百]?\s*元|港元|港币|美元|澳门元|人民币",
+    re.IGNORECASE,
+)
 # A date: a year, a month's name with its day ("6 November", "November 6"), or a Chinese date part ("2023年",
 # "9月", "22日"). Digits are not word boundaries in Chinese text, hence the look-arounds.
 _MONTH = "January|February|March|April|May|June|July|August|September|October|November|December"
@@ -76,6 +86,22 @@ def asks_for(question: str) -> str | None:
     found = [(m.start(), kind) for kind, pattern in (("date", _ASKS_FOR_DATE), ("figure", _ASKS_FOR_FIGURE))
              if (m := pattern.search(question))]
     return min(found)[1] if found else None
+
+
+def expected_answer(question: str) -> str | None:
+    """What an answer to the question must state: "date", "amount" (of money), "figure", or None (anything)."""
+    wants = asks_for(question)
+    return "amount" if wants == "figure" and _ASKS_FOR_AMOUNT.search(question) else wants
+
+
+def states(kind: str, sentence: str, question_terms: frozenset[str]) -> bool:
+    """Whether ``sentence`` states what ``expected_answer`` said the question wants: a date, an amount of money, or a
+    figure that the question does not already state (as the highlighter's bonus counts them)."""
+    if kind == "date":
+        return not _date_terms_of(sentence) <= question_terms
+    if kind == "amount":
+        return bool(_AMOUNT.search(sentence)) and not _figures_of(sentence) <= question_terms
+    return not _figures_of(sentence) <= question_terms
 
 
 def best_sentence(

@@ -18,10 +18,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bayqa.chunking import Chunk
-from bayqa.confidence import Confidence, checked, confidence, needs_check
+from bayqa.confidence import Confidence, checked, confidence, needs_check, unstated
 from bayqa.embedding import Embedder
 from bayqa.fusion import convex, hybrid_weights
-from bayqa.highlight import Answer, asks_for, best_sentence
+from bayqa.highlight import Answer, asks_for, best_sentence, expected_answer, states
 from bayqa.index import LoadedIndex
 from bayqa.terms import terms
 from bayqa.verify import Verifier
@@ -161,9 +161,11 @@ class Searcher:
         if mode == "hybrid":
             hits = answer_first(hits, ANSWER_WEIGHT)
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
-        trust = confidence(similarity, coverage(question_terms, top_terms, idf))
+        sentences = list(dict.fromkeys(h.answer.text for h in hits[:CHECKED_ANSWERS] if h.answer is not None))
+        kind = expected_answer(question)
+        stated = kind is None or any(states(kind, t, frozenset(idf)) for t in sentences)
+        trust = unstated(confidence(similarity, coverage(question_terms, top_terms, idf)), None if stated else kind)
         if self.verifier is not None and needs_check(trust) and self.verifier.reads(question):
-            sentences = list(dict.fromkeys(h.answer.text for h in hits[:CHECKED_ANSWERS] if h.answer is not None))
             trust = checked(trust, self.verifier.probability(question, sentences))
         return Answers(mode, hits[:k], trust)
 
