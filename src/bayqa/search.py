@@ -162,8 +162,8 @@ class Searcher:
             hits = answer_first(hits, ANSWER_WEIGHT)
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
         sentences = list(dict.fromkeys(h.answer.text for h in hits[:CHECKED_ANSWERS] if h.answer is not None))
-        kind = expected_answer(question)
-        stated = kind is None or any(states(kind, t, frozenset(idf)) for t in sentences)
+        kind, asked = expected_answer(question), frozenset(idf)
+        stated = kind is None or any(states(kind, t, asked) for t in sentences)
         trust = unstated(confidence(similarity, coverage(question_terms, top_terms, idf)), None if stated else kind)
         if self.verifier is not None and needs_check(trust) and self.verifier.reads(question):
             trust = checked(trust, self.verifier.probability(question, sentences))
