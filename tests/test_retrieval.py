@@ -8,6 +8,7 @@ from bayqa.embedding import Embedder
 from bayqa.fusion import HYBRID_WEIGHTS, convex, hybrid_weights
 from bayqa.highlight import asks_for, best_sentence, expected_answer, states
 from bayqa.keyword import B, K1, KeywordIndex
+from bayqa.search import MODES
 from bayqa.service import Service
 from bayqa.terms import sentence_spans, terms, without_enumerator
 
@@ -246,6 +247,10 @@ def test_a_question_whose_answer_kind_no_top_sentence_states_is_flagged(shipped_
     assert not cost.confidence.low and cost.confidence.missing is None
     fare = shipped_service.answer("How much does a ticket on the Express Rail Link to West Kowloon cost?", k=3)
     assert fare.confidence.low and fare.confidence.missing == "amount" and fare.hits
+    for mode in MODES:  # the top three answer sentences are read whatever k is
+        one, ten = (shipped_service.answer("How many chapters does the Outline Development Plan contain?", k=k, mode=mode)
+                    for k in (1, 10))
+        assert one.confidence == ten.confidence, mode
     assert unstated(Confidence(0.95, False), "date") == Confidence(0.95, True, None, "date")
     assert unstated(Confidence(0.95, False), None) == Confidence(0.95, False)
 

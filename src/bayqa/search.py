@@ -145,8 +145,9 @@ class Searcher:
         keyword = self.index.keyword.scores(question) if mode != "dense" else None
         allowed = self._allowed_rows(doc_ids)
         # Hybrid reorders a document's passages among the first ANSWER_DEPTH places, so that asking for fewer
-        # passages returns the head of the same list; a verifier reads the first CHECKED_ANSWERS whatever k is.
-        depth = max(k, ANSWER_DEPTH) if mode == "hybrid" else max(k, CHECKED_ANSWERS) if self.verifier else k
+        # passages returns the head of the same list; the answer-type check and a verifier read the first
+        # CHECKED_ANSWERS whatever k is.
+        depth = max(k, ANSWER_DEPTH) if mode == "hybrid" else max(k, CHECKED_ANSWERS)
         wanted = min(total, max(MIN_CANDIDATES, depth * max(4, max_per_doc) + 32))
         while True:
             dense_rows, dense_scores = self._dense(query, wanted, allowed)
