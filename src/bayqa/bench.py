@@ -591,7 +591,7 @@ def targets(results: dict[str, Any], plan: Plan) -> list[dict[str, Any]]:
         ("indexing (chunks/s), whole pipeline", ix["pipeline_chunks_per_s"], ">= 40",
          ix["pipeline_chunks_per_s"] >= 40, ratio(ix["pipeline_chunks_per_s"], ix.get("langchain_chunks_per_s"), True)),
         ("indexing vs bare model, same backend", ix["pipeline_vs_bare"], ">= 0.90", ix["pipeline_vs_bare"] >= 0.9, None),
-        ("the same, bare model on passages and sentences", ix["pipeline_vs_bare_all_texts"], "-", None, None),
+        ("the same, bare model on passages and distinct sentences", ix["pipeline_vs_bare_all_texts"], "-", None, None),
         ("add one document to the largest index (s)", big.get("add_one_document_s"), "<= 2",
          (big.get("add_one_document_s") or 1e9) <= 2, ratio(big.get("add_one_document_s"), big.get("langchain_add_one_document_s"), False)),
         ("server switch to the added document (s), largest size", big.get("switch_after_addition_s"), "-", None, None),
