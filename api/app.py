@@ -23,8 +23,8 @@ from api.schemas import (
     ChunkRef, ConfidenceOut, DocumentDetail, DocumentList, DocumentOut, ErrorOut, Health, Mode, PassageOut,
     SearchRequest, SearchResponse,
 )
+from api.pool import SearchPool, SearchProcessLost
 from api.writes import watch_folder, write_router
-from bayqa.config import Settings
 from bayqa.corpus import remove_stale_uploads
 from bayqa.jobs import Jobs
 from bayqa.search import Hit
@@ -56,32 +56,71 @@ def _field_name(loc: tuple) -> str:
     return ".".join(parts) or "request"
 
 
+def search_response(service: Service, body: SearchRequest) -> SearchResponse:
+    """One search, validated against the index it runs on; ApiError says what was wrong with the request."""
+    question = body.q.strip()
+    if not question:
+        raise ApiError(422, "q: the question is empty; type a question")
+    limit = service.settings.max_question_chars
+    if len(question) > limit:
+        raise ApiError(422, f"q: the question is {len(question)} characters long; the limit is {limit}")
+    searcher = service.searcher
+    doc_ids = frozenset(body.doc_ids) if body.doc_ids else None
+    if doc_ids:
+        unknown = sorted(doc_ids - set(searcher.index.documents))
+        if unknown:
+            raise ApiError(422, f"doc_ids: unknown document(s) {', '.join(unknown)}; see GET /documents")
+    started = time.perf_counter()
+    answers = searcher.answer(question, k=body.k, max_per_doc=service.settings.max_per_doc, doc_ids=doc_ids, mode=body.mode)
+    return SearchResponse(
+        query=question, k=body.k, mode=answers.mode, took_ms=round((time.perf_counter() - started) * 1000, 2),
+        generation=searcher.index.generation, confidence=ConfidenceOut(**asdict(answers.confidence)),
+        results=[_passage(h) for h in answers.hits],
+    )
+
+
+def search_json(service: Service, request_json: str) -> tuple[int, bytes]:
+    """The HTTP status and JSON body of one search (what a search process of ``--workers N`` sends back)."""
+    try:
+        return 200, search_response(service, SearchRequest.model_validate_json(request_json)).model_dump_json().encode()
+    except ApiError as exc:
+        status, detail = exc.status, exc.detail
+    except NotReady as exc:
+        status, detail = 503, str(exc)
+    except Exception:
+        log.exception("unexpected error in a search")
+        status, detail = 500, "internal error; the server log has the details"
+    return status, ErrorOut(detail=detail).model_dump_json().encode()
+
+
 def search_slots() -> int:
-    """How many searches one server process runs at once: as many as it has cores.
+    """How many searches one server process without search processes runs at once: as many as it has cores.
 
     Most of a search holds the GIL, so more threads than cores only queue for it and pass it back and forth.
     Measured at 100k passages with 8 connections from wrk, on 2 cores: one process running searches on FastAPI's
-    40 threads answered 241 q/s with a p95 of 56 ms; two at a time, 319 q/s and 30 ms. With ``--workers 2``, each
-    process still keeps as many slots as cores: connections need not spread evenly over the workers (``bayqa serve``
-    makes libuv accept one at a time, which balanced them in every run measured, but the kernel does not promise it),
-    and a worker holding all eight with one slot would use one core only (225 q/s).
+    40 threads answered 241 q/s with a p95 of 56 ms; two at a time, 319 q/s and 30 ms. ``--workers N`` (api/pool.py)
+    goes past one core.
     """
     return len(os.sched_getaffinity(0))
 
 
-def create_app(service: Service, *, watch: bool = False) -> FastAPI:
+def create_app(service: Service, *, watch: bool = False, search_processes: int = 0) -> FastAPI:
     """The app for one Service; it keeps following the index folder's live generation.
 
-    With ``watch``, changes in the corpus folder are indexed as they happen.
+    With ``watch``, changes in the corpus folder are indexed as they happen. With ``search_processes``, searches run
+    in that many processes of their own (see api/pool.py) instead of on this process's threads.
     """
     searches = anyio.CapacityLimiter(search_slots())
+    pool = SearchPool(service.settings, search_processes) if search_processes else None
     jobs = Jobs(service.settings.index / "jobs.sqlite")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        thread = threading.Thread(target=_follow_index, args=(service, stop), name="bayqa-index-follower", daemon=True)
+        thread = threading.Thread(target=follow_index, args=(service, stop), name="bayqa-index-follower", daemon=True)
         thread.start()
+        if pool is not None:
+            pool.start()
         jobs.start()
         remove_stale_uploads(service.settings.corpus)
         if watch:
@@ -89,6 +128,8 @@ def create_app(service: Service, *, watch: bool = False) -> FastAPI:
         yield
         stop.set()
         jobs.stop()
+        if pool is not None:
+            pool.close()
 
     app = FastAPI(
         title="bayqa",
@@ -120,30 +161,17 @@ def create_app(service: Service, *, watch: bool = False) -> FastAPI:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal error; the server log has the details"}, status_code=500)
 
-    def run_search(body: SearchRequest) -> SearchResponse:
-        question = body.q.strip()
-        if not question:
-            raise ApiError(422, "q: the question is empty; type a question")
-        limit = service.settings.max_question_chars
-        if len(question) > limit:
-            raise ApiError(422, f"q: the question is {len(question)} characters long; the limit is {limit}")
-        searcher = service.searcher
-        doc_ids = frozenset(body.doc_ids) if body.doc_ids else None
-        if doc_ids:
-            unknown = sorted(doc_ids - set(searcher.index.documents))
-            if unknown:
-                raise ApiError(422, f"doc_ids: unknown document(s) {', '.join(unknown)}; see GET /documents")
-        started = time.perf_counter()
-        answers = searcher.answer(question, k=body.k, max_per_doc=service.settings.max_per_doc, doc_ids=doc_ids, mode=body.mode)
-        return SearchResponse(
-            query=question, k=body.k, mode=answers.mode, took_ms=round((time.perf_counter() - started) * 1000, 2),
-            generation=searcher.index.generation, confidence=ConfidenceOut(**asdict(answers.confidence)),
-            results=[_passage(h) for h in answers.hits],
-        )
-
     async def searched(body: SearchRequest) -> Response:
-        """The search and its JSON on a worker thread, at most ``search_slots`` at a time; the others wait their turn."""
-        return await anyio.to_thread.run_sync(lambda: _json(run_search(body)), limiter=searches)
+        """The search and its JSON in a search process, or on a worker thread here, at most ``search_slots`` at a time
+        (the others wait their turn)."""
+        if pool is None:
+            return await anyio.to_thread.run_sync(lambda: _json(search_response(service, body)), limiter=searches)
+        try:
+            status, content = await pool.search(body.model_dump_json(), service.searcher.index.generation)
+        except SearchProcessLost as exc:
+            raise ApiError(503, str(exc)) from exc
+        headers = {"Retry-After": "2"} if status == 503 else None
+        return Response(content, status_code=status, media_type="application/json", headers=headers)
 
     @app.get("/search", response_model=SearchResponse, summary="Ask a question (query string)")
     async def search_get(
@@ -178,18 +206,20 @@ def create_app(service: Service, *, watch: bool = False) -> FastAPI:
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health}}, summary="Ready once the index is loaded")
     def health() -> JSONResponse:
-        if not service.ready:
-            return JSONResponse(Health(status="loading").model_dump(), status_code=503)
+        processes = pool.ready if pool is not None else None
+        if not service.ready or processes == 0:
+            return JSONResponse(Health(status="loading", search_processes=processes).model_dump(), status_code=503)
         index = service.searcher.index
         return JSONResponse(
             Health(status="ready", generation=index.generation, documents=len(index.documents),
-                   chunks=index.manifest.chunks, model=index.manifest.model).model_dump()
+                   chunks=index.manifest.chunks, model=index.manifest.model, search_processes=processes).model_dump()
         )
 
     @app.get("/", include_in_schema=False)
     def home() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
+    app.state.search_pool = pool
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     # Live updates: write routes (bearer token) and job status; see api/writes.py.
@@ -197,12 +227,7 @@ def create_app(service: Service, *, watch: bool = False) -> FastAPI:
     return app
 
 
-def app_from_env() -> FastAPI:
-    """App factory for several worker processes (``bayqa serve --workers N``): settings from BAYQA_* variables."""
-    return create_app(Service(Settings()))
-
-
-def _follow_index(service: Service, stop: threading.Event) -> None:
+def follow_index(service: Service, stop: threading.Event) -> None:
     """Load the index if needed, then pick up new generations written by any process."""
     while not stop.is_set():
         try:

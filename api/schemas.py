@@ -91,11 +91,17 @@ class DocumentList(BaseModel):
 
 
 class Health(BaseModel):
-    status: str = Field(description="'ready', or 'loading' while the index is not loaded yet (HTTP 503).")
+    status: str = Field(
+        description="'ready', or 'loading' (HTTP 503) while the index is not loaded yet, or with --workers N while no "
+        "search process has loaded it."
+    )
     generation: str | None = None
     documents: int | None = None
     chunks: int | None = None
     model: str | None = None
+    search_processes: int | None = Field(
+        None, description="With `bayqa serve --workers N`: how many of the N search processes are running (else null)."
+    )
 
 
 class ErrorOut(BaseModel):

@@ -273,10 +273,9 @@ def wrk_latency(url: str, questions: Sequence[str], seconds: int, connections: i
 class Server:
     """``bayqa serve`` as a child process on a free port, so its memory is its own."""
 
-    READY_IN_A_ROW = 10  # with several workers, any one may answer /health: wait until every one seems ready
-
     def __init__(self, index: Path, corpus: Path, model: str, workers: int = 1) -> None:
         self.port = _free_port()
+        self.workers = workers
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "BAYQA_MODEL": model}
         self.process = subprocess.Popen(
@@ -289,17 +288,17 @@ class Server:
         import httpx
 
         deadline = time.monotonic() + 180
-        ready = 0
+        expected = self.workers if self.workers > 1 else None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"bayqa serve exited: {self.process.stderr.read()[-2000:] if self.process.stderr else ''}")
             try:
-                ready = ready + 1 if httpx.get(f"{self.url}/health", timeout=2).status_code == 200 else 0
+                health = httpx.get(f"{self.url}/health", timeout=2)
+                if health.status_code == 200 and health.json().get("search_processes") == expected:
+                    return self  # with --workers N, once every search process has loaded the index
             except httpx.TransportError:
-                ready = 0
-            if ready == self.READY_IN_A_ROW:
-                return self
-            time.sleep(0.1 if not ready else 0.02)
+                pass
+            time.sleep(0.1)
         raise RuntimeError("bayqa serve did not become ready within 180 s")
 
     def __exit__(self, *exc: object) -> None:

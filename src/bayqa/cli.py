@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port (env BAYQA_PORT, default 8000)")
     p.add_argument("--watch", action="store_true", help="index files added to, changed in or removed from the corpus folder as it happens")
     p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="serve from N processes; each follows the live index generation (default 1)")
+                   help="run searches in N processes of their own, fed from one queue, to use N cores (default 1: in the "
+                        "server process)")
 
     p = sub.add_parser("bench", parents=[model], help="measure search latency and indexing speed against LangChain FAISS")
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke run on a tiny sample")
@@ -143,8 +143,6 @@ def cmd_serve(service: Service, args: argparse.Namespace) -> int:
     settings = service.settings
     if args.workers < 1:
         raise UsageError("--workers must be 1 or more")
-    if args.watch and args.workers > 1:
-        raise UsageError("--watch runs with one worker; run a separate `bayqa serve --watch` beside the others")
     if args.watch and not settings.corpus.is_dir():
         raise UsageError(f"corpus folder {settings.corpus} does not exist, nothing to watch")
     service.verifier  # a wrong verifier setting fails here, before a long build
@@ -152,20 +150,9 @@ def cmd_serve(service: Service, args: argparse.Namespace) -> int:
     if reason is not None:
         print(f"{reason}: building it from {settings.corpus} first")
         print_report(service.build(progress=True))
-    if args.workers > 1:
-        for name in ("corpus", "index", "model", "backend", "verifier", "host", "port"):  # the workers read them from the environment
-            if getattr(settings, name) is not None:
-                os.environ[f"BAYQA_{name.upper()}"] = str(getattr(settings, name))
-        # libuv (uvloop) otherwise accepts every waiting connection in whichever worker wakes first, so one worker
-        # often holds all of a burst of keep-alive connections while the other idles. One accept per wake-up
-        # spreads them: 8 wrk connections at 100k passages, 2 workers, 2 cores: 225-243 q/s with a p95 of 39-55 ms
-        # before (all on one worker), 438-450 q/s and 24 ms after, in three runs out of three.
-        os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
-        uvicorn.run("api.app:app_from_env", factory=True, workers=args.workers, host=settings.host, port=settings.port,
-                    log_level="info")
-        return 0
     service.load()
-    uvicorn.run(create_app(service, watch=args.watch), host=settings.host, port=settings.port, log_level="info")
+    app = create_app(service, watch=args.watch, search_processes=args.workers if args.workers > 1 else 0)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
 
 
