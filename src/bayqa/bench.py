@@ -412,6 +412,11 @@ def run(
     log(f"indexing: {len(docs)} real documents through the pipeline")
     corpus = workdir / "corpus"
     real_index = workdir / "real-index"
+    # The first build also loads the batch model and its bfloat16 copy and has oneDNN compile a kernel for each batch
+    # shape (3.7 s of 14.7 here); the bare model below runs warm, so the figure compared with it is a second build.
+    started = time.perf_counter()
+    IndexStore(workdir / "first-index", exact_below=10**9).build(docs, fast, settings)
+    first_seconds = time.perf_counter() - started
     started = time.perf_counter()
     report = IndexStore(real_index, exact_below=10**9).build(docs, fast, settings)
     pipeline_seconds = time.perf_counter() - started
@@ -433,7 +438,8 @@ def run(
     pipeline_rate = round(report.chunks_total / pipeline_seconds, 2)
     results["indexing"] = {
         "documents": len(docs), "chunks": report.chunks_total, "mean_tokens": round(float(np.mean(tokens)), 1),
-        "pipeline_chunks_per_s": pipeline_rate, "bare_model_chunks_per_s": bare_fast,
+        "pipeline_chunks_per_s": pipeline_rate, "first_build_chunks_per_s": round(report.chunks_total / first_seconds, 2),
+        "bare_model_chunks_per_s": bare_fast,
         "pipeline_vs_bare": round(pipeline_rate / bare_fast, 3), "sentences": len(sentence_texts),
         "bare_model_sentences_per_s": bare_sentences, "pipeline_vs_bare_all_texts": round(model_seconds / pipeline_seconds, 3),
         "torch_fp32_chunks_per_s": bare_ref,
