@@ -7,7 +7,8 @@ free, first come first served, so the work stays even however the clients' conne
 
 Splitting by connection (uvicorn's own worker processes) was measured and dropped: at 100k passages on 2 cores, the
 8 keep-alive connections of a ``wrk`` run landed all on one worker in 2 runs of 6 (310 q/s, p95 30–32 ms), and only
-an even 4/4 split met a p95 of 25 ms. Two processes fed from one queue at one search each: p95 20 ms (see the README).
+an even 4/4 split met a p95 of 25 ms. Two search processes fed from one queue: 434–443 q/s, p95 21.5–22.9 ms in five
+runs (see the README).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import logging
 import multiprocessing
 import queue
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ START_TIMEOUT_SECONDS = 600.0
 
 
 class SearchProcessLost(Exception):
-    """A search process stopped while it answered; the search can be tried again."""
+    """No search process could answer (none is running yet, or the one that had the search stopped); try again."""
 
 
 @dataclass(eq=False)
@@ -122,13 +124,12 @@ class SearchPool:
             except (EOFError, OSError):
                 others = self.ready - 1
                 if retried or not others:
-                    lost = SearchProcessLost("a search process stopped while answering; try again")
-                    loop.call_soon_threadsafe(_settle, future, lost)
+                    _reply(loop, future, SearchProcessLost("a search process stopped while answering; try again"))
                 else:
                     self._requests.put((message, future, loop, True))
                 self._lost(worker)
                 return
-            loop.call_soon_threadsafe(_settle, future, reply)
+            _reply(loop, future, reply)
         worker.conn.close()
 
     def _lost(self, worker: _Process) -> None:
@@ -180,6 +181,14 @@ class SearchPool:
         return None
 
 
+def _reply(loop: asyncio.AbstractEventLoop, future: asyncio.Future, outcome: object) -> None:
+    """Hand a reply (or the error) to the request waiting on the server's event loop, from a feeding thread."""
+    try:
+        loop.call_soon_threadsafe(_settle, future, outcome)
+    except RuntimeError:  # the loop has closed: the server is shutting down and nobody waits any more
+        pass
+
+
 def _settle(future: asyncio.Future, outcome: object) -> None:
     if future.done():  # the client went away and the request was cancelled
         return
@@ -194,6 +203,7 @@ def serve_searches(settings: Settings, conn: Connection) -> None:
     from api.app import follow_index, search_json
     from bayqa.service import Service
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the server stops us itself
     service = Service(settings)
     stop = threading.Event()
     threading.Thread(target=follow_index, args=(service, stop), name="bayqa-index-follower", daemon=True).start()

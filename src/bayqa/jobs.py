@@ -1,7 +1,7 @@
 """Index updates run as jobs: accepted at once, done one at a time by a single worker thread.
 
 Job records live in a small SQLite file in the index folder, so every server process over that folder
-(``uvicorn --workers N``, replicas) can report on any job, whichever process accepted it. Each process
+(replicas of ``bayqa serve``) can report on any job, whichever process accepted it. Each process
 runs its own jobs; the index write lock makes builds of different processes wait for each other.
 """
 
