@@ -169,7 +169,7 @@ def create_app(service: Service, *, watch: bool = False, search_processes: int =
         try:
             status, content = await pool.search(body.model_dump_json(), service.searcher.index.generation)
         except SearchProcessLost as exc:
-            raise ApiError(503, str(exc)) from exc
+            return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "2"})
         headers = {"Retry-After": "2"} if status == 503 else None
         return Response(content, status_code=status, media_type="application/json", headers=headers)
 

@@ -127,3 +127,15 @@ def test_a_killed_search_process_is_replaced(pooled) -> None:
         wait_for_processes(http, 2)
         assert victim not in pool.pids
         assert http.get("/search", params={"q": QUESTIONS[0]}).status_code == 200
+
+
+def test_a_search_before_any_process_is_ready_is_refused(writable: Settings) -> None:
+    import asyncio
+
+    from api.pool import SearchPool, SearchProcessLost
+
+    pool = SearchPool(writable, 2)  # not started: no process has loaded the index
+    with pytest.raises(SearchProcessLost, match="try again"):
+        asyncio.run(pool.search('{"q": "bridge"}', None))
+    with pytest.raises(ValueError):
+        SearchPool(writable, 0)
