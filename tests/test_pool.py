@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -94,11 +94,8 @@ def test_concurrent_searches_spread_over_both_processes(pooled) -> None:
             for i in range(15):
                 statuses.append(http.get("/search", params={"q": QUESTIONS[(offset + i) % len(QUESTIONS)]}).status_code)
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(4) as clients:
+        list(clients.map(client, range(4)))
     assert statuses == [200] * 60
     used = {pid: cpu_seconds(pid) - before[pid] for pid in before}
     assert min(used.values()) > 0.25 * max(used.values()), used  # both did a fair share of the work
