@@ -48,6 +48,8 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     assert ix["pipeline_chunks_per_s"] > 0 and ix["bare_model_chunks_per_s"] > 0 and ix["chunk_cosine_min"] >= 0.999
     assert ix["sentences"] > ix["chunks"] and ix["bare_model_sentences_per_s"] > 0
     assert ix["pipeline_vs_bare"] < ix["pipeline_vs_bare_all_texts"] < 1.5  # the sentence pass is part of the model's work
+    assert ix["pipeline_chunks_per_s"] < ix["pooled_chunks_per_s"]  # no sentence pass: faster
+    assert ix["pipeline_vs_bare"] < ix["pooled_vs_bare"] < 1.5
     if embedder.short_texts_int8:  # both embedding paths ran
         assert 0 < ix["short_chunks"] < ix["chunks"] and ix["short_chunk_cosine_min"] >= 0.98
     else:  # an AMX CPU: every batch went through torch bfloat16
@@ -69,7 +71,7 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
             assert entry[key]["n"] > 0 and entry[key]["errors"] == 0 and 0 < entry[key]["p50"] <= entry[key]["p95"]
 
     figures = {row["figure"]: row for row in results["targets"]}
-    assert len(figures) == 21
+    assert len(figures) == 23
     optional = ("replicas", "int8 chunks", "wrk", "the same, serve")  # full size only; no int8 on AMX; wrk if installed
     assert all(row["measured"] is not None for name, row in figures.items() if not any(o in name for o in optional))
     printed = bench.table(results)

@@ -332,3 +332,38 @@ def test_a_format_8_index_is_served_and_then_rewritten_without_embedding(tmp_pat
             h.chunk.id for h in Searcher(fresh, embedder).search(question, k=3)
         ]
     assert Service(Settings(corpus=corpus, index=tmp_path / "old"), embedder).build().generation is None, "then nothing to do"
+
+
+def test_pooled_sentence_vectors_come_from_the_passage_pass(tmp_path: Path, embedder: Embedder) -> None:
+    embedded: list[str] = []
+
+    class Recording:
+        """The real embedder, recording every text it runs the model on."""
+
+        model_id, dimension, max_tokens = embedder.model_id, embedder.dimension, embedder.max_tokens
+        count_tokens = staticmethod(embedder.count_tokens)
+
+        def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+            embedded.extend(texts)
+            return embedder.encode(texts, batch_size=batch_size)
+
+        def encode_with_spans(self, texts, spans, batch_size: int = 32):
+            embedded.extend(texts)
+            return embedder.encode_with_spans(texts, spans, batch_size)
+
+    corpus = make_corpus(tmp_path / "corpus", DOCS)
+    settings = Settings(corpus=corpus, index=tmp_path / "index", sentence_vectors="pooled")
+    store = IndexStore(tmp_path / "index")
+    store.build(load_corpus(corpus).documents, Recording(), Service(settings, embedder).chunk_settings())
+    loaded = store.open()
+    assert len(embedded) == len(loaded.chunks) == 3  # the passages only: no pass over the sentences
+    assert loaded.manifest.chunking["sentence_vectors"] == "pooled"
+    assert sum(len(loaded.sentences_of(row)[1]) for row in range(3)) >= 3
+    service = Service(settings, embedder)
+    service.load()
+    answers = service.answer("When did the Express Rail Link open?", k=1)
+    assert answers.hits[0].chunk.doc_id == "rail.txt" and "September 2018" in answers.hits[0].answer.text
+    # back to separate sentence vectors: the setting is part of the index, so everything is embedded again
+    separate = Service(Settings(corpus=corpus, index=tmp_path / "index"), embedder).build()
+    assert separate.chunks_embedded == 3 and "sentence vectors changed from pooled to separate: everything is re-embedded" in separate.notes
+    assert IndexStore(tmp_path / "index").open().manifest.chunking["sentence_vectors"] == "separate"

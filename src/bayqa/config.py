@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     )
     chunk_tokens: int = Field(200, ge=32, le=512, description="Chunk size in the model's tokens.")
     chunk_overlap: int = Field(32, ge=0, le=128, description="Tokens shared by neighbouring chunks.")
+    sentence_vectors: Literal["separate", "pooled"] = Field(
+        "separate",
+        description="How sentences get the vectors that pick the answering sentence: 'separate' (a pass of their own, "
+        "the better answers) or 'pooled' (from their passage's pass: indexing about 2.5 times faster). A change re-embeds.",
+    )
     max_per_doc: int = Field(3, ge=1, le=100, description="At most this many passages of one document per answer.")
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
     batch_size: int = Field(32, ge=1, le=1024, description="Chunks embedded per batch.")

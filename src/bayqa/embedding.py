@@ -222,6 +222,58 @@ class Embedder:
             )
         return _normalize(vectors.float().numpy())
 
+    def encode_with_spans(
+        self, texts: list[str], spans: list[list[tuple[tuple[int, int], ...]]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One model pass for texts and for parts of them: each text's vector (as ``encode`` gives it) and, for each
+        of its spans, the mean of the token vectors that fall in the span's character ranges.
+
+        This is late chunking: a span's vector comes from tokens that also saw the rest of the text. It is how
+        ``sentence_vectors = "pooled"`` embeds sentences without a second pass. It needs a mean-pooling model.
+        """
+        import torch
+
+        model = self._loaded()
+        self._require_mean_pooling(model)
+        network = self._bfloat16_model() if self._bf16 else model
+        transformer = network[0].auto_model
+        tokenizer = model.tokenizer
+        text_vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        span_vectors: list[np.ndarray] = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            batch = tokenizer([texts[i] for i in rows], padding=True, truncation=True, max_length=self.max_tokens,
+                              return_offsets_mapping=True, return_tensors="pt")
+            offsets = batch.pop("offset_mapping").numpy()
+            with torch.inference_mode():
+                tokens = transformer(**batch).last_hidden_state.float().numpy()
+            mask = batch["attention_mask"].numpy().astype(bool)
+            for j, row in enumerate(rows):
+                kept = tokens[j][mask[j]]
+                text_vectors[row] = kept.mean(axis=0)
+                special = mask[j] & (offsets[j][:, 1] == 0)
+                pooled = []
+                for ranges in spans[row]:
+                    inside = np.zeros(len(mask[j]), dtype=bool)
+                    for a, b in ranges:
+                        inside |= (offsets[j][:, 0] < b) & (offsets[j][:, 1] > a)
+                    inside &= mask[j] & ~special
+                    pooled.append(tokens[j][inside | special].mean(axis=0) if inside.any() else text_vectors[row])
+                span_vectors[row] = _normalize(np.asarray(pooled).reshape(-1, self.dimension))
+        return _normalize(text_vectors), span_vectors
+
+    def _require_mean_pooling(self, model: Any) -> None:
+        pooling = next((m for m in model if type(m).__name__ == "Pooling"), None)
+        modes = getattr(pooling, "pooling_mode", None)  # sentence-transformers 6; 5 names it get_pooling_mode_str()
+        if modes is None and pooling is not None and hasattr(pooling, "get_pooling_mode_str"):
+            modes = pooling.get_pooling_mode_str()
+        if modes != "mean":
+            raise ModelError(
+                f"pooled sentence vectors need a model that mean-pools its tokens; {self.name!r} pools by {modes!r}: "
+                "set BAYQA_SENTENCE_VECTORS=separate"
+            )
+
     def _bfloat16_model(self) -> Any:
         """A copy of the model with every weight in bfloat16 (the float32 one stays for exports and checks)."""
         with self._load_lock:

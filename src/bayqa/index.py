@@ -105,7 +105,7 @@ class Manifest:
     generation: str
     model: str
     dimension: int
-    chunking: dict[str, int]
+    chunking: dict[str, int | str]
     documents: int
     chunks: int
     corpus_fingerprint: str
@@ -123,7 +123,9 @@ class Manifest:
                 "rebuild it with `bayqa index`"
             )
         fields = {k: data[k] for k in cls.__dataclass_fields__ if k != "retired"}
-        return cls(**fields | {"segments": tuple((str(n), int(r)) for n, r in data["segments"]), "retired": int(data.get("retired", 0))})
+        chunking = {"sentence_vectors": "separate", **data["chunking"]}  # the only kind before the setting existed
+        return cls(**fields | {"segments": tuple((str(n), int(r)) for n, r in data["segments"]), "retired": int(data.get("retired", 0)),
+                               "chunking": chunking})
 
 
 @dataclass(frozen=True)
@@ -596,6 +598,9 @@ class Encoder(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray: ...
+    def encode_with_spans(
+        self, texts: list[str], spans: list[list[tuple[tuple[int, int], ...]]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[np.ndarray]]: ...
 
 
 class IndexStore:
@@ -705,16 +710,11 @@ class IndexStore:
         doc_chunks = {d.id: chunk_document(d, encoder.count_tokens, settings) for d in new_docs}
         to_embed = [c for d in new_docs for c in doc_chunks[d.id]]
         fresh_sentences = {c.id: chunk_sentences(c) for c in to_embed}
-        # A sentence in the overlap of two passages of a section is the same text in both: embedded once.
-        sentence_texts = [sentence_embedding_text(c, s, e) for c in to_embed for s, e in fresh_sentences[c.id]]
-        distinct = dict.fromkeys(sentence_texts)
-        total = len(to_embed) + len(distinct)
-        fresh = _embed(encoder, [c.embedding_text for c in to_embed], batch_size, progress, "passages",
-                       on_progress and (lambda done, _: on_progress(done, total)))
-        distinct_vectors = _embed(encoder, list(distinct), batch_size, progress, "sentences",
-                                  on_progress and (lambda done, _: on_progress(len(to_embed) + done, total)))
-        row_of = {text: row for row, text in enumerate(distinct)}
-        fresh_sentence_vectors = quantize(distinct_vectors[[row_of[t] for t in sentence_texts]])
+        if settings.sentence_vectors == "pooled":
+            fresh, sentence_vectors = _embed_pooled(encoder, to_embed, fresh_sentences, batch_size, progress, on_progress)
+        else:
+            fresh, sentence_vectors = _embed_separately(encoder, to_embed, fresh_sentences, batch_size, progress, on_progress)
+        fresh_sentence_vectors = quantize(sentence_vectors)
         fresh_spans = [(row, s, e) for row, c in enumerate(to_embed) for s, e in fresh_sentences[c.id]]
         new_part = Part(fresh, fresh_sentence_vectors, np.asarray(fresh_spans, dtype=np.int64).reshape(-1, 3))
 
@@ -835,8 +835,12 @@ class IndexStore:
         if previous.manifest.model != encoder.model_id or previous.manifest.dimension != encoder.dimension:
             notes.append(f"model changed from {previous.manifest.model!r} to {encoder.model_id!r}: everything is re-embedded")
             return None
-        if previous.manifest.chunking != asdict(settings):
-            notes.append("chunking settings changed: everything is re-chunked and re-embedded")
+        before, now = previous.manifest.chunking, asdict(settings)
+        if before != now:
+            if {k: v for k, v in before.items() if k != "sentence_vectors"} == {k: v for k, v in now.items() if k != "sentence_vectors"}:
+                notes.append(f"sentence vectors changed from {before['sentence_vectors']} to {now['sentence_vectors']}: everything is re-embedded")
+            else:
+                notes.append("chunking settings changed: everything is re-chunked and re-embedded")
             return None
         return previous
 
@@ -891,6 +895,52 @@ def _patch_plan(previous: LiveSummary, reuse: set[str], replaced: Sequence[str],
     if len(kept_rows) + new_rows > TAIL_ROWS or len(retired.rows) > RETIRED_SHARE * main_rows:
         return None
     return PatchPlan(tuple(kept_rows), frozenset(kept_docs), retired)
+
+
+def _embed_separately(
+    encoder: Encoder, chunks: Sequence[Chunk], sentences: dict[str, list[tuple[int, int]]], batch_size: int, progress: bool,
+    on_progress: Callable[[int, int], None] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Passage vectors, then a pass over every sentence with its title and section path: a row per sentence."""
+    # A sentence in the overlap of two passages of a section is the same text in both: embedded once.
+    sentence_texts = [sentence_embedding_text(c, s, e) for c in chunks for s, e in sentences[c.id]]
+    distinct = dict.fromkeys(sentence_texts)
+    total = len(chunks) + len(distinct)
+    vectors = _embed(encoder, [c.embedding_text for c in chunks], batch_size, progress, "passages",
+                     on_progress and (lambda done, _: on_progress(done, total)))
+    distinct_vectors = _embed(encoder, list(distinct), batch_size, progress, "sentences",
+                              on_progress and (lambda done, _: on_progress(len(chunks) + done, total)))
+    row_of = {text: row for row, text in enumerate(distinct)}
+    return vectors, distinct_vectors[[row_of[t] for t in sentence_texts]]
+
+
+def _embed_pooled(
+    encoder: Encoder, chunks: Sequence[Chunk], sentences: dict[str, list[tuple[int, int]]], batch_size: int, progress: bool,
+    on_progress: Callable[[int, int], None] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Passage vectors and their sentences' vectors from one pass: a sentence pools its own tokens and those of the
+    title and section path in front of the passage (``Chunk.embedding_text``)."""
+    from tqdm import tqdm
+
+    texts = [c.embedding_text for c in chunks]
+    spans = []
+    for c in chunks:
+        body = len(c.context) + 1  # the passage text starts after the context and a newline
+        spans.append([((0, len(c.context)), (body + s - c.start, body + e - c.start)) for s, e in sentences[c.id]])
+    vectors = np.zeros((len(chunks), encoder.dimension), dtype=np.float32)
+    pooled: list[np.ndarray] = [np.zeros((0, encoder.dimension), dtype=np.float32)] * len(chunks)
+    with tqdm(total=len(chunks), desc="embedding passages and their sentences", unit="passage", disable=not progress or not chunks) as bar:
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # longest first, as in _embed
+        for start in range(0, len(chunks), EMBED_SLICE):
+            rows = order[start : start + EMBED_SLICE]
+            slice_vectors, slice_sentences = encoder.encode_with_spans([texts[i] for i in rows], [spans[i] for i in rows], batch_size)
+            vectors[rows] = slice_vectors
+            for i, sentence_vectors in zip(rows, slice_sentences):
+                pooled[i] = sentence_vectors
+            bar.update(len(rows))
+            if on_progress is not None:
+                on_progress(start + len(rows), len(chunks))
+    return vectors, np.vstack([np.zeros((0, encoder.dimension), dtype=np.float32), *pooled])
 
 
 def _embed(

@@ -45,7 +45,8 @@ class Service:
         return self._embedder or Embedder(self.settings.model, backend=self.settings.backend, cache_dir=self.settings.cache)
 
     def chunk_settings(self) -> ChunkSettings:
-        return ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder.max_tokens)
+        return ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder.max_tokens,
+                             self.settings.sentence_vectors)
 
     def build(
         self, *, progress: bool = False, force: bool = False, wait: float = 0,
