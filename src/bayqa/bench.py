@@ -565,6 +565,9 @@ def run(
             new_doc = parse_document(b"Cross-boundary data flows\n\nThe new rules let research institutes in the "
                                      b"Hetao zone send genomic data to Hong Kong universities after a security review.",
                                      "text", "new/one-more.txt", "new")
+            # Each timed write starts with the disk settled, so it does not wait on the writeback of the 200 MB built
+            # just before (one run gave 0.58 s for the addition, against 0.22-0.24 in the runs around it).
+            os.sync()
             started = time.perf_counter()
             IndexStore(folder).build([*collection, new_doc], replay, settings)
             entry["add_one_document_s"] = round(time.perf_counter() - started, 2)
@@ -577,6 +580,7 @@ def run(
             entry["switch_after_addition_s"] = round(time.perf_counter() - started, 2)
             if lc_store is not None:
                 new_chunks = [c.embedding_text for c in chunk_document(new_doc, fast.count_tokens, settings)]
+                os.sync()
                 started = time.perf_counter()
                 lc_store.add_texts(new_chunks)
                 lc_store.save_local(str(workdir / f"langchain-{size}"))
@@ -584,9 +588,11 @@ def run(
             log(f"size {size}: changing, then removing, a document of the main segment")
             first = collection[0]
             edited = parse_document(f"{first.text}\n\nAmended in 2026.".encode(), "text", first.id, first.title)
+            os.sync()
             started = time.perf_counter()
             IndexStore(folder).build([edited, *collection[1:], new_doc], replay, settings)
             entry["change_one_document_s"] = round(time.perf_counter() - started, 2)
+            os.sync()
             started = time.perf_counter()
             IndexStore(folder).build([*collection[1:], new_doc], replay, settings)
             entry["remove_one_document_s"] = round(time.perf_counter() - started, 2)
