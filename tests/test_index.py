@@ -27,6 +27,23 @@ DOCS = {
 }
 
 
+class Recording:
+    """The real embedder, recording every text it runs the model on."""
+
+    def __init__(self, embedder: Embedder, embedded: list[str]) -> None:
+        self.embedder, self.embedded = embedder, embedded
+        self.model_id, self.dimension, self.max_tokens = embedder.model_id, embedder.dimension, embedder.max_tokens
+        self.count_tokens = embedder.count_tokens
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        self.embedded.extend(texts)
+        return self.embedder.encode(texts, batch_size=batch_size)
+
+    def encode_with_spans(self, texts: list[str], spans: list, batch_size: int = 32) -> tuple[np.ndarray, list[np.ndarray]]:
+        self.embedded.extend(texts)
+        return self.embedder.encode_with_spans(texts, spans, batch_size)
+
+
 def service_for(tmp_path: Path, embedder: Embedder, docs: dict[str, str] = DOCS) -> Service:
     corpus = make_corpus(tmp_path / "corpus", docs)
     return Service(Settings(corpus=corpus, index=tmp_path / "index"), embedder)
@@ -269,20 +286,9 @@ def test_retiring_past_the_share_compacts_into_one_segment(tmp_path: Path, embed
 def test_a_sentence_in_two_overlapping_passages_is_embedded_once(tmp_path: Path, embedder: Embedder) -> None:
     text = "# Ports\n\n" + " ".join(f"Port {i} opened in {2000 + i}." for i in range(30))
     embedded: list[str] = []
-
-    class Recording:
-        """The real embedder, recording what it is asked to embed."""
-
-        model_id, dimension, max_tokens = embedder.model_id, embedder.dimension, embedder.max_tokens
-        count_tokens = staticmethod(embedder.count_tokens)
-
-        def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-            embedded.extend(texts)
-            return embedder.encode(texts, batch_size=batch_size)
-
     corpus = make_corpus(tmp_path / "corpus", {"ports.md": text})
     service = Service(Settings(corpus=corpus, index=tmp_path / "index", chunk_tokens=48, chunk_overlap=16), embedder)
-    IndexStore(tmp_path / "index").build(load_corpus(corpus).documents, Recording(), service.chunk_settings())
+    IndexStore(tmp_path / "index").build(load_corpus(corpus).documents, Recording(embedder, embedded), service.chunk_settings())
     loaded = IndexStore(tmp_path / "index").open()
     assert len(loaded.chunks) > 2
     spans = [tuple(map(int, span)) for row in range(len(loaded.chunks)) for span in loaded.sentences_of(row)[1]]
@@ -336,25 +342,10 @@ def test_a_format_8_index_is_served_and_then_rewritten_without_embedding(tmp_pat
 
 def test_pooled_sentence_vectors_come_from_the_passage_pass(tmp_path: Path, embedder: Embedder) -> None:
     embedded: list[str] = []
-
-    class Recording:
-        """The real embedder, recording every text it runs the model on."""
-
-        model_id, dimension, max_tokens = embedder.model_id, embedder.dimension, embedder.max_tokens
-        count_tokens = staticmethod(embedder.count_tokens)
-
-        def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-            embedded.extend(texts)
-            return embedder.encode(texts, batch_size=batch_size)
-
-        def encode_with_spans(self, texts, spans, batch_size: int = 32):
-            embedded.extend(texts)
-            return embedder.encode_with_spans(texts, spans, batch_size)
-
     corpus = make_corpus(tmp_path / "corpus", DOCS)
     settings = Settings(corpus=corpus, index=tmp_path / "index", sentence_vectors="pooled")
     store = IndexStore(tmp_path / "index")
-    store.build(load_corpus(corpus).documents, Recording(), Service(settings, embedder).chunk_settings())
+    store.build(load_corpus(corpus).documents, Recording(embedder, embedded), Service(settings, embedder).chunk_settings())
     loaded = store.open()
     assert len(embedded) == len(loaded.chunks) == 3  # the passages only: no pass over the sentences
     assert loaded.manifest.chunking["sentence_vectors"] == "pooled"

@@ -247,7 +247,7 @@ class Embedder:
                               return_offsets_mapping=True, return_tensors="pt")
             offsets = batch.pop("offset_mapping").numpy()
             with torch.inference_mode():
-                tokens = transformer(**batch).last_hidden_state.float().numpy()
+                tokens = transformer(**batch.to(network.device)).last_hidden_state.float().cpu().numpy()
             mask = batch["attention_mask"].numpy().astype(bool)
             for j, row in enumerate(rows):
                 kept = tokens[j][mask[j]]
