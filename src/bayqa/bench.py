@@ -172,8 +172,9 @@ def settle() -> None:
     """Before a timed update: write back what earlier steps left in the page cache, and run a full garbage collection.
 
     The bench process holds millions of objects (100k passages, LangChain's store), and a full collection or the
-    writeback of the index built just before can fall inside a timed step: two runs gave 0.53-0.58 s for the addition
-    (and 0.43-0.46 s for the switch) against 0.19-0.24 s (0.14-0.15 s) by itself; with both done first, 0.22 (0.14).
+    writeback of the index built just before can fall inside a timed step: without this, two runs gave 0.53-0.58 s
+    for the addition and three 0.43-0.47 s for the switch, against 0.22-0.24 s and 0.15 s in the other runs; with
+    both done first, 0.22 and 0.14 s. Which of the two it was is not measured apart.
     """
     os.sync()
     gc.collect()
