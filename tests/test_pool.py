@@ -133,6 +133,6 @@ def test_a_search_before_any_process_is_ready_is_refused(writable: Settings) -> 
 
     pool = SearchPool(writable, 2)  # not started: no process has loaded the index
     with pytest.raises(SearchProcessLost, match="try again"):
-        asyncio.run(pool.search('{"q": "bridge"}', None))
+        asyncio.run(asyncio.wait_for(pool.search('{"q": "bridge"}', None), timeout=5))  # refused, not left waiting
     with pytest.raises(ValueError):
         SearchPool(writable, 0)
