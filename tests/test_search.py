@@ -1,6 +1,9 @@
 from bayqa.chunking import Chunk
 from bayqa.highlight import Answer
-from bayqa.search import Hit, answer_first, cap_per_document
+import numpy as np
+import pytest
+
+from bayqa.search import TOP_ROWS_STRIDE, Hit, answer_first, cap_per_document, top_rows
 from bayqa.service import Service
 
 
@@ -61,3 +64,29 @@ def test_fewer_passages_are_the_head_of_the_same_list(shipped_service: Service) 
         ten = [h.chunk.id for h in shipped_service.search(question, k=10)]
         assert [h.chunk.id for h in shipped_service.search(question, k=1)] == ten[:1]
         assert [h.chunk.id for h in shipped_service.search(question, k=4)] == ten[:4]
+
+
+@pytest.mark.parametrize("matching", [0, 5, 99, 100, 101, 3_000, 30_000, 100_000])
+def test_top_rows_are_the_highest_positive_scores(matching: int) -> None:
+    """The sampled bound must never drop a row of the top: checked against a plain sort, with many tied scores (BM25
+    of one common term gives whole runs of equal values) and matches bunched at either end of the collection."""
+    rng = np.random.default_rng(matching)
+    for layout in ("spread", "first", "last"):
+        scores = np.zeros(100_000, dtype=np.float32)
+        rows = {"spread": rng.choice(100_000, matching, replace=False), "first": np.arange(matching),
+                "last": np.arange(100_000 - matching, 100_000)}[layout]
+        scores[rows] = rng.choice([0.5, 1.0, 1.5], matching) + np.where(rng.random(matching) < 0.01, rng.random(matching) * 9, 0)
+        picked = top_rows(scores, 100)
+        assert len(set(picked.tolist())) == len(picked) == min(matching, 100)
+        assert (scores[picked] > 0).all()
+        expected = np.sort(scores[scores > 0])[::-1][:100]
+        assert np.array_equal(np.sort(scores[picked])[::-1], expected), layout
+
+
+def test_top_rows_falls_back_when_the_sample_sees_too_few_matches() -> None:
+    """Fewer than ``wanted`` rows reach the sample's bound: every matching row is searched."""
+    scores = np.zeros(10_000, dtype=np.float32)
+    scores[::TOP_ROWS_STRIDE] = 5.0  # every sampled row scores high ...
+    scores[1::TOP_ROWS_STRIDE] = 1.0  # ... and the rest of the top lies between the samples
+    picked = top_rows(scores, 300)
+    assert len(picked) == 300 and (scores[picked] == 5.0).sum() == len(scores[::TOP_ROWS_STRIDE])

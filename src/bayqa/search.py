@@ -28,6 +28,7 @@ from bayqa.verify import Verifier
 
 MODES = ("hybrid", "dense", "keyword")
 MIN_CANDIDATES = 100  # per retriever, before fusion: enough for fusion to reorder the head of the list
+TOP_ROWS_STRIDE = 64  # every 64th BM25 score is sampled to find a bound for the top candidates (see top_rows)
 # In hybrid mode, a document's passages swap places by fused score + this x their answer sentence's score
 # (GBA question set on the AVX2 machine, before the date rules of bayqa.highlight: answer@1 0.756 without,
 # 0.767 at 0.3 or 0.5, 0.779 at 1.0 or 2.0). The order of documents, so SciFact, is untouched.
@@ -97,6 +98,28 @@ def answer_first(hits: list[Hit], weight: float) -> list[Hit]:
             for slot, i in zip(slots, best_first):
                 ordered[slot] = replace(hits[i], rank=hits[slot].rank, score=hits[slot].score)
     return ordered
+
+
+def top_rows(scores: np.ndarray, wanted: int) -> np.ndarray:
+    """Rows of the ``wanted`` highest positive scores (all positive ones if fewer), in no particular order.
+
+    A common question term matches a third of the passages (30k of 100k on average for SciFact questions), and
+    selecting among all of them took 0.34 ms. A strided sample gives a score that about 2 x ``wanted`` rows reach,
+    so the selection runs on those alone: 0.11 ms, the same rows (when fewer than ``wanted`` reach it, all matching
+    rows are searched as before).
+    """
+    sample = scores[::TOP_ROWS_STRIDE]
+    rank = 2 * -(-wanted // TOP_ROWS_STRIDE)
+    rows = None
+    if len(sample) > rank:
+        bound = np.partition(sample, len(sample) - rank)[len(sample) - rank]
+        if bound > 0:
+            rows = np.flatnonzero(scores >= bound)
+    if rows is None or len(rows) < wanted:
+        rows = np.flatnonzero(scores > 0)
+    if len(rows) > wanted:
+        rows = rows[np.argpartition(scores[rows], len(rows) - wanted)[-wanted:]]
+    return rows
 
 
 def coverage(question_terms: list[str], passage_terms: Iterable[str], idf: dict[str, float]) -> float:
@@ -210,10 +233,7 @@ class Searcher:
         if mode == "dense":
             return list(zip(dense_rows.tolist(), dense_scores.tolist())), similarity
         assert keyword is not None
-        matching = keyword > 0 if allowed is None else (keyword > 0) & allowed
-        keyword_rows = np.flatnonzero(matching)
-        if len(keyword_rows) > wanted:
-            keyword_rows = keyword_rows[np.argpartition(keyword[keyword_rows], len(keyword_rows) - wanted)[-wanted:]]
+        keyword_rows = top_rows(keyword if allowed is None else np.where(allowed, keyword, 0), wanted)
         if mode == "keyword":
             order = np.lexsort((keyword_rows, -keyword[keyword_rows]))
             return list(zip(keyword_rows[order].tolist(), keyword[keyword_rows[order]].tolist())), similarity
