@@ -50,10 +50,8 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     assert ix["pipeline_vs_bare"] < ix["pipeline_vs_bare_all_texts"] < 1.5  # the sentence pass is part of the model's work
     assert ix["pipeline_chunks_per_s"] < ix["pooled_chunks_per_s"]  # no sentence pass: faster
     assert ix["pipeline_vs_bare"] < ix["pooled_vs_bare"] < 1.5
-    if embedder.short_texts_int8:  # both embedding paths ran
-        assert 0 < ix["short_chunks"] < ix["chunks"] and ix["short_chunk_cosine_min"] >= 0.98
-    else:  # an AMX CPU: every batch went through torch bfloat16
-        assert ix["short_chunks"] == 0 and ix["short_chunk_cosine_min"] is None
+    # int8 sentences where the CPU has no AMX tiles; on an AMX CPU every batch runs in torch bfloat16
+    assert ix["sentence_cosine_min"] >= (0.98 if embedder.short_texts_int8 else 0.999)
     assert results["quality"]["top10_overlap_fast_vs_fp32"] >= 0.9
     assert 0.9 <= results["recall_at_10_real"]["hnsw_vs_exact"] <= 1.0
 
@@ -72,7 +70,7 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
 
     figures = {row["figure"]: row for row in results["targets"]}
     assert len(figures) == 23
-    optional = ("replicas", "int8 chunks", "wrk", "the same, serve")  # full size only; no int8 on AMX; wrk if installed
+    optional = ("replicas", "wrk", "the same, serve")  # full size only; wrk if installed
     assert all(row["measured"] is not None for name, row in figures.items() if not any(o in name for o in optional))
     printed = bench.table(results)
     assert "in-process search p50" in printed and str(entry["chunks"]) in printed

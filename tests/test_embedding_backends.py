@@ -18,18 +18,21 @@ def test_fast_backend_agrees_with_float32(embedder: Embedder) -> None:
     reference = embedder.encode_reference(QUESTIONS)
     questions = np.vstack([embedder.encode_query(q) for q in QUESTIONS])
     batch = embedder.encode(QUESTIONS)  # one text is longer than SHORT_TOKENS: the batch runs in torch
-    short = embedder.encode(QUESTIONS[:3], batch_size=2)  # all short: the int8 graph (but on AMX), in batches of two
+    short = embedder.encode(QUESTIONS[:3], batch_size=2, short_int8=True)  # all short: the int8 graph (but on AMX), by twos
     assert embedder.count_tokens(QUESTIONS[3]) > SHORT_TOKENS >= max(embedder.count_tokens(q) + 2 for q in QUESTIONS[:3])
     for vectors, floor, rows in ((questions, MIN_COSINE_INT8, 4), (batch, MIN_COSINE, 4), (short, MIN_COSINE_INT8, 3)):
         assert vectors.dtype == np.float32 and vectors.shape == (rows, embedder.dimension)
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
         assert np.min(np.sum(vectors * reference[:rows], axis=1)) >= floor
-    # a short text alone gets exactly the question graph's vector where short texts go through int8, else torch's
-    alone = embedder.encode(QUESTIONS[:1])
+    # A short sentence alone gets exactly the question graph's vector where short sentences go through int8, else
+    # torch's; a short passage (no short_int8) always gets torch's, whatever else is in its batch.
+    alone = embedder.encode(QUESTIONS[:1], short_int8=True)
     if embedder.short_texts_int8:
         assert np.allclose(alone, questions[:1], atol=1e-6)
     else:
         assert float(alone[0] @ reference[0]) >= MIN_COSINE and not np.allclose(alone, questions[:1], atol=1e-4)
+    passage, among_others = embedder.encode(QUESTIONS[:1]), embedder.encode(QUESTIONS[:3])[:1]
+    assert float(passage[0] @ reference[0]) >= MIN_COSINE and float(passage[0] @ among_others[0]) >= 0.9999
 
 
 def test_unknown_backend_is_a_clear_error() -> None:

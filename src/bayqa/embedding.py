@@ -14,9 +14,9 @@ Two backends compute compatible vectors (checked against plain fp32 when an expo
   passages are bound by matrix multiplication, so they run in torch on a bfloat16 copy of the model when
   the CPU has native bfloat16 (cosine >= 0.999), which more than doubles indexing speed. That copy is a
   quarter faster than bfloat16 autocast, which keeps LayerNorm and softmax in float32, and ranks SciFact
-  as well. Batches of short texts (the sentences embedded for highlighting) run through the int8 graph
-  on every core, faster still (see SHORT_TOKENS), except on CPUs with AMX matrix tiles, where torch
-  bfloat16 beats int8 on every batch.
+  as well. Batches of short sentences (the sentence vectors that pick the answering sentence) may run
+  through the int8 graph on every core, faster still (see SHORT_TOKENS), except on CPUs with AMX matrix
+  tiles, where torch bfloat16 beats int8 on every batch.
 
 If the ONNX export or its self-check fails (an unusual model), questions fall back to torch and
 ``backend_description`` says so; vectors stay compatible either way, so an index built with one
@@ -47,12 +47,14 @@ BACKENDS: tuple[str, ...] = ("fast", "torch")
 #: and for the int8 graph (whose ranking quality was measured, see the README).
 MIN_COSINE = 0.999
 MIN_COSINE_INT8 = 0.98
-#: Batches whose texts all fit in this many tokens (sentences, short passages) run through the int8 graph on
-#: every core: 150 sentences/s against 105 for bfloat16 autocast on an AVX-512 CPU without AMX. Batches with a
-#: longer text stay in torch bfloat16, whose vectors are closer to float32 (cosine 0.9999 against 0.989), and
-#: where int8 gains little (a whole build in int8 was no faster). On a CPU with AMX tiles (Intel Sapphire
-#: Rapids and later) torch bfloat16 wins for short texts too (400 sentences/s against 245), so nothing goes
-#: to the int8 graph there but questions.
+#: Batches of sentence vectors whose texts all fit in this many tokens run through the int8 graph on every core
+#: (``encode(..., short_int8=True)``): 150 sentences/s against 105 for bfloat16 autocast on an AVX-512 CPU without
+#: AMX. Everything else stays in torch bfloat16, whose vectors are closer to float32 (cosine 0.9999 against 0.989)
+#: and do not depend on the rest of the batch: ONNX Runtime sets the int8 scale of the activations per batch, so one
+#: short passage embedded in two builds came out at cosine 0.989-0.995 to itself, enough to move a question's
+#: cosine to it from 0.52 to 0.57 and reorder near ties between a patched index and a fresh build. On a CPU with
+#: AMX tiles (Intel Sapphire Rapids and later) torch bfloat16 wins for short texts too (400 sentences/s against
+#: 245), so nothing goes to the int8 graph there but questions.
 SHORT_TOKENS = 128
 TOKEN_COUNTS_CACHED = 1024  # the splitter's repeated questions come within one document
 ONNX_OPSET = 17
@@ -184,12 +186,12 @@ class Embedder:
         questions = f"onnxruntime {self._onnx.precision}" if self._onnx is not None else "torch fp32"
         batches = "torch bf16" if self.backend == "fast" and cpu_has_bfloat16() else "torch fp32"
         if self.short_texts_int8:
-            batches += f" (texts of at most {SHORT_TOKENS} tokens: onnxruntime int8)"
+            batches += f" (sentences of at most {SHORT_TOKENS} tokens: onnxruntime int8)"
         return f"questions: {questions}; batches: {batches}"
 
     @property
     def short_texts_int8(self) -> bool:
-        """Whether batches of texts of at most SHORT_TOKENS tokens go through the int8 graph (see SHORT_TOKENS)."""
+        """Whether ``encode(..., short_int8=True)`` sends batches of at most SHORT_TOKENS tokens through the int8 graph."""
         return self._onnx is not None and self._onnx.precision == "int8" and not cpu_has_amx()
 
     def count_tokens(self, text: str) -> int:
@@ -204,11 +206,16 @@ class Embedder:
         tokenizer = self._loaded().tokenizer
         return len(tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
 
-    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        """Unit-length float32 rows, one per text, so inner product is cosine similarity."""
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False, short_int8: bool = False) -> np.ndarray:
+        """Unit-length float32 rows, one per text, so inner product is cosine similarity.
+
+        ``short_int8`` lets a batch whose texts all fit in SHORT_TOKENS run through the int8 graph where that is faster
+        (see SHORT_TOKENS): for sentence vectors, not for passages, whose vectors must not depend on what else was
+        embedded with them.
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if self.short_texts_int8 and self._longest(texts) <= SHORT_TOKENS:
+        if short_int8 and self.short_texts_int8 and self._longest(texts) <= SHORT_TOKENS:
             encoder = self._short_text_encoder()
             return np.vstack([encoder.encode(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
         self._loaded()
