@@ -32,7 +32,7 @@ def test_fast_backend_agrees_with_float32(embedder: Embedder) -> None:
     else:
         assert float(alone[0] @ reference[0]) >= MIN_COSINE and not np.allclose(alone, questions[:1], atol=1e-4)
     passage, among_others = embedder.encode(QUESTIONS[:1]), embedder.encode(QUESTIONS[:3])[:1]
-    assert float(passage[0] @ reference[0]) >= MIN_COSINE and float(passage[0] @ among_others[0]) >= 0.9999
+    assert float(passage[0] @ reference[0]) >= MIN_COSINE and float(passage[0] @ among_others[0]) >= MIN_COSINE
 
 
 def test_unknown_backend_is_a_clear_error() -> None:
