@@ -45,13 +45,14 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
 
     ix = results["indexing"]
     assert ix["documents"] == plan.real_docs and ix["chunks"] >= plan.real_docs
-    assert ix["pipeline_chunks_per_s"] > 0 and ix["bare_model_chunks_per_s"] > 0 and ix["chunk_cosine_min"] >= 0.999
+    assert ix["pipeline_chunks_per_s"] > 0 and ix["bare_model_chunks_per_s"] > 0
     assert ix["sentences"] > ix["chunks"] and ix["bare_model_sentences_per_s"] > 0
     assert ix["pipeline_vs_bare"] < ix["pipeline_vs_bare_all_texts"] < 1.5  # the sentence pass is part of the model's work
     assert ix["pipeline_chunks_per_s"] < ix["pooled_chunks_per_s"]  # no sentence pass: faster
     assert ix["pipeline_vs_bare"] < ix["pooled_vs_bare"] < 1.5
-    # int8 sentences where the CPU has no AMX tiles; on an AMX CPU every batch runs in torch bfloat16
-    assert ix["sentence_cosine_min"] >= (0.98 if embedder.short_texts_int8 else 0.999)
+    # the int8 graph where the CPU has no AMX tiles; on an AMX CPU every batch runs in torch bfloat16
+    floor = 0.98 if embedder.texts_int8 else 0.999
+    assert ix["texts_int8"] == embedder.texts_int8 and min(ix["chunk_cosine_min"], ix["sentence_cosine_min"]) >= floor
     assert results["quality"]["top10_overlap_fast_vs_fp32"] >= 0.9
     assert 0.9 <= results["recall_at_10_real"]["hnsw_vs_exact"] <= 1.0
 

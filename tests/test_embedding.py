@@ -29,3 +29,25 @@ def test_one_pass_gives_the_text_vectors_and_pooled_span_vectors(embedder: Embed
     alone = embedder.encode([texts[0][slice(*first)], texts[0][slice(*second)]])
     similarity = pooled[0] @ alone.T
     assert similarity[0, 0] > similarity[0, 1] and similarity[1, 1] > similarity[1, 0]  # each span is its own sentence
+
+
+def test_pooled_spans_agree_across_routes(embedder: Embedder) -> None:
+    """Where passages take the int8 graph, the spans are pooled from its token vectors: close to torch float32's."""
+    text = "Ports > Shenzhen Bay\nShenzhen Bay Port opened in 2007. Its co-location lets travellers clear both sides at once."
+    spans = [((0, 20), (21, 54)), ((0, 20), (55, 112))]
+    vectors, (pooled,) = embedder.encode_with_spans([text], [spans])
+    reference = Embedder(backend="torch")
+    want_vectors, (want,) = reference.encode_with_spans([text], [spans])
+    floor = 0.98 if embedder.texts_int8 else 0.999
+    assert float(vectors[0] @ want_vectors[0]) >= floor and np.min(np.sum(pooled * want, axis=1)) >= floor
+    assert float(pooled[0] @ pooled[1]) < 0.99  # two different sentences
+
+
+def test_pooled_spans_need_a_mean_pooling_model(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bayqa.embedding as embedding
+
+    monkeypatch.setattr(embedding, "pooling_modes", lambda model: "cls")
+    if embedder.texts_int8:
+        monkeypatch.setattr(embedder._onnx, "pooling", "cls")
+    with pytest.raises(ModelError, match="mean-pools its tokens.*pools by 'cls'"):
+        embedder.encode_with_spans(["A text."], [[((0, 7),)]])

@@ -10,13 +10,11 @@ Two backends compute compatible vectors (checked against plain fp32 when an expo
 * ``fast`` (default): a question is one short text, where torch spends ~85% of its time on framework
   overhead, so questions go through ONNX Runtime (the model exported locally from its own weights
   with ``torch.onnx``, its weights quantized to int8 per channel, and cached): 2.5 ms instead of
-  6.6 ms for the float32 graph, cosine to float32 >= 0.98, SciFact nDCG@10 within 0.002. Batches of
-  passages are bound by matrix multiplication, so they run in torch on a bfloat16 copy of the model when
-  the CPU has native bfloat16 (cosine >= 0.999), which more than doubles indexing speed. That copy is a
-  quarter faster than bfloat16 autocast, which keeps LayerNorm and softmax in float32, and ranks SciFact
-  as well. Batches of short sentences (the sentence vectors that pick the answering sentence) may run
-  through the int8 graph on every core, faster still (see SHORT_TOKENS), except on CPUs with AMX matrix
-  tiles, where torch bfloat16 beats int8 on every batch.
+  6.6 ms for the float32 graph, cosine to float32 >= 0.98, SciFact nDCG@10 within 0.002. Passages and
+  sentences take the same int8 graph, one text per run, on one single-threaded session per core (see
+  ``Embedder.encode``), except on CPUs with AMX matrix tiles: there they run in torch on a bfloat16 copy of
+  the model (cosine >= 0.999), which beats int8 on every batch. Where the int8 graph failed its check,
+  batches run on the bfloat16 copy when the CPU has native bfloat16, else in float32.
 
 If the ONNX export or its self-check fails (an unusual model), questions fall back to torch and
 ``backend_description`` says so; vectors stay compatible either way, so an index built with one
@@ -34,7 +32,8 @@ import secrets
 import threading
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -47,20 +46,12 @@ BACKENDS: tuple[str, ...] = ("fast", "torch")
 #: and for the int8 graph (whose ranking quality was measured, see the README).
 MIN_COSINE = 0.999
 MIN_COSINE_INT8 = 0.98
-#: Batches of sentence vectors whose texts all fit in this many tokens run through the int8 graph on every core
-#: (``encode(..., short_int8=True)``): 150 sentences/s against 105 for bfloat16 autocast on an AVX-512 CPU without
-#: AMX. Everything else stays in torch bfloat16, whose vectors are closer to float32 (cosine 0.9999 against 0.989)
-#: and do not depend on the rest of the batch: ONNX Runtime sets the int8 scale of the activations per batch, so one
-#: short passage embedded in two builds came out at cosine 0.989-0.995 to itself, enough to move a question's
-#: cosine to it from 0.52 to 0.57 and reorder near ties between a patched index and a fresh build. On a CPU with
-#: AMX tiles (Intel Sapphire Rapids and later) torch bfloat16 wins for short texts too (400 sentences/s against
-#: 245), so nothing goes to the int8 graph there but questions.
-SHORT_TOKENS = 128
 TOKEN_COUNTS_CACHED = 1024  # the splitter's repeated questions come within one document
 ONNX_OPSET = 17
-EXPORT_FORMAT = 3  # bump when the export folder's contents change
+EXPORT_FORMAT = 4  # bump when the export folder's contents change
 INT8_GRAPH = "model-int8.onnx"
 log = logging.getLogger("bayqa.embedding")
+T = TypeVar("T")
 
 
 class ModelError(Exception):
@@ -140,7 +131,7 @@ class Embedder:
         self._bf16_copy: Any = None
         self._load_lock = threading.Lock()
         self._onnx: OnnxEncoder | None = None
-        self._onnx_batches: OnnxEncoder | None = None
+        self._sessions: OnnxSessions | None = None
         self.fallback_reason: str | None = None
         self._cached_count = functools.lru_cache(maxsize=TOKEN_COUNTS_CACHED)(self._count_tokens)
         cache = cache_dir or default_cache_dir()
@@ -184,14 +175,15 @@ class Embedder:
     @property
     def backend_description(self) -> str:
         questions = f"onnxruntime {self._onnx.precision}" if self._onnx is not None else "torch fp32"
-        batches = "torch bf16" if self.backend == "fast" and cpu_has_bfloat16() else "torch fp32"
-        if self.short_texts_int8:
-            batches += f" (sentences of at most {SHORT_TOKENS} tokens: onnxruntime int8)"
+        if self.texts_int8:
+            batches = "onnxruntime int8, a text per run on each core"
+        else:
+            batches = "torch bf16" if self.backend == "fast" and cpu_has_bfloat16() else "torch fp32"
         return f"questions: {questions}; batches: {batches}"
 
     @property
-    def short_texts_int8(self) -> bool:
-        """Whether ``encode(..., short_int8=True)`` sends batches of at most SHORT_TOKENS tokens through the int8 graph."""
+    def texts_int8(self) -> bool:
+        """Whether ``encode`` runs passages and sentences through the int8 graph (the fast backend without AMX)."""
         return self._onnx is not None and self._onnx.precision == "int8" and not cpu_has_amx()
 
     def count_tokens(self, text: str) -> int:
@@ -206,18 +198,20 @@ class Embedder:
         tokenizer = self._loaded().tokenizer
         return len(tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
 
-    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False, short_int8: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Unit-length float32 rows, one per text, so inner product is cosine similarity.
 
-        ``short_int8`` lets a batch whose texts all fit in SHORT_TOKENS run through the int8 graph where that is faster
-        (see SHORT_TOKENS): for sentence vectors, not for passages, whose vectors must not depend on what else was
-        embedded with them.
+        Where ``texts_int8``, each text runs alone through the int8 graph, the texts spread over one single-threaded
+        session per core. Alone, because ONNX Runtime sets the int8 scale of the activations per run: in a batch, a
+        text's vector would depend on what else was in it (one passage embedded in two builds came out at cosine
+        0.989-0.995 to itself). And it is the fastest way found on an AVX-512 CPU without AMX: 87-94 SciFact passages
+        a second against 57-58 for the bfloat16 copy in batches of 32, and 261-269 sentences a second against 183-192
+        for batches of 32 on one two-threaded session. Elsewhere the batches run in torch (``batch_size`` texts each).
         """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if short_int8 and self.short_texts_int8 and self._longest(texts) <= SHORT_TOKENS:
-            encoder = self._short_text_encoder()
-            return np.vstack([encoder.encode(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
+        if self.texts_int8:
+            return self._text_sessions().encode(texts)
         self._loaded()
         if not self._bf16:
             return self.encode_reference(texts, batch_size=batch_size, progress=progress)
@@ -238,10 +232,16 @@ class Embedder:
         This is late chunking: a span's vector comes from tokens that also saw the rest of the text. It is how
         ``sentence_vectors = "pooled"`` embeds sentences without a second pass. It needs a mean-pooling model.
         """
+        if self.texts_int8:
+            assert self._onnx is not None
+            if self._onnx.pooling != "mean":
+                raise _not_mean_pooling(self.name, self._onnx.pooling)
+            return self._text_sessions().encode_with_spans(texts, spans)
         import torch
 
         model = self._loaded()
-        self._require_mean_pooling(model)
+        if (modes := pooling_modes(model)) != "mean":
+            raise _not_mean_pooling(self.name, modes)
         network = self._bfloat16_model() if self._bf16 else model
         transformer = network[0].auto_model
         tokenizer = model.tokenizer
@@ -257,29 +257,8 @@ class Embedder:
                 tokens = transformer(**batch.to(network.device)).last_hidden_state.float().cpu().numpy()
             mask = batch["attention_mask"].numpy().astype(bool)
             for j, row in enumerate(rows):
-                kept = tokens[j][mask[j]]
-                text_vectors[row] = kept.mean(axis=0)
-                special = mask[j] & (offsets[j][:, 1] == 0)
-                pooled = []
-                for ranges in spans[row]:
-                    inside = np.zeros(len(mask[j]), dtype=bool)
-                    for a, b in ranges:
-                        inside |= (offsets[j][:, 0] < b) & (offsets[j][:, 1] > a)
-                    inside &= mask[j] & ~special
-                    pooled.append(tokens[j][inside | special].mean(axis=0) if inside.any() else text_vectors[row])
-                span_vectors[row] = _normalize(np.asarray(pooled).reshape(-1, self.dimension))
-        return _normalize(text_vectors), span_vectors
-
-    def _require_mean_pooling(self, model: Any) -> None:
-        pooling = next((m for m in model if type(m).__name__ == "Pooling"), None)
-        modes = getattr(pooling, "pooling_mode", None)  # sentence-transformers 6; 5 names it get_pooling_mode_str()
-        if modes is None and pooling is not None and hasattr(pooling, "get_pooling_mode_str"):
-            modes = pooling.get_pooling_mode_str()
-        if modes != "mean":
-            raise ModelError(
-                f"pooled sentence vectors need a model that mean-pools its tokens; {self.name!r} pools by {modes!r}: "
-                "set BAYQA_SENTENCE_VECTORS=separate"
-            )
+                text_vectors[row], span_vectors[row] = pool_spans(tokens[j][mask[j]], offsets[j][mask[j]], spans[row])
+        return text_vectors, span_vectors
 
     def _bfloat16_model(self) -> Any:
         """A copy of the model with every weight in bfloat16 (the float32 one stays for exports and checks)."""
@@ -292,17 +271,12 @@ class Embedder:
                 self._bf16_copy = copy.deepcopy(self._model).to(torch.bfloat16)
             return self._bf16_copy
 
-    def _longest(self, texts: list[str]) -> int:
-        assert self._onnx is not None
-        return max(len(e.ids) for e in self._onnx.counter.encode_batch(texts, add_special_tokens=True))
-
-    def _short_text_encoder(self) -> OnnxEncoder:
-        """The int8 graph in a session that uses every core (the question session keeps one thread)."""
+    def _text_sessions(self) -> OnnxSessions:
         with self._load_lock:
-            if self._onnx_batches is None:
+            if self._sessions is None:
                 assert self._onnx is not None
-                self._onnx_batches = OnnxEncoder(self._onnx.folder, threads=len(os.sched_getaffinity(0)))
-            return self._onnx_batches
+                self._sessions = OnnxSessions(self._onnx.folder, len(os.sched_getaffinity(0)))
+            return self._sessions
 
     def encode_reference(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """The plain sentence-transformers float32 vectors (the ``torch`` backend, and the yardstick of the others)."""
@@ -317,6 +291,40 @@ class Embedder:
         if self._onnx is not None:
             return self._onnx.encode([text])[0]
         return self.encode_reference([text])[0]
+
+
+def pool_spans(
+    tokens: np.ndarray, offsets: np.ndarray, spans: list[tuple[tuple[int, int], ...]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A text's unit vector (the mean of its token vectors) and a unit vector per span: the mean of the tokens that
+    overlap the span's character ranges, with the special tokens ([CLS], [SEP]: offsets (0, 0)); the text's own
+    vector for a span no token falls in. ``tokens`` and ``offsets`` cover the text's tokens only, no padding."""
+    mean = tokens.mean(axis=0)
+    special = offsets[:, 1] == 0
+    pooled = []
+    for ranges in spans:
+        inside = np.zeros(len(tokens), dtype=bool)
+        for a, b in ranges:
+            inside |= (offsets[:, 0] < b) & (offsets[:, 1] > a)
+        inside &= ~special
+        pooled.append(tokens[inside | special].mean(axis=0) if inside.any() else mean)
+    return _normalize(mean[None])[0], _normalize(np.asarray(pooled, dtype=np.float32).reshape(-1, len(mean)))
+
+
+def pooling_modes(model: Any) -> str | None:
+    """How a sentence-transformers model pools its tokens ("mean", "cls", ...)."""
+    pooling = next((m for m in model if type(m).__name__ == "Pooling"), None)
+    modes = getattr(pooling, "pooling_mode", None)  # sentence-transformers 6; 5 names it get_pooling_mode_str()
+    if modes is None and pooling is not None and hasattr(pooling, "get_pooling_mode_str"):
+        modes = pooling.get_pooling_mode_str()
+    return modes
+
+
+def _not_mean_pooling(name: str, modes: str | None) -> ModelError:
+    return ModelError(
+        f"pooled sentence vectors need a model that mean-pools its tokens; {name!r} pools by {modes!r}: "
+        "set BAYQA_SENTENCE_VECTORS=separate"
+    )
 
 
 class OnnxEncoder:
@@ -338,6 +346,7 @@ class OnnxEncoder:
         self.dimension = int(meta["dimension"])
         self.max_tokens = int(meta["max_tokens"])
         self._lowercase = bool(meta["lowercase"])
+        self.pooling: str | None = meta.get("pooling")
         self.counter = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.counter.no_truncation()
         self.counter.no_padding()
@@ -388,7 +397,13 @@ class OnnxEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         batch = self._tokenizer.encode_batch([t.lower() for t in texts] if self._lowercase else texts)
-        return _normalize(self._session.run(None, onnx_feeds(batch, self._inputs))[0])
+        return _normalize(self._session.run(["embedding"], onnx_feeds(batch, self._inputs))[0])
+
+    def encode_with_spans(self, text: str, spans: list[tuple[tuple[int, int], ...]]) -> tuple[np.ndarray, np.ndarray]:
+        """One text's vector and its spans' vectors, as ``pool_spans`` makes them from the graph's token vectors."""
+        encoding = self._tokenizer.encode(text.lower() if self._lowercase else text)
+        tokens = self._session.run(["tokens"], onnx_feeds([encoding], self._inputs))[0][0]
+        return pool_spans(tokens, np.asarray(encoding.offsets), spans)
 
     def check_against(self, model: Any) -> None:
         """Refuse an export whose vectors drift from torch's (a model the tracer got wrong); removes it."""
@@ -400,6 +415,41 @@ class OnnxEncoder:
             if self.precision == "fp32":
                 (self.folder / "meta.json").unlink(missing_ok=True)
             raise ModelError(f"ONNX {self.precision} export of this model disagrees with torch (cosine {worst:.4f} < {floor})")
+
+
+class OnnxSessions:
+    """One single-threaded session of the int8 graph per core, each running one text at a time.
+
+    Single texts on separate sessions keep every core busy without the synchronisation of a session's own thread
+    pool, and no text pads to a longer one. ``run`` releases the GIL, so plain threads are enough.
+    """
+
+    def __init__(self, folder: Path, cores: int) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._sessions = [OnnxEncoder(folder, threads=1) for _ in range(max(1, cores))]
+        self._pool = ThreadPoolExecutor(len(self._sessions), thread_name_prefix="bayqa-embed")
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._spread(len(texts), lambda session, i: session.encode([texts[i]])[0])
+        return np.vstack([np.zeros((0, self._sessions[0].dimension), dtype=np.float32), *vectors])
+
+    def encode_with_spans(
+        self, texts: list[str], spans: list[list[tuple[tuple[int, int], ...]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        pairs = self._spread(len(texts), lambda session, i: session.encode_with_spans(texts[i], spans[i]))
+        vectors = np.vstack([np.zeros((0, self._sessions[0].dimension), dtype=np.float32), *(v for v, _ in pairs)])
+        return vectors, [span_vectors for _, span_vectors in pairs]
+
+    def _spread(self, count: int, run: Callable[[OnnxEncoder, int], T]) -> list[T]:
+        """``run(session, i)`` for i in range(count), i on session ``i % cores``; the results in order of i.
+        Texts arrive longest first, so the cores' shares come out even."""
+        cores = len(self._sessions)
+        results: list[T] = []
+        shares = list(self._pool.map(lambda k: [run(self._sessions[k], i) for i in range(k, count, cores)], range(cores)))
+        for i in range(count):
+            results.append(shares[i % cores][i // cores])
+        return results
 
 
 def onnx_feeds(batch: list[Any], inputs: list[str]) -> dict[str, np.ndarray]:
@@ -422,7 +472,8 @@ def _export_key(resolved: str) -> str:
 
 
 def _export(model: Any, folder: Path) -> None:
-    """Trace the sentence-transformers forward pass (transformer, pooling, normalize) into ``folder``.
+    """Trace the sentence-transformers forward pass (transformer, pooling, normalize) into ``folder``: its outputs are
+    the text's vector and the transformer's token vectors (which ``encode_with_spans`` pools by sentence).
 
     ``meta.json`` is written last, so a folder without it is an unfinished export and is redone.
     """
@@ -437,8 +488,9 @@ def _export(model: Any, folder: Path) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            return self.model(dict(zip(names, tensors)))["sentence_embedding"]
+        def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            out = self.model(dict(zip(names, tensors)))
+            return out["sentence_embedding"], out["token_embeddings"]
 
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f"model.onnx.{secrets.token_hex(4)}.partial"
@@ -448,7 +500,8 @@ def _export(model: Any, folder: Path) -> None:
             warnings.simplefilter("ignore")  # tracer notes about Python branches that are constant for this model
             torch.onnx.export(
                 Pipeline().eval(), tuple(sample[n] for n in names), str(partial), dynamo=False,
-                input_names=names, output_names=["embedding"], dynamic_axes={**axes, "embedding": {0: "batch"}},
+                input_names=names, output_names=["embedding", "tokens"],
+                dynamic_axes={**axes, "embedding": {0: "batch"}, "tokens": {0: "batch", 1: "tokens"}},
                 opset_version=ONNX_OPSET,
             )
         os.replace(partial, folder / "model.onnx")
@@ -464,6 +517,7 @@ def _export(model: Any, folder: Path) -> None:
         "lowercase": bool(getattr(first, "do_lower_case", False)),
         "pad_id": int(tokenizer.pad_token_id or 0),
         "pad_token": str(tokenizer.pad_token or "[PAD]"),
+        "pooling": pooling_modes(model),
     }
     tmp = folder / f"meta.json.{secrets.token_hex(4)}"
     tmp.write_text(json.dumps(meta), encoding="utf-8")

@@ -597,7 +597,7 @@ class Encoder(Protocol):
     max_tokens: int
 
     def count_tokens(self, text: str) -> int: ...
-    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False, short_int8: bool = False) -> np.ndarray: ...
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray: ...
     def encode_with_spans(
         self, texts: list[str], spans: list[list[tuple[tuple[int, int], ...]]], batch_size: int = 32
     ) -> tuple[np.ndarray, list[np.ndarray]]: ...
@@ -909,7 +909,7 @@ def _embed_separately(
     vectors = _embed(encoder, [c.embedding_text for c in chunks], batch_size, progress, "passages",
                      on_progress and (lambda done, _: on_progress(done, total)))
     distinct_vectors = _embed(encoder, list(distinct), batch_size, progress, "sentences",
-                              on_progress and (lambda done, _: on_progress(len(chunks) + done, total)), short_int8=True)
+                              on_progress and (lambda done, _: on_progress(len(chunks) + done, total)))
     row_of = {text: row for row, text in enumerate(distinct)}
     return vectors, distinct_vectors[[row_of[t] for t in sentence_texts]]
 
@@ -945,10 +945,9 @@ def _embed_pooled(
 
 def _embed(
     encoder: Encoder, texts: list[str], batch_size: int, progress: bool, what: str,
-    on_progress: Callable[[int, int], None] | None, short_int8: bool = False,
+    on_progress: Callable[[int, int], None] | None,
 ) -> np.ndarray:
-    """Embed in slices so a long build can report how far it got (and show a progress bar of ``what``);
-    ``short_int8`` as in ``Embedder.encode`` (sentences only).
+    """Embed in slices so a long build can report how far it got (and show a progress bar of ``what``).
 
     The texts go to the model longest first, so that the texts of one batch, padded to its longest, are about
     as long as each other; slices in document order waste much of each batch on padding.
@@ -960,7 +959,7 @@ def _embed(
     with tqdm(total=len(texts), desc=f"embedding {what}", unit=what[:-1], disable=not progress or not texts) as bar:
         for start in range(0, len(texts), EMBED_SLICE):
             rows = order[start : start + EMBED_SLICE]
-            vectors[rows] = encoder.encode([texts[i] for i in rows], batch_size=batch_size, short_int8=short_int8)
+            vectors[rows] = encoder.encode([texts[i] for i in rows], batch_size=batch_size)
             bar.update(len(rows))
             if on_progress is not None:
                 on_progress(start + len(rows), len(texts))
