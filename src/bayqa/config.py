@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     sentence_vectors: Literal["separate", "pooled"] = Field(
         "separate",
         description="How sentences get the vectors that pick the answering sentence: 'separate' (a pass of their own, "
-        "the better answers) or 'pooled' (from their passage's pass: indexing about 2.5 times faster). A change re-embeds.",
+        "the better answers) or 'pooled' (from their passage's pass: indexing about twice as fast). A change re-embeds.",
     )
     max_per_doc: int = Field(3, ge=1, le=100, description="At most this many passages of one document per answer.")
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
