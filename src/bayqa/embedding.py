@@ -31,8 +31,8 @@ import os
 import secrets
 import threading
 import warnings
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -272,6 +272,7 @@ class Embedder:
             return self._bf16_copy
 
     def _text_sessions(self) -> OnnxSessions:
+        """The int8 graph's sessions for passages and sentences, made on first use (the question session keeps its own)."""
         with self._load_lock:
             if self._sessions is None:
                 assert self._onnx is not None
