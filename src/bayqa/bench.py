@@ -439,9 +439,9 @@ def run(
     log(f"indexing: {len(docs)} real documents through the pipeline")
     corpus = workdir / "corpus"
     real_index = workdir / "real-index"
-    # The first build also loads the batch model and its bfloat16 copy and has oneDNN compile a kernel for each batch
-    # shape (in a fresh process 14.7 s, against 11.0-11.1 s for the two builds after it); the bare model below runs
-    # warm, so the figure compared with it is a second build.
+    # The first build also opens the int8 sessions, or on AMX loads the batch model and its bfloat16 copy and has oneDNN
+    # compile a kernel for each batch shape (in a fresh process 14.7 s, against 11.0-11.1 s for the two builds after
+    # it); the bare model below runs warm, so the figure compared with it is a second build.
     started = time.perf_counter()
     IndexStore(workdir / "first-index", exact_below=10**9).build(docs, fast, settings)
     first_seconds = time.perf_counter() - started
