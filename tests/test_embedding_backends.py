@@ -18,7 +18,7 @@ def test_fast_backend_agrees_with_float32(embedder: Embedder) -> None:
     reference = embedder.encode_reference(QUESTIONS)
     questions = np.vstack([embedder.encode_query(q) for q in QUESTIONS])
     batch = embedder.encode(QUESTIONS, batch_size=2)
-    floor = MIN_COSINE_INT8 if embedder.texts_int8 else MIN_COSINE  # without AMX, every text runs in int8
+    floor = MIN_COSINE_INT8 if embedder.texts_int8 else MIN_COSINE  # with VNNI and not AMX, every text runs in int8
     for vectors, floor in ((questions, MIN_COSINE_INT8), (batch, floor)):
         assert vectors.dtype == np.float32 and vectors.shape == (4, embedder.dimension)
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)

@@ -15,7 +15,7 @@ from tests.test_index import DOCS, make_corpus
 
 
 def assert_rows_match_chunks(loaded: LoadedIndex, embedder: Embedder) -> None:
-    """Row i of the vector index is the embedding of chunk i (through the int8 graph on a CPU without AMX)."""
+    """Row i of the vector index is the embedding of chunk i (through the int8 graph on a CPU with VNNI but not AMX)."""
     stored = loaded.vectors_of(list(range(len(loaded.chunks))))
     expected = embedder.encode_reference([c.embedding_text for c in loaded.chunks])
     assert np.min(np.sum(stored * expected, axis=1)) >= MIN_COSINE_INT8

@@ -10,11 +10,12 @@ Two backends compute compatible vectors (checked against plain fp32 when an expo
 * ``fast`` (default): a question is one short text, where torch spends ~85% of its time on framework
   overhead, so questions go through ONNX Runtime (the model exported locally from its own weights
   with ``torch.onnx``, its weights quantized to int8 per channel, and cached): 2.5 ms instead of
-  6.6 ms for the float32 graph, cosine to float32 >= 0.98, SciFact nDCG@10 within 0.002. Passages and
-  sentences take the same int8 graph, one text per run, on one single-threaded session per core (see
-  ``Embedder.encode``), except on CPUs with AMX matrix tiles: there they run in torch on a bfloat16 copy of
-  the model (cosine >= 0.999), which beats int8 on every batch. Where the int8 graph failed its check,
-  batches run on the bfloat16 copy when the CPU has native bfloat16, else in float32.
+  6.6 ms for the float32 graph, cosine to float32 >= 0.98, SciFact nDCG@10 within 0.002. On a CPU with
+  VNNI, passages and sentences take the same int8 graph, one text per run, on one single-threaded session
+  per core (see ``Embedder.encode``), except where it has AMX matrix tiles: there they run in torch on a
+  bfloat16 copy of the model (cosine >= 0.999), which beats int8 on every batch. Elsewhere (no VNNI, or an
+  int8 graph that failed its check) batches run on the bfloat16 copy when the CPU has native bfloat16, else
+  in float32.
 
 If the ONNX export or its self-check fails (an unusual model), questions fall back to torch and
 ``backend_description`` says so; vectors stay compatible either way, so an index built with one
@@ -90,12 +91,23 @@ def cpu_has_bfloat16() -> bool:
 
 
 @functools.cache
-def cpu_has_amx() -> bool:
-    """Whether the CPU has AMX bfloat16 tiles, which oneDNN (so torch bfloat16) uses; Linux reports it in cpuinfo."""
+def _cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags as Linux reports them in /proc/cpuinfo (none elsewhere)."""
     try:
-        return "amx_bf16" in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").split()
+        return frozenset(Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").split())
     except OSError:
-        return False
+        return frozenset()
+
+
+def cpu_has_amx() -> bool:
+    """Whether the CPU has AMX bfloat16 tiles, which oneDNN (so torch bfloat16) uses."""
+    return "amx_bf16" in _cpu_flags()
+
+
+def cpu_has_vnni() -> bool:
+    """Whether the CPU has int8 dot-product instructions (VNNI). Without them ONNX Runtime's int8 kernels add pairs of
+    products in 16 bits, which saturate: a short passage came out at cosine 0.976 to float32 on an AVX2-only CPU."""
+    return bool({"avx512_vnni", "avx_vnni"} & _cpu_flags())
 
 
 def _normalize(vectors: np.ndarray) -> np.ndarray:
@@ -184,8 +196,9 @@ class Embedder:
 
     @property
     def texts_int8(self) -> bool:
-        """Whether ``encode`` runs passages and sentences through the int8 graph (the fast backend without AMX)."""
-        return self._onnx is not None and self._onnx.precision == "int8" and not cpu_has_amx()
+        """Whether ``encode`` runs passages and sentences through the int8 graph: the fast backend on a CPU with VNNI but
+        without AMX."""
+        return self._onnx is not None and self._onnx.precision == "int8" and cpu_has_vnni() and not cpu_has_amx()
 
     def count_tokens(self, text: str) -> int:
         """How many tokens the model sees in ``text``, without the special ones. Cached: the text splitter asks about
