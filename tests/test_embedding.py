@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bayqa.embedding import Embedder, ModelError
+from bayqa.embedding import MIN_COSINE, MIN_COSINE_INT8, Embedder, ModelError
 
 
 def test_default_model_is_offline_minilm(embedder: Embedder) -> None:
@@ -38,7 +38,7 @@ def test_pooled_spans_agree_across_routes(embedder: Embedder) -> None:
     vectors, (pooled,) = embedder.encode_with_spans([text], [spans])
     reference = Embedder(backend="torch")
     want_vectors, (want,) = reference.encode_with_spans([text], [spans])
-    floor = 0.98 if embedder.texts_int8 else 0.999
+    floor = MIN_COSINE_INT8 if embedder.texts_int8 else MIN_COSINE
     assert float(vectors[0] @ want_vectors[0]) >= floor and np.min(np.sum(pooled * want, axis=1)) >= floor
     assert float(pooled[0] @ pooled[1]) < 0.99  # two different sentences
 

@@ -334,7 +334,7 @@ def test_a_format_8_index_is_served_and_then_rewritten_without_embedding(tmp_pat
     assert upgraded.manifest.format == 9 and upgraded.manifest.retired == 0 and len(upgraded.manifest.segments) == 1
     assert sorted(c.id for c in upgraded.chunks) == sorted(c.id for c in fresh.chunks)
     # The rewrite answers as the index it rewrote, and its best passage is a fresh build's. (Beyond the first place a
-    # fresh build may differ: the fixture's sentence vectors are bfloat16, a CPU with VNNI but not AMX embeds them in int8.)
+    # fresh build may differ: the fixture's vectors are bfloat16, and a CPU with VNNI but not AMX embeds in int8.)
     for question in questions:
         rewritten = [h.chunk.id for h in Searcher(upgraded, embedder).search(question, k=3)]
         assert rewritten == [h.chunk.id for h in Searcher(old, embedder).search(question, k=3)], question

@@ -1,8 +1,8 @@
-from bayqa.chunking import Chunk
-from bayqa.highlight import Answer
 import numpy as np
 import pytest
 
+from bayqa.chunking import Chunk
+from bayqa.highlight import Answer
 from bayqa.search import TOP_ROWS_STRIDE, Hit, answer_first, cap_per_document, top_rows
 from bayqa.service import Service
 
