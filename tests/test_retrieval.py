@@ -140,9 +140,13 @@ def test_best_sentence_scores_take_each_chunks_closest_sentence(shipped_service:
     query = embedder.encode_query("When did the Hong Kong-Zhuhai-Macao Bridge open to traffic?")
     rows = np.array([5, 0, len(index.chunks) - 1, 5])
     got = index.best_sentence_scores(rows, query)
-    for row, score in zip(rows.tolist(), got.tolist()):
-        vectors, _ = index.sentences_of(row)
-        assert score == pytest.approx(float((vectors.astype(np.float32) @ query).max()), abs=1e-6)
+    each = index.sentence_scores(rows, query)
+    assert len(each) == len(rows)
+    for row, score, cosines in zip(rows.tolist(), got.tolist(), each):
+        vectors, spans = index.sentences_of(row)
+        assert len(cosines) == len(spans) > 0
+        assert np.allclose(cosines, vectors @ query, atol=1e-6)
+        assert score == pytest.approx(float(cosines.max()), abs=1e-6)
 
 
 def test_highlight_picks_the_answering_sentence(embedder: Embedder) -> None:
@@ -152,23 +156,26 @@ def test_highlight_picks_the_answering_sentence(embedder: Embedder) -> None:
         "- 26 August 2010: plan approved"
     )
     spans = np.array([(100 + s, 100 + e) for s, e in sentence_spans(passage)])
-    vectors = embedder.encode([passage[s - 100:e - 100] for s, e in spans]).astype(np.float16)
+    vectors = embedder.encode([passage[s - 100:e - 100] for s, e in spans])
+
+    def cosines(question: str) -> np.ndarray:
+        return vectors @ embedder.encode_query(question)
+
     question = "How large is the Qianhai zone after it was enlarged?"
-    answer = best_sentence(embedder.encode_query(question), dict.fromkeys(terms(question), 1.0), asks_for(question), vectors, spans, passage, 100)
+    answer = best_sentence(cosines(question), dict.fromkeys(terms(question), 1.0), asks_for(question), spans, passage, 100)
     assert answer is not None and answer.text == "After the 2021 expansion the zone covers 120.56 km²."
     assert passage[answer.start - 100:answer.end - 100] == answer.text
     question = "Which key dates matter?"
-    answer = best_sentence(embedder.encode_query(question), dict.fromkeys(terms(question), 1.0), asks_for(question), vectors, spans, passage, 100)
+    answer = best_sentence(cosines(question), dict.fromkeys(terms(question), 1.0), asks_for(question), spans, passage, 100)
     assert answer is not None and answer.text == "- 26 August 2010: plan approved"  # a colon points to the list after it
-    assert best_sentence(embedder.encode_query(question), {}, None, vectors[:0], spans[:0], passage, 100) is None
+    assert best_sentence(cosines(question)[:0], {}, None, spans[:0], passage, 100) is None
 
 
 def _by_terms(passage: str, question: str, idf: dict[str, float] | None = None) -> str:
-    """The sentence chosen on terms alone (zero vectors: no semantic signal)."""
+    """The sentence chosen on terms alone (every cosine 0: no semantic signal)."""
     spans = np.array(sentence_spans(passage))
-    vectors = np.zeros((len(spans), 384), dtype=np.float32)
     idf = idf or dict.fromkeys(terms(question), 1.0)
-    answer = best_sentence(np.zeros(384, dtype=np.float32), idf, asks_for(question), vectors, spans, passage, 0)
+    answer = best_sentence(np.zeros(len(spans), dtype=np.float32), idf, asks_for(question), spans, passage, 0)
     assert answer is not None and passage[answer.start:answer.end] == answer.text
     return answer.text
 
@@ -196,7 +203,7 @@ def test_when_wants_a_date_and_how_many_a_number_that_is_no_date() -> None:
     assert _by_terms(passage, question, idf) == "Seven were aimed at residents."  # the "6" of a date is not the count
 
 
-def test_rare_question_words_and_figures_in_words_choose_the_sentence(embedder: Embedder) -> None:
+def test_rare_question_words_and_figures_in_words_choose_the_sentence() -> None:
     passage = (
         "Hong Kong airport serves Hong Kong with three runways. "
         "The runway project cost HK$141.5 billion. "
@@ -204,13 +211,13 @@ def test_rare_question_words_and_figures_in_words_choose_the_sentence(embedder: 
         "Each permit is valid for five years."
     )
     spans = np.array([(s, e) for s, e in sentence_spans(passage)])
-    vectors = np.zeros((len(spans), embedder.dimension), dtype=np.float16)  # no semantic signal: terms alone decide
+    no_signal = np.zeros(len(spans), dtype=np.float32)  # every sentence equally close: terms alone decide
     idf = {"hong": 0.1, "kong": 0.1, "airport": 1.0, "cost": 3.0}
-    answer = best_sentence(vectors[0].astype(np.float32), idf, "figure", vectors, spans, passage, 0)
+    answer = best_sentence(no_signal, idf, "figure", spans, passage, 0)
     assert answer is not None and answer.text == "The runway project cost HK$141.5 billion."  # one rare word beats three common ones
     idf = dict.fromkeys(terms("How long is a permit valid?"), 1.0)
-    assert best_sentence(vectors[0].astype(np.float32), idf, None, vectors, spans, passage, 0).text.startswith("A valid permit")
-    answer = best_sentence(vectors[0].astype(np.float32), idf, "figure", vectors, spans, passage, 0)
+    assert best_sentence(no_signal, idf, None, spans, passage, 0).text.startswith("A valid permit")
+    answer = best_sentence(no_signal, idf, "figure", spans, passage, 0)
     assert answer is not None and answer.text == "Each permit is valid for five years."  # "five" is the figure asked for
 
 

@@ -1,8 +1,8 @@
 """Choosing the sentence of a passage that best answers the question.
 
-Each sentence's vector is computed when the index is built, so at question time choosing costs one
-small matrix-vector product per passage plus a term overlap: well under a millisecond for a page of
-results. A sentence's score adds three things:
+Each sentence's vector is computed when the index is built, and a search takes the cosines of all its
+hits' sentences in one product, so choosing here is a term overlap: well under a millisecond for a page
+of results. A sentence's score adds three things:
 - the cosine of question and sentence (the sentence embedded with its passage's title and headings);
 - the IDF-weighted share of the question's terms it contains (names, figures and codes that an
   embedding blurs; a rare word such as "cost" or "governor" counts for more than "Hong Kong");
@@ -105,23 +105,22 @@ def states(kind: str, sentence: str, question_terms: frozenset[str]) -> bool:
 
 
 def best_sentence(
-    question_vector: np.ndarray,
+    cosines: np.ndarray,
     question_idf: dict[str, float],
     wants: str | None,
-    sentence_vectors: np.ndarray,
     spans: np.ndarray,
     passage: str,
     passage_start: int,
 ) -> Answer | None:
     """The best sentence of a passage (``spans`` are its sentences' document offsets); None if it has none.
 
-    ``question_idf`` maps each distinct term of the question to its inverse document frequency; ``wants``
-    is what ``asks_for`` says of the question.
+    ``cosines`` are each sentence's cosine to the question; ``question_idf`` maps each distinct term of the
+    question to its inverse document frequency; ``wants`` is what ``asks_for`` says of the question.
     """
     if not len(spans):
         return None
     texts = [passage[s - passage_start : e - passage_start] for s, e in np.asarray(spans).tolist()]
-    scores = np.asarray(sentence_vectors, dtype=np.float32) @ question_vector
+    scores = np.asarray(cosines, dtype=np.float32)
     total = sum(question_idf.values())
     if total > 0:
         sentence_terms = [_terms_of(t) for t in texts]

@@ -328,16 +328,28 @@ class LoadedIndex:
         first, last = self.sentence_offsets[row], self.sentence_offsets[row + 1]
         return dequantize(self.sentence_vectors[first:last], self.manifest.dimension), self.sentence_spans[first:last]
 
+    def sentence_spans_of(self, row: int) -> np.ndarray:
+        """(start, end) document offsets of chunk ``row``'s sentences."""
+        return self.sentence_spans[self.sentence_offsets[row] : self.sentence_offsets[row + 1]]
+
     def best_sentence_scores(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         """For each chunk of ``rows``, the highest cosine between ``query`` and one of its sentences (-1 if none)."""
-        picked, lengths = self.sentence_rows(rows)
+        scores, lengths = self._sentence_cosines(rows, query)
         best = np.full(len(rows), -1.0, dtype=np.float64)
-        if not len(picked):
-            return best
-        scores = quantized_scores(self.sentence_vectors[picked], query)
         has = lengths > 0
-        best[has] = np.maximum.reduceat(scores, (np.cumsum(lengths) - lengths)[has])
+        if has.any():
+            best[has] = np.maximum.reduceat(scores, (np.cumsum(lengths) - lengths)[has])
         return best
+
+    def sentence_scores(self, rows: np.ndarray, query: np.ndarray) -> list[np.ndarray]:
+        """For each chunk of ``rows``, the cosines between ``query`` and its sentences, in order. One product over
+        all of them: a search's ten hits took 0.04 ms so, against 0.1 ms decoding each hit's sentences apart."""
+        scores, lengths = self._sentence_cosines(rows, query)
+        return np.split(scores, np.cumsum(lengths)[:-1])
+
+    def _sentence_cosines(self, rows: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        picked, lengths = self.sentence_rows(rows)
+        return quantized_scores(self.sentence_vectors[picked], query), lengths
 
     def sentence_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The sentence rows of chunks ``rows``, chunk after chunk, and how many each chunk has."""

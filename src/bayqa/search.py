@@ -181,7 +181,10 @@ class Searcher:
             wanted = min(total, wanted * 4)
         idf = {t: self.index.keyword.idf(t) for t in set(question_terms)}
         wants = asks_for(question)
-        hits = [self._hit(rank, row, score, query, idf, wants) for rank, (row, score) in enumerate(taken, start=1)]
+        cosines = self.index.sentence_scores(np.array([row for row, _ in taken], dtype=np.int64), query)
+        hits = [
+            self._hit(rank, row, score, found, idf, wants) for rank, ((row, score), found) in enumerate(zip(taken, cosines), start=1)
+        ]
         if mode == "hybrid":
             hits = answer_first(hits, ANSWER_WEIGHT)
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
@@ -245,8 +248,7 @@ class Searcher:
         order = np.lexsort((rows, -dense_all, -fused))  # equal fused scores (no signal left) go by cosine
         return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))
 
-    def _hit(self, rank: int, row: int, score: float, query: np.ndarray, question_idf: dict[str, float], wants: str | None) -> Hit:
+    def _hit(self, rank: int, row: int, score: float, cosines: np.ndarray, question_idf: dict[str, float], wants: str | None) -> Hit:
         chunk = self.index.chunks[row]
-        vectors, spans = self.index.sentences_of(row)
-        answer = best_sentence(query, question_idf, wants, vectors, spans, chunk.text, chunk.start)
+        answer = best_sentence(cosines, question_idf, wants, self.index.sentence_spans_of(row), chunk.text, chunk.start)
         return Hit(rank, round(score, 6), chunk, answer)
