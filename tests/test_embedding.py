@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bayqa.embedding import MIN_COSINE, MIN_COSINE_INT8, Embedder, ModelError
+from bayqa.embedding import MIN_COSINE, MIN_COSINE_INT8, Embedder, ModelError, lowercased
 
 
 def test_default_model_is_offline_minilm(embedder: Embedder) -> None:
@@ -51,3 +51,9 @@ def test_pooled_spans_need_a_mean_pooling_model(embedder: Embedder, monkeypatch:
         monkeypatch.setattr(embedder._onnx, "pooling", "cls")
     with pytest.raises(ModelError, match="mean-pools its tokens.*pools by 'cls'"):
         embedder.encode_with_spans(["A text."], [[((0, 7),)]])
+
+
+def test_lowercasing_for_an_uncased_graph_keeps_every_character_offset() -> None:
+    # Pooled sentence vectors find their tokens by character offsets into the original text.
+    assert all(len(lowercased(chr(c))) == 1 for c in range(0x30000))
+    assert lowercased("İSTANBUL and Hong KONG") == "istanbul and hong kong"

@@ -411,12 +411,12 @@ class OnnxEncoder:
         return encoder
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        batch = self._tokenizer.encode_batch([t.lower() for t in texts] if self._lowercase else texts)
+        batch = self._tokenizer.encode_batch([lowercased(t) for t in texts] if self._lowercase else texts)
         return _normalize(self._session.run(["embedding"], onnx_feeds(batch, self._inputs))[0])
 
     def encode_with_spans(self, text: str, spans: list[tuple[tuple[int, int], ...]]) -> tuple[np.ndarray, np.ndarray]:
         """One text's vector and its spans' vectors, as ``pool_spans`` makes them from the graph's token vectors."""
-        encoding = self._tokenizer.encode(text.lower() if self._lowercase else text)
+        encoding = self._tokenizer.encode(lowercased(text) if self._lowercase else text)
         tokens = self._session.run(["tokens"], onnx_feeds([encoding], self._inputs))[0][0]
         return pool_spans(tokens, np.asarray(encoding.offsets), spans)
 
@@ -465,6 +465,13 @@ class OnnxSessions:
         for i in range(count):
             results.append(shares[i % cores][i // cores])
         return results
+
+
+def lowercased(text: str) -> str:
+    """``text`` lower-cased character for character, so that token offsets still point into the original text.
+    "İ" is the one character whose ``str.lower()`` is two characters long; it becomes "i", as an uncased
+    tokenizer that strips accents reads it anyway."""
+    return text.replace("\u0130", "I").lower()
 
 
 def onnx_feeds(batch: list[Any], inputs: list[str]) -> dict[str, np.ndarray]:
