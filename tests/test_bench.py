@@ -68,6 +68,10 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     if shutil.which("wrk"):  # the C load generator ran against both servers, without errors
         for key in ("wrk_8_connections_ms", "wrk_8_connections_2_workers_ms"):
             assert entry[key]["n"] > 0 and entry[key]["errors"] == 0 and 0 < entry[key]["p50"] <= entry[key]["p95"]
+            assert entry[key]["cpu_ms_per_search"]["server"] > 0 and entry[key]["cpu_ms_per_search"]["wrk"] > 0
+        # Searches ran in the search processes of --workers 2 only: that is where their CPU time shows.
+        assert entry["wrk_8_connections_2_workers_ms"]["cpu_ms_per_search"]["search_processes"] > 1.0
+        assert entry["wrk_8_connections_ms"]["cpu_ms_per_search"]["search_processes"] == 0
 
     figures = {row["figure"]: row for row in results["targets"]}
     assert len(figures) == 23

@@ -13,6 +13,7 @@ import gc
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -206,6 +207,19 @@ def peak_rss_mb(pid: int) -> float | None:
     return round(peak / 1024 + sum(peak_rss_mb(int(c)) or 0.0 for c in children), 1)
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user and system) used so far by a process, and by its child processes together (the search
+    processes of ``serve --workers N``), from /proc; (0, 0) where it cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0, 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime and stime, fields 14 and 15
+    return own, sum(sum(cpu_seconds(int(child))) for child in children)
+
+
 def folder_mb(folder: Path) -> float:
     return round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20, 1)
 
@@ -274,8 +288,10 @@ end
 """
 
 
-def wrk_latency(url: str, questions: Sequence[str], seconds: int, connections: int) -> dict[str, float] | None:
-    """The same questions from ``wrk`` over ``connections`` keep-alive connections for ``seconds``, if wrk is installed.
+def wrk_latency(url: str, questions: Sequence[str], seconds: int, connections: int, server_pid: int) -> dict[str, Any] | None:
+    """The same questions from ``wrk`` over ``connections`` keep-alive connections for ``seconds``, if wrk is installed,
+    and the CPU time each search cost the server process, its search processes and wrk (what bounds the queries/s
+    when they share the cores).
 
     wrk is written in C and runs on one thread, so the load generator takes little of the two cores the server
     shares with it; the Python client of ``http_latency`` spends about as much CPU per request as the search.
@@ -287,14 +303,21 @@ def wrk_latency(url: str, questions: Sequence[str], seconds: int, connections: i
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "search.lua"
         script.write_text(_WRK_SCRIPT % paths, encoding="utf-8")
+        server_before, client_before = cpu_seconds(server_pid), resource.getrusage(resource.RUSAGE_CHILDREN)
         run = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
                              capture_output=True, text=True, timeout=seconds + 60)
+        server_after, client_after = cpu_seconds(server_pid), resource.getrusage(resource.RUSAGE_CHILDREN)
     line = next((l for l in run.stdout.splitlines() if l.startswith("bayqa-wrk ")), None)
     if run.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed: {run.stderr.strip() or run.stdout.strip()}")
     requests, errors, p50, p95, p99 = line.split()[1:]
+    per_search = 1000 / max(1, int(requests))
+    client = (client_after.ru_utime + client_after.ru_stime) - (client_before.ru_utime + client_before.ru_stime)
+    cpu = {"server": round((server_after[0] - server_before[0]) * per_search, 2),
+           "search_processes": round((server_after[1] - server_before[1]) * per_search, 2),
+           "wrk": round(client * per_search, 2)}
     return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "n": int(requests), "errors": int(errors),
-            "clients": connections, "qps": round(int(requests) / seconds, 1)}
+            "clients": connections, "qps": round(int(requests) / seconds, 1), "cpu_ms_per_search": cpu}
 
 
 class Server:
@@ -564,14 +587,14 @@ def run(
             entry["http_8_clients_ms"] = http_latency(server.url, questions, plan.http_requests, 8)
             entry["server_peak_mb"] = peak_rss_mb(server.process.pid)
             if size == max(plan.sizes):
-                entry["wrk_8_connections_ms"] = wrk_latency(server.url, questions, plan.wrk_seconds, 8)
+                entry["wrk_8_connections_ms"] = wrk_latency(server.url, questions, plan.wrk_seconds, 8, server.process.pid)
         if size == max(plan.sizes):
             log(f"size {size}: HTTP latency, 8 clients, serve --workers 2")
             with Server(folder, corpus, model, workers=2) as server:
                 http_latency(server.url, questions, plan.http_requests // 4, 8)  # let both workers warm up
                 entry["http_8_clients_2_workers_ms"] = http_latency(server.url, questions, plan.http_requests, 8)
                 entry["server_2_workers_peak_mb"] = peak_rss_mb(server.process.pid)
-                entry["wrk_8_connections_2_workers_ms"] = wrk_latency(server.url, questions, plan.wrk_seconds, 8)
+                entry["wrk_8_connections_2_workers_ms"] = wrk_latency(server.url, questions, plan.wrk_seconds, 8, server.process.pid)
         if lc_store is not None:
             lc_folder = workdir / f"langchain-{size}"
             lc_store.save_local(str(lc_folder))
@@ -701,8 +724,10 @@ def table(results: dict[str, Any]) -> str:
     for label, key in (("one process", "wrk_8_connections_ms"), ("2 workers", "wrk_8_connections_2_workers_ms")):
         if big.get(key):
             w = big[key]
+            cpu = w["cpu_ms_per_search"]
             lines.append(f"  wrk, 8 connections, {label}: p50/p95/p99 {w['p50']}/{w['p95']}/{w['p99']} ms, {w['qps']} q/s, "
-                         f"{w['errors']} errors")
+                         f"{w['errors']} errors; CPU ms a search: server {cpu['server']}, search processes "
+                         f"{cpu['search_processes']}, wrk {cpu['wrk']}")
     lines.append("")
     lines.append(f"{'figure':<55} {'measured':>10} {'target':>8} {'met':>5} {'x LangChain':>11}")
     for row in results["targets"]:
