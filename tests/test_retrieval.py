@@ -141,7 +141,7 @@ def test_best_sentence_scores_take_each_chunks_closest_sentence(shipped_service:
     rows = np.array([5, 0, len(index.chunks) - 1, 5])
     got = index.best_sentence_scores(rows, query)
     each = index.sentence_scores(rows, query)
-    assert len(each) == len(rows)
+    assert len(each) == len(rows) and index.sentence_scores(rows[:0], query) == []
     for row, score, cosines in zip(rows.tolist(), got.tolist(), each):
         vectors, spans = index.sentences_of(row)
         assert len(cosines) == len(spans) > 0

@@ -344,6 +344,8 @@ class LoadedIndex:
     def sentence_scores(self, rows: np.ndarray, query: np.ndarray) -> list[np.ndarray]:
         """For each chunk of ``rows``, the cosines between ``query`` and its sentences, in order. One product over
         all of them: a search's ten hits took 0.04 ms so, against 0.1 ms decoding each hit's sentences apart."""
+        if not len(rows):
+            return []
         scores, lengths = self._sentence_cosines(rows, query)
         return np.split(scores, np.cumsum(lengths)[:-1])
 
