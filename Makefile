@@ -29,4 +29,4 @@ test-fast: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) index/CURRENT index/gen-* index/write.lock index/jobs.sqlite*
+	rm -rf $(VENV) index/CURRENT index/gen-* index/write.lock index/jobs.sqlite* index/parsed.sqlite*

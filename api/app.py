@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -17,18 +18,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route as StarletteRoute
 
 from api.schemas import (
     ChunkRef, ConfidenceOut, DocumentDetail, DocumentList, DocumentOut, ErrorOut, Health, Mode, PassageOut,
     SearchRequest, SearchResponse,
 )
 from api.pool import SearchPool, SearchProcessLost
+from api.middleware import RequestLayer
 from api.writes import watch_folder, write_router
 from bayqa.corpus import remove_stale_uploads
 from bayqa.jobs import Jobs
+from bayqa.errors import disk_full, storage_message
+from bayqa.metrics import StateCollector, record_search
+from bayqa.query import QuestionError, check_question
 from bayqa.search import Hit
 from bayqa.service import NotReady, Service
+from bayqa.updates import update_work
 
 STATIC = Path(__file__).parent / "static"
 REFRESH_SECONDS = 1.0
@@ -56,14 +64,18 @@ def _field_name(loc: tuple) -> str:
     return ".".join(parts) or "request"
 
 
+def _message(error: dict) -> str:
+    if error.get("type") == "string_too_short" and (error.get("ctx") or {}).get("min_length") == 1:
+        return "is empty; send a value"
+    return str(error.get("msg", "invalid"))
+
+
 def search_response(service: Service, body: SearchRequest) -> SearchResponse:
     """One search, validated against the index it runs on; ApiError says what was wrong with the request."""
-    question = body.q.strip()
-    if not question:
-        raise ApiError(422, "q: the question is empty; type a question")
-    limit = service.settings.max_question_chars
-    if len(question) > limit:
-        raise ApiError(422, f"q: the question is {len(question)} characters long; the limit is {limit}")
+    try:
+        question = check_question(body.q, service.settings.max_question_chars)
+    except QuestionError as exc:
+        raise ApiError(422, f"q: {exc}") from exc
     searcher = service.searcher
     doc_ids = frozenset(body.doc_ids) if body.doc_ids else None
     if doc_ids:
@@ -121,8 +133,10 @@ def create_app(service: Service, *, watch: bool = False, search_processes: int =
         thread.start()
         if pool is not None:
             pool.start()
-        jobs.start()
+        jobs.start(rerun=lambda kind, document: update_work(service, kind, document))
         remove_stale_uploads(service.settings.corpus)
+        # Changes made while no server ran (or cut off by a crash) are picked up without anyone asking.
+        jobs.submit("reconcile", None, update_work(service, "reconcile"))
         if watch:
             threading.Thread(target=watch_folder, args=(service, jobs, stop), name="bayqa-watch", daemon=True).start()
         yield
@@ -149,33 +163,47 @@ def create_app(service: Service, *, watch: bool = False, search_processes: int =
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        messages = [f"{_field_name(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
+        messages = [f"{_field_name(tuple(e.get('loc', ())))}: {_message(e)}" for e in exc.errors()]
         return JSONResponse({"detail": "; ".join(messages)}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 400:  # the framework's word for a body it could not read (JSON, multipart): a 422 here
+            return JSONResponse({"detail": f"request: the body could not be read ({exc.detail}); send valid "
+                                           "JSON, or multipart/form-data for uploads"}, status_code=422)
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request))
+        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=headers or None)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "internal error; the server log has the details"}, status_code=500)
+    @app.exception_handler(OSError)
+    @app.exception_handler(sqlite3.Error)
+    async def _storage(request: Request, exc: Exception) -> JSONResponse:
+        log.error("storage error on %s %s: %s", request.method, request.url.path, exc)
+        folders = (service.settings.corpus, service.settings.index)
+        full = disk_full(exc, folders)
+        return JSONResponse({"detail": storage_message(exc, folders)}, status_code=507 if full else 503,
+                            headers=None if full else {"Retry-After": "5"})
 
     async def searched(body: SearchRequest) -> Response:
         """The search and its JSON in a search process, or on a worker thread here, at most ``search_slots`` at a time
         (the others wait their turn)."""
         if pool is None:
-            return await anyio.to_thread.run_sync(lambda: _json(search_response(service, body)), limiter=searches)
+            answer = await anyio.to_thread.run_sync(lambda: search_response(service, body), limiter=searches)
+            record_search(answer.mode, answer.confidence.low)
+            return _json(answer)
         try:
             status, content = await pool.search(body.model_dump_json(), service.searcher.index.generation)
         except SearchProcessLost as exc:
             return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "2"})
+        if status == 200:
+            record_search(body.mode, b'"low":true' in content)
         headers = {"Retry-After": "2"} if status == 503 else None
         return Response(content, status_code=status, media_type="application/json", headers=headers)
 
     @app.get("/search", response_model=SearchResponse, summary="Ask a question (query string)")
     async def search_get(
-        q: str = Query(..., description="The question."),
+        q: str = Query(..., min_length=1, description="The question."),
         k: int = Query(10, ge=1, le=100, description="How many passages to return."),
         doc: list[str] | None = Query(None, description="Only search this document (repeatable)."),
         mode: Mode = Query("hybrid", description="Ranking: hybrid (default), dense or keyword."),
@@ -215,6 +243,14 @@ def create_app(service: Service, *, watch: bool = False, search_processes: int =
                    chunks=index.manifest.chunks, model=index.manifest.model, search_processes=processes).model_dump()
         )
 
+    state_registry = CollectorRegistry()
+    state_registry.register(StateCollector(lambda: index_state(service), jobs.counts))
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus text format: the process's counters and histograms, then the index and job states."""
+        return Response(generate_latest(REGISTRY) + generate_latest(state_registry), media_type=CONTENT_TYPE_LATEST)
+
     @app.get("/", include_in_schema=False)
     def home() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
@@ -224,7 +260,35 @@ def create_app(service: Service, *, watch: bool = False, search_processes: int =
 
     # Live updates: write routes (bearer token) and job status; see api/writes.py.
     app.include_router(write_router(service, jobs))
+    app.add_middleware(RequestLayer)
     return app
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route takes at this path (each route of a path holds only its own)."""
+    methods: set[str] = set()
+    for route in _routes(app.router.routes):
+        if route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= set(route.methods)
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
+
+
+def _routes(routes: list) -> Iterator[StarletteRoute]:
+    """The app's routes, with those of included routers (which FastAPI keeps behind one entry each)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _routes(included.routes)
+        elif isinstance(route, StarletteRoute):
+            yield route
+
+
+def index_state(service: Service) -> dict[str, object] | None:
+    if not service.ready:
+        return None
+    index = service.searcher.index
+    return {"generation": index.generation, "model": index.manifest.model, "documents": len(index.documents),
+            "passages": index.manifest.chunks}
 
 
 def follow_index(service: Service, stop: threading.Event) -> None:

@@ -10,7 +10,7 @@ Mode = Literal["hybrid", "dense", "keyword"]
 
 
 class SearchRequest(BaseModel):
-    q: str = Field(description="The question, 1 to 1,000 characters (not only spaces).")
+    q: str = Field(min_length=1, description="The question, 1 to 1,000 characters (not only spaces).")
     k: int = Field(10, ge=1, le=100, description="How many passages to return.")
     doc_ids: list[str] | None = Field(None, description="Only search these documents (ids as in /documents).")
     mode: Mode = Field("hybrid", description="Ranking: hybrid (dense and keyword fused, the default), dense or keyword.")
@@ -115,7 +115,7 @@ class JobProgress(BaseModel):
 
 class JobOut(BaseModel):
     id: str
-    kind: str = Field(description="add, replace, delete, reindex or watch")
+    kind: str = Field(description="add, replace, delete, reindex, watch, or reconcile (run by the server at start)")
     document: str | None = Field(description="The document id the write was about (null for reindex/watch).")
     state: str = Field(description="queued, running, done or failed")
     progress: JobProgress

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -21,13 +23,15 @@ from starlette.datastructures import UploadFile
 from api.schemas import ErrorOut, JobOut
 from bayqa.corpus import (
     AlreadyExists, NotInCorpus, TooLarge, Unsupported, UploadError, check_upload, document_path, remove_file,
-    safe_file_name, write_file,
+    safe_file_name, staged,
 )
+from bayqa.documents import content_hash
 from bayqa.jobs import Job, Jobs
 from bayqa.service import Service
 from bayqa.updates import update_work
 from bayqa.watch import watch_corpus
 
+log = logging.getLogger("bayqa.api")
 UPLOAD_FIELD = "file"
 MULTIPART_SLACK = 64 * 1024  # bytes of multipart framing allowed on top of the file size limit
 
@@ -86,22 +90,51 @@ def write_router(service: Service, jobs: Jobs) -> APIRouter:
             if not isinstance(upload, UploadFile):
                 raise HTTPException(422, f"{UPLOAD_FIELD}: send the document as multipart/form-data field {UPLOAD_FIELD!r}")
             data = await upload.read(limit + 1)
-            if len(data) > limit:
-                raise HTTPException(413, f"the file is larger than the limit of {limit:,} bytes (BAYQA_MAX_UPLOAD_MB)")
-            return upload.filename or "", data
+        if len(data) > limit:
+            raise HTTPException(413, f"the file is larger than the limit of {limit:,} bytes (BAYQA_MAX_UPLOAD_MB)")
+        return upload.filename or "", data
 
     def store(doc_id: str, data: bytes, replace: bool) -> Job:
-        """Check and write the file, then queue its update (runs in a worker thread: parsing is CPU work)."""
+        """Check and write the file, then queue its update (in a worker thread: the checks read the whole file).
+
+        The job's record is written before the file is put in place and dropped if that fails, so a failure leaves
+        neither; a crash between the two leaves a record that the next start runs again (see Jobs.start).
+        """
         path = document_path(settings.corpus, doc_id)
         if replace and not path.is_file():
             raise NotInCorpus(f"no document {doc_id!r} in the corpus folder; add it with POST /documents")
-        document = check_upload(data, doc_id, int(settings.max_upload_mb * 1024 * 1024))
+        check_upload(data, doc_id, int(settings.max_upload_mb * 1024 * 1024))
+        digest = content_hash(data)
         if not replace and service.ready:
-            same = [d.id for d in service.searcher.index.documents.values() if d.content_hash == document.content_hash]
+            same = [d.id for d in service.searcher.index.documents.values() if d.content_hash == digest]
             if same:
                 raise AlreadyExists(f"the file is identical to {same[0]}, which is already indexed; nothing to add")
-        write_file(path, data, replace=replace)
-        return update_job("replace" if replace else "add", doc_id)
+        kind = "replace" if replace else "add"
+        with staged(path, data) as commit:
+            job = jobs.record(kind, doc_id)
+            with discarded_on_failure(job):
+                commit(replace)
+        jobs.enqueue(job.id, update_work(service, kind, doc_id, uploaded=digest))
+        return job
+
+    def remove(doc_id: str) -> Job:
+        path = document_path(settings.corpus, doc_id)
+        job = jobs.record("delete", doc_id)
+        with discarded_on_failure(job):
+            remove_file(path)
+        jobs.enqueue(job.id, update_work(service, "delete", doc_id))
+        return job
+
+    @contextmanager
+    def discarded_on_failure(job: Job) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            try:
+                jobs.discard(job.id)
+            except Exception:  # the disk that failed the change may fail this too: the next start runs the job
+                log.exception("could not drop the record of job %s", job.id)
+            raise
 
     async def guarded(call, *args: Any) -> Job:
         try:
@@ -128,11 +161,7 @@ def write_router(service: Service, jobs: Jobs) -> APIRouter:
     @router.delete("/documents/{doc_id:path}", status_code=202, response_model=JobOut, responses=_ERRORS,
                    dependencies=[Depends(require_token)], summary="Remove a document from the corpus and the index")
     async def delete_document(doc_id: str) -> JSONResponse:
-        def remove() -> Job:
-            remove_file(document_path(settings.corpus, doc_id))
-            return update_job("delete", doc_id)
-
-        return accepted(await guarded(remove))
+        return accepted(await guarded(remove, doc_id))
 
     @router.post("/reindex", status_code=202, response_model=JobOut, responses=_ERRORS,
                  dependencies=[Depends(require_token)], summary="Pick up whatever changed in the corpus folder")
@@ -152,7 +181,7 @@ def write_router(service: Service, jobs: Jobs) -> APIRouter:
 def watch_folder(service: Service, jobs: Jobs, stop: threading.Event) -> None:
     """For ``bayqa serve --watch``: queue an update job per batch of folder changes, unless one is still waiting.
 
-    One job runs at the start too, for changes made while no server was watching.
+    Changes made while no server was watching are picked up by the job every server runs at start.
     """
     pending: str | None = None
 
@@ -162,7 +191,6 @@ def watch_folder(service: Service, jobs: Jobs, stop: threading.Event) -> None:
         if waiting is None or waiting.state != "queued":
             pending = jobs.submit("watch", None, update_work(service, "watch")).id
 
-    changed([])
     try:
         watch_corpus(service.settings.corpus, changed, stop)
     except Exception:

@@ -41,3 +41,33 @@ def make_pdf(pages: list[str], title: str | None = None) -> bytes:
         trailer += b" /Info %d 0 R" % info
     out += b"trailer\n" + trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref
     return bytes(out)
+
+
+def make_stream_bomb_pdf(pages: int = 10, megabytes: int = 70) -> bytes:
+    """A small PDF whose pages all draw one FlateDecode content stream of ``megabytes`` MB of spaces (with a word of
+    text at the start): a few tens of KB on disk, a long and memory-hungry parse for text extraction."""
+    import zlib
+
+    body = b"BT /F1 11 Tf 50 780 Td (bomb) Tj ET\n" + b" " * (megabytes * 1024 * 1024)
+    packed = zlib.compress(body, 9)
+    objects = [
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + b"\nendstream",
+    ]
+    pages_id = 3 + pages
+    for _ in range(pages):
+        objects.append(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 1 0 R >> >> "
+                       b"/Contents 2 0 R >>" % pages_id)
+    kids = " ".join(f"{3 + i} 0 R" for i in range(pages)).encode()
+    objects.append(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages))
+    objects.append(b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id)
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, len(objects), xref)
+    return bytes(out)

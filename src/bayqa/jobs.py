@@ -90,9 +90,10 @@ class Jobs:
         with self._connect() as db:
             db.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*values.values(), job_id))
 
-    def start(self) -> None:
-        """Start the worker; jobs left unfinished by a process of this machine that has died are marked failed."""
-        self._fail_orphans()
+    def start(self, rerun: Callable[[str, str | None], Work] | None = None) -> None:
+        """Start the worker. Jobs left unfinished by a process of this machine that has died are run again here with
+        ``rerun(kind, document)`` (or, without it, marked failed): their change may be on disk but not in the index."""
+        self._take_orphans(rerun)
         self._thread = threading.Thread(target=self._work, name="bayqa-jobs", daemon=True)
         self._thread.start()
 
@@ -105,16 +106,29 @@ class Jobs:
         self._thread = None
 
     def submit(self, kind: str, document: str | None, work: Work) -> Job:
+        job = self.record(kind, document)
+        self.enqueue(job.id, work)
+        return job
+
+    def record(self, kind: str, document: str | None) -> Job:
+        """Write a queued job's record, to be ``enqueue``d (or ``discard``ed) once the change it follows is made."""
         job_id = secrets.token_hex(8)
         with self._connect() as db:
             db.execute(
                 "INSERT INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (job_id, kind, document, "queued", 0, 0, _now(), None, None, None, None, self._host, os.getpid()),
             )
-        self._queue.put((job_id, work))
         job = self.get(job_id)
         assert job is not None
         return job
+
+    def enqueue(self, job_id: str, work: Work) -> None:
+        self._queue.put((job_id, work))
+
+    def discard(self, job_id: str) -> None:
+        """Forget a recorded job whose change could not be made."""
+        with self._connect() as db:
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
     def get(self, job_id: str) -> Job | None:
         with self._connect() as db:
@@ -125,6 +139,12 @@ class Jobs:
         if row is None:
             return None
         return Job(*row[:9], json.loads(row[9]) if row[9] else None, row[10])
+
+    def counts(self) -> dict[str, int]:
+        """How many job records are in each state (for the metrics)."""
+        with self._connect() as db:
+            found = dict(db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
+        return {state: int(found.get(state, 0)) for state in STATES}
 
     def wait(self, job_id: str, timeout: float) -> Job | None:
         """The job once it has finished (or as it is when ``timeout`` runs out); for the CLI and tests."""
@@ -167,14 +187,24 @@ class Jobs:
         else:
             self._update(job_id, state="done", finished_at=_now(), outcome=json.dumps(outcome, ensure_ascii=False))
 
-    def _fail_orphans(self) -> None:
+    def _take_orphans(self, rerun: Callable[[str, str | None], Work] | None) -> None:
         with self._connect() as db:
             db.execute("DELETE FROM jobs WHERE id NOT IN (SELECT id FROM jobs ORDER BY created_at DESC LIMIT ?)", (KEEP_JOBS,))
-            rows = db.execute("SELECT id, pid FROM jobs WHERE state IN ('queued', 'running') AND host = ?", (self._host,)).fetchall()
-        for job_id, pid in rows:
-            if pid != os.getpid() and not _alive(pid):
+            rows = db.execute("SELECT id, kind, document, pid FROM jobs WHERE state IN ('queued', 'running') AND host = ? "
+                              "ORDER BY created_at", (self._host,)).fetchall()
+        for job_id, kind, document, pid in rows:
+            if pid == os.getpid() or _alive(pid):
+                continue
+            if rerun is None:
                 self._update(job_id, state="failed", finished_at=_now(),
                              error="the server process running this job stopped; the index kept its previous content")
+                continue
+            with self._connect() as db:  # claimed only if no other process restarting meanwhile took it first
+                claimed = db.execute("UPDATE jobs SET state = 'queued', pid = ?, started_at = NULL WHERE id = ? AND pid = ?",
+                                     (os.getpid(), job_id, pid)).rowcount
+            if claimed:
+                log.info("job %s (%s %s) was cut off by a stop; running it again", job_id, kind, document or "")
+                self.enqueue(job_id, rerun(kind, document))
 
 
 def _alive(pid: int) -> bool:

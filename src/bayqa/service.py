@@ -7,6 +7,7 @@ searcher is a single reference assignment: a request that already took the old o
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from functools import cached_property
 
@@ -15,6 +16,8 @@ from bayqa.config import Settings
 from bayqa.documents import load_corpus
 from bayqa.embedding import Embedder
 from bayqa.index import BuildReport, IndexStore
+from bayqa.metrics import record_build
+from bayqa.parsing import CACHE_FILE, BoundedReader, ParseCache
 from bayqa.search import Answers, Hit, Searcher
 from bayqa.verify import Verifier
 
@@ -52,12 +55,25 @@ class Service:
         self, *, progress: bool = False, force: bool = False, wait: float = 0,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> BuildReport:
-        """Bring the index in line with the corpus folder (only changed documents are embedded)."""
-        report = load_corpus(self.settings.corpus)
-        return self.store.build(
-            report.documents, self.embedder, self.chunk_settings(), problems=report.problems,
-            batch_size=self.settings.batch_size, progress=progress, force=force, wait=wait, on_progress=on_progress,
-        )
+        """Bring the index in line with the corpus folder (only new and changed files are parsed and embedded).
+
+        New files are parsed (bounded, see bayqa.parsing) before the write lock is taken, so a slow file does
+        not hold up other writers; the folder is then read again under the lock, so the build lands what the
+        folder holds after every write acknowledged before it, never an older snapshot.
+        """
+        started = time.perf_counter()
+        cache = ParseCache(self.settings.index / CACHE_FILE)
+        with BoundedReader(cache, self.settings.parse_limits) as read:
+            load_corpus(self.settings.corpus, read)
+            with self.store.writing(wait):
+                corpus = load_corpus(self.settings.corpus, read)
+                report = self.store.build_holding_lock(
+                    corpus.documents, self.embedder, self.chunk_settings(), problems=corpus.problems,
+                    batch_size=self.settings.batch_size, progress=progress, force=force, on_progress=on_progress,
+                )
+                cache.prune(read.seen)
+        record_build(time.perf_counter() - started, read.durations, [s.reason for s in corpus.skipped])
+        return report
 
     def update(self, on_progress: Callable[[int, int], None] | None = None) -> BuildReport:
         """Build (queueing behind another process's build) and switch this process to the result.
