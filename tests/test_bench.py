@@ -1,4 +1,5 @@
-"""`bayqa bench --quick`: the benchmark runs end to end on a tiny sample and reports sane figures (not timings)."""
+"""`bayqa bench`: the benchmark runs end to end on a tiny sample and reports sane figures (not timings); it finds its
+data only where it is told; and the library's own modules do not import it."""
 
 import json
 import os
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from bayqa import bench
+from bayqa.bench.data import DataError, scifact_folder
+from bayqa.cli import main as bayqa_main
 from bayqa.embedding import Embedder
 from tests.conftest import ROOT, SHIPPED_CORPUS
 
@@ -86,8 +89,7 @@ def test_update_bench_runs_on_a_tiny_sample(tmp_path: Path) -> None:
     sample = tiny_beir_folder(tmp_path / "beir", 6, 1)
     out = tmp_path / "updates.json"
     run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench_updates.py"), "--abstracts", "6", "--scifact", str(sample / "corpus.jsonl"),
-         "--out", str(out)],
+        [sys.executable, "-m", "bayqa.cli", "bench", "--updates", "--abstracts", "6", "--scifact", str(sample), "--out", str(out)],
         capture_output=True, text=True, timeout=600, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     assert run.returncode == 0, run.stderr
@@ -98,3 +100,31 @@ def test_update_bench_runs_on_a_tiny_sample(tmp_path: Path) -> None:
         assert figures["updates"]["add"]["chunks_embedded"] >= 1 and figures["updates"]["nothing_changed"]["chunks_embedded"] == 0
         assert figures["http"]["reader_errors"] == 0 and figures["http"]["reader_requests"] > 0
         assert all(step["state"] == "done" for step in figures["http"]["steps"].values())
+
+
+def test_data_comes_from_the_option_or_the_setting_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    sample = tiny_beir_folder(tmp_path / "beir", 2, 1)
+    monkeypatch.delenv("BAYQA_BENCH_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert bayqa_main(["bench", "--quick"]) == 2
+    assert "bayqa: error: no SciFact data: pass --scifact DIR" in capsys.readouterr().err
+    assert bayqa_main(["bench", "--quick", "--scifact", str(tmp_path / "nowhere")]) == 2
+    assert f"bayqa: error: no SciFact corpus at {tmp_path / 'nowhere'}" in capsys.readouterr().err
+    assert scifact_folder(sample) == sample
+    monkeypatch.setenv("BAYQA_BENCH_DATA", str(sample))
+    assert scifact_folder(None) == sample
+    (sample / "queries.jsonl").unlink()
+    with pytest.raises(DataError, match="queries.jsonl missing"):
+        scifact_folder(None)
+    assert scifact_folder(None, files=("corpus.jsonl",)) == sample  # --updates reads the abstracts alone
+
+
+def test_the_library_does_not_import_the_bench() -> None:
+    src = ROOT / "src"
+    files = [*sorted((src / "bayqa").rglob("*.py")), *sorted((ROOT / "api").glob("*.py"))]
+    names = [".".join(p.relative_to(src if p.is_relative_to(src) else ROOT).with_suffix("").parts) for p in files]
+    modules = [n.removesuffix(".__init__") for n in names if not n.startswith(("bayqa.bench", "bayqa.cli"))]
+    code = f"import sys\nfor m in {modules!r}: __import__(m)\nprint([m for m in sys.modules if m.startswith('bayqa.bench')])"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"

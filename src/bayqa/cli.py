@@ -62,8 +62,14 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", parents=[model], help="measure search latency and indexing speed against LangChain FAISS")
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke run on a tiny sample")
-    p.add_argument("--scifact", metavar="DIR", type=Path, help="SciFact in BEIR format (default ../shared/beir/scifact)")
-    p.add_argument("--out", metavar="FILE", type=Path, default=Path("bench.json"), help="where to write the JSON (default bench.json)")
+    p.add_argument("--scifact", metavar="DIR", type=Path, help="SciFact in BEIR format (default: env BAYQA_BENCH_DATA)")
+    p.add_argument("--out", metavar="FILE", type=Path, help="where to write the JSON (default bench.json; with --updates bench-updates.json)")
+    p.add_argument("--updates", action="store_true",
+                   help="time live updates instead: add, change and remove one document of the corpus folder and of "
+                        "--abstracts SciFact abstracts, directly and over HTTP while readers search")
+    p.add_argument("--abstracts", type=int, default=4000, metavar="N",
+                   help="with --updates: SciFact abstracts in the larger corpus (default 4000; 0: the corpus folder alone)")
+    p.add_argument("--workdir", metavar="DIR", type=Path, help="with --updates: keep the corpora and indexes here for the next run")
 
     p = sub.add_parser(
         "eval", parents=[common], help="measure retrieval quality on a BEIR folder or a question file",
@@ -179,9 +185,16 @@ def cmd_info(service: Service, args: argparse.Namespace) -> int:
 def cmd_bench(service: Service, args: argparse.Namespace) -> int:
     from bayqa import bench
 
+    if args.quick and args.updates:
+        raise UsageError("--quick is for the search bench; with --updates, --abstracts N sets the size")
     try:
-        bench.main(args.quick, args.scifact, service.settings.model, args.out)
-    except FileNotFoundError as exc:
+        if args.updates:
+            from bayqa.bench import updates
+
+            updates.main(service.settings, args.scifact, args.abstracts, args.out or Path("bench-updates.json"), args.workdir)
+        else:
+            bench.main(args.quick, args.scifact, service.settings.model, args.out or Path("bench.json"))
+    except bench.DataError as exc:
         raise UsageError(str(exc)) from exc
     return 0
 
