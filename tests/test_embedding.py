@@ -44,11 +44,11 @@ def test_pooled_spans_agree_across_routes(embedder: Embedder) -> None:
 
 
 def test_pooled_spans_need_a_mean_pooling_model(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bayqa.embedding as embedding
+    import bayqa.embedding.torch_model as torch_model
 
-    monkeypatch.setattr(embedding, "pooling_modes", lambda model: "cls")
+    monkeypatch.setattr(torch_model, "pooling_modes", lambda model: "cls")
     if embedder.texts_int8:
-        monkeypatch.setattr(embedder._onnx, "pooling", "cls")
+        monkeypatch.setattr(embedder._graph, "pooling", "cls")
     with pytest.raises(ModelError, match="mean-pools its tokens.*pools by 'cls'"):
         embedder.encode_with_spans(["A text."], [[((0, 7),)]])
 

@@ -42,11 +42,12 @@ def test_unknown_backend_is_a_clear_error() -> None:
 
 @pytest.mark.slow
 def test_an_int8_graph_that_fails_its_check_gives_way_to_float32(tmp_path, monkeypatch) -> None:
-    import bayqa.embedding as embedding
+    import bayqa.embedding.export as export
+    from bayqa.embedding.sessions import INT8_GRAPH
 
-    monkeypatch.setattr(embedding, "MIN_COSINE_INT8", 1.01)  # no int8 graph can pass: the fallback must take over
+    monkeypatch.setattr(export, "MIN_COSINE_INT8", 1.01)  # no int8 graph can pass: the fallback must take over
     fallback = Embedder(backend="fast", cache_dir=tmp_path)
     assert "onnxruntime fp32" in fallback.backend_description and fallback.fallback_reason is None
-    assert not list(tmp_path.rglob(embedding.INT8_GRAPH)) and list(tmp_path.rglob("model.onnx"))
+    assert not list(tmp_path.rglob(INT8_GRAPH)) and list(tmp_path.rglob("model.onnx"))
     reference = fallback.encode_reference(QUESTIONS[:2])
     assert np.min(np.sum(np.vstack([fallback.encode_query(q) for q in QUESTIONS[:2]]) * reference, axis=1)) >= MIN_COSINE

@@ -52,15 +52,13 @@ class Verifier:
     """A cross-encoder that scores how well a sentence answers a question."""
 
     def __init__(self, folder: Path, threads: int = 1) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
+
+        from bayqa.embedding.sessions import onnx_session
 
         try:
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            self._session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+            self._session = onnx_session(folder / "model.onnx", threads)
         except Exception as exc:  # a corrupt file or a graph ONNX Runtime cannot run: the setting is wrong
             raise ModelError(f"cannot load the verifier in {folder} ({type(exc).__name__}: {exc})") from exc
         self._tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
