@@ -5,10 +5,9 @@ the server process keeps HTTP, the web page, writes and jobs, and hands each sea
 Each of them holds the model and the live index and runs one search at a time; a search goes to whichever process is
 free, first come first served, so the work stays even however the clients' connections arrive.
 
-Splitting by connection (uvicorn's own worker processes) was measured and dropped: at 100k passages on 2 cores, the
-8 keep-alive connections of a ``wrk`` run landed all on one worker in 2 runs of 6 (310 q/s, p95 30–32 ms), and only
-an even 4/4 split met a p95 of 25 ms. Two search processes fed from one queue: 434–443 q/s, p95 21.5–22.9 ms in five
-runs (see the README).
+Splitting by connection (uvicorn's own worker processes) was measured and dropped: the keep-alive connections of a
+client can all land on one worker, which then does all the work while the others idle; processes fed from one queue
+share the work whatever the connections do (the README has the figures).
 """
 
 from __future__ import annotations
@@ -23,7 +22,9 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
+from api.searching import search_json
 from bayqa.config import Settings
+from bayqa.service import NotReady, Service, follow_index
 
 log = logging.getLogger("bayqa.api")
 #: How long the server waits before starting a search process again after one stopped, so a process that cannot
@@ -33,8 +34,10 @@ RESPAWN_DELAY_SECONDS = 1.0
 START_TIMEOUT_SECONDS = 600.0
 
 
-class SearchProcessLost(Exception):
-    """No search process could answer (none is running yet, or the one that had the search stopped); try again."""
+class SearchProcessLost(NotReady):
+    """No search process could answer (none is running yet, or the one that had the search stopped); try again.
+
+    Answered like NotReady: a 503 with Retry-After."""
 
 
 @dataclass(eq=False)
@@ -57,7 +60,7 @@ class SearchPool:
 
     Each process has a thread here that takes the next search from the queue, sends it, and waits for the reply; it
     goes on to the next search without waiting for the event loop, which keeps the processes busy (handing each
-    search over through the event loop left them idle a quarter of the time: 350 against 450 q/s).
+    search over through the event loop left them idle part of the time).
     """
 
     def __init__(self, settings: Settings, processes: int) -> None:
@@ -200,9 +203,6 @@ def _settle(future: asyncio.Future, outcome: object) -> None:
 
 def serve_searches(settings: Settings, conn: Connection) -> None:
     """A search process: load the live index, say "ready", then answer searches until the pipe closes."""
-    from api.app import follow_index, search_json
-    from bayqa.service import Service
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the server stops us itself
     service = Service(settings)
     stop = threading.Event()

@@ -1,10 +1,23 @@
-"""Request and response shapes of the HTTP API; the README documents them and they stay stable."""
+"""Request and response shapes of the HTTP API, each response built from the library's values (``from_...``).
+
+The README documents them and they stay stable.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from bayqa.chunking import Chunk
+    from bayqa.confidence import Confidence
+    from bayqa.highlight import Answer
+    from bayqa.index import DocumentInfo, LoadedIndex
+    from bayqa.jobs import Job
+    from bayqa.search import Hit
+    from bayqa.service import IndexedDocument, Reply
 
 Mode = Literal["hybrid", "dense", "keyword"]
 
@@ -21,6 +34,10 @@ class AnswerOut(BaseModel):
     start: int = Field(description="Character offset of the sentence in the document text.")
     end: int
 
+    @classmethod
+    def from_answer(cls, answer: Answer | None) -> AnswerOut | None:
+        return None if answer is None else cls(text=answer.text, start=answer.start, end=answer.end)
+
 
 class PassageOut(BaseModel):
     rank: int
@@ -36,6 +53,24 @@ class PassageOut(BaseModel):
     end: int
     answer: AnswerOut | None
 
+    @classmethod
+    def from_hit(cls, hit: Hit) -> PassageOut:
+        chunk = hit.chunk
+        return cls(
+            rank=hit.rank,
+            score=hit.score,
+            doc_id=chunk.doc_id,
+            title=chunk.title,
+            headings=list(chunk.headings),
+            section=" > ".join(chunk.headings),
+            page=chunk.page,
+            chunk_id=chunk.id,
+            text=chunk.text,
+            start=chunk.start,
+            end=chunk.end,
+            answer=AnswerOut.from_answer(hit.answer),
+        )
+
 
 class ConfidenceOut(BaseModel):
     score: float = Field(description="0..1: how likely the corpus answers the question (calibrated on the GBA question set).")
@@ -49,6 +84,10 @@ class ConfidenceOut(BaseModel):
         "sentences of the top three passages states one: such a question is flagged low whatever its score; else null.",
     )
 
+    @classmethod
+    def from_confidence(cls, confidence: Confidence) -> ConfidenceOut:
+        return cls(score=confidence.score, low=confidence.low, check=confidence.check, missing=confidence.missing)
+
 
 class SearchResponse(BaseModel):
     query: str
@@ -58,6 +97,15 @@ class SearchResponse(BaseModel):
     generation: str = Field(description="The index generation that answered.")
     confidence: ConfidenceOut
     results: list[PassageOut]
+
+    @classmethod
+    def from_reply(cls, reply: Reply) -> SearchResponse:
+        answers = reply.answers
+        return cls(
+            query=reply.question, k=reply.k, mode=answers.mode, took_ms=round(reply.seconds * 1000, 2),
+            generation=reply.generation, confidence=ConfidenceOut.from_confidence(answers.confidence),
+            results=[PassageOut.from_hit(hit) for hit in answers.hits],
+        )
 
 
 class DocumentOut(BaseModel):
@@ -71,6 +119,10 @@ class DocumentOut(BaseModel):
     added_at: str
     indexed_at: str
 
+    @classmethod
+    def from_info(cls, info: DocumentInfo) -> DocumentOut:
+        return cls(**asdict(info))
+
 
 class ChunkRef(BaseModel):
     chunk_id: str
@@ -79,15 +131,27 @@ class ChunkRef(BaseModel):
     headings: list[str]
     page: int | None
 
+    @classmethod
+    def from_chunk(cls, chunk: Chunk) -> ChunkRef:
+        return cls(chunk_id=chunk.id, start=chunk.start, end=chunk.end, headings=list(chunk.headings), page=chunk.page)
+
 
 class DocumentDetail(DocumentOut):
     text: str
     passages: list[ChunkRef]
 
+    @classmethod
+    def from_document(cls, document: IndexedDocument) -> DocumentDetail:
+        return cls(**asdict(document.info), text=document.text, passages=[ChunkRef.from_chunk(c) for c in document.chunks])
+
 
 class DocumentList(BaseModel):
     generation: str
     documents: list[DocumentOut]
+
+    @classmethod
+    def from_index(cls, index: LoadedIndex) -> DocumentList:
+        return cls(generation=index.generation, documents=[DocumentOut.from_info(d) for d in index.documents.values()])
 
 
 class Health(BaseModel):
@@ -102,6 +166,12 @@ class Health(BaseModel):
     search_processes: int | None = Field(
         None, description="With `bayqa serve --workers N`: how many of the N search processes are running (else null)."
     )
+
+    @classmethod
+    def from_index(cls, index: LoadedIndex, search_processes: int | None) -> Health:
+        """The health of a server that serves ``index``."""
+        return cls(status="ready", generation=index.generation, documents=len(index.documents),
+                   chunks=index.manifest.chunks, model=index.manifest.model, search_processes=search_processes)
 
 
 class ErrorOut(BaseModel):
@@ -127,3 +197,11 @@ class JobOut(BaseModel):
         "chunks_embedded, chunks_total, seconds."
     )
     error: str | None = Field(description="When failed: what went wrong; the index keeps its previous content.")
+
+    @classmethod
+    def from_job(cls, job: Job) -> JobOut:
+        return cls(
+            id=job.id, kind=job.kind, document=job.document, state=job.state,
+            progress=JobProgress(done=job.done, total=job.total), created_at=job.created_at, started_at=job.started_at,
+            finished_at=job.finished_at, outcome=job.outcome, error=job.error,
+        )

@@ -144,6 +144,7 @@ def test_searches_run_at_most_search_slots_at_once(shipped_service, monkeypatch,
     import time
 
     import api.app
+    import api.routes.search
     from bayqa.search import Searcher
 
     running, most = 0, 0
@@ -162,7 +163,7 @@ def test_searches_run_at_most_search_slots_at_once(shipped_service, monkeypatch,
             with lock:
                 running -= 1
 
-    monkeypatch.setattr(api.app, "search_slots", lambda: slots)
+    monkeypatch.setattr(api.routes.search, "search_slots", lambda: slots)
     monkeypatch.setattr(Searcher, "answer", counted)
     statuses: list[int] = []
     with LiveServer(api.app.create_app(shipped_service)) as server:
@@ -177,3 +178,12 @@ def test_searches_run_at_most_search_slots_at_once(shipped_service, monkeypatch,
             t.join()
     assert statuses == [200] * 6
     assert most == slots  # never more at once, and the limit is reached: six requests were waiting
+
+
+def test_the_cli_prints_the_passages_the_api_returns(shipped_service) -> None:
+    from api.schemas import PassageOut
+    from bayqa.cli import passage_json
+
+    hits = shipped_service.search("When did the Hong Kong-Zhuhai-Macao Bridge open?", k=5)
+    assert any(h.answer is not None for h in hits)
+    assert [passage_json(h) for h in hits] == [PassageOut.from_hit(h).model_dump() for h in hits]

@@ -64,7 +64,7 @@ def pooled(writable: Settings, embedder: Embedder) -> Iterator[tuple[LiveServer,
 
 
 def test_search_processes_answer_like_the_server_process(pooled, shipped_service: Service) -> None:
-    from api.app import search_response
+    from api.searching import search_response
     from api.schemas import SearchRequest
 
     server, _, pool = pooled

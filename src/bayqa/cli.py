@@ -9,6 +9,7 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -18,7 +19,7 @@ from bayqa.embedding import ModelError
 from bayqa.errors import storage_message
 from bayqa.index import BuildReport, IndexStoreError
 from bayqa.query import QuestionError, check_question
-from bayqa.search import MODES
+from bayqa.search import MODES, Hit
 from bayqa.service import Service
 
 
@@ -111,6 +112,16 @@ def print_report(report: BuildReport) -> None:
     )
 
 
+def passage_json(hit: Hit) -> dict[str, Any]:
+    """A passage as ``bayqa search --json`` prints it: the fields of a result of the HTTP API's /search."""
+    c, a = hit.chunk, hit.answer
+    return {
+        "rank": hit.rank, "score": hit.score, "doc_id": c.doc_id, "title": c.title, "headings": list(c.headings),
+        "section": " > ".join(c.headings), "page": c.page, "chunk_id": c.id, "text": c.text, "start": c.start,
+        "end": c.end, "answer": None if a is None else {"text": a.text, "start": a.start, "end": a.end},
+    }
+
+
 def cmd_index(service: Service, args: argparse.Namespace) -> int:
     print_report(service.build(progress=True, force=args.force))
     return 0
@@ -127,7 +138,7 @@ def cmd_search(service: Service, args: argparse.Namespace) -> int:
     answers = service.answer(question, k=args.k, mode=args.mode)
     hits = answers.hits
     if args.json:
-        print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))
+        print(json.dumps([passage_json(h) for h in hits], ensure_ascii=False, indent=2))
         return 0
     trust = answers.confidence
     if trust.low:

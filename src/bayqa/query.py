@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
+
 
 class QuestionError(ValueError):
     """The question cannot be searched as given; the message says what to change."""
+
+
+class UnknownDocuments(ValueError):
+    """A search was limited to documents the index does not hold; ``ids`` are those, sorted."""
+
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__(f"unknown document(s) {', '.join(ids)}")
+        self.ids = ids
 
 
 def check_question(text: str, max_chars: int) -> str:
@@ -20,3 +30,14 @@ def check_question(text: str, max_chars: int) -> str:
         raise QuestionError(f"the question holds an invalid character at position {exc.start} (an unpaired UTF-16 "
                             "surrogate); send it as valid Unicode text") from None
     return question
+
+
+def check_documents(doc_ids: Iterable[str] | None, indexed: Container[str]) -> frozenset[str] | None:
+    """The documents to limit a search to, None (every document) for none or an empty list; UnknownDocuments if
+    ``indexed`` lacks any of them."""
+    wanted = frozenset(doc_ids) if doc_ids else None
+    if wanted:
+        unknown = sorted(d for d in wanted if d not in indexed)
+        if unknown:
+            raise UnknownDocuments(unknown)
+    return wanted

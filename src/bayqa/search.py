@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any
 
 import faiss
 import numpy as np
@@ -46,16 +45,6 @@ class Hit:
     score: float
     chunk: Chunk
     answer: Answer | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of a passage, shared by the CLI's --json and the HTTP API."""
-        c = self.chunk
-        answer = None if self.answer is None else {"text": self.answer.text, "start": self.answer.start, "end": self.answer.end}
-        return {
-            "rank": self.rank, "score": self.score, "doc_id": c.doc_id, "title": c.title, "headings": list(c.headings),
-            "section": " > ".join(c.headings), "page": c.page, "chunk_id": c.id, "text": c.text,
-            "start": c.start, "end": c.end, "answer": answer,
-        }
 
 
 @dataclass(frozen=True)

@@ -6,28 +6,55 @@ searcher is a single reference assignment: a request that already took the old o
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import cached_property
 
-from bayqa.chunking import ChunkSettings
+from bayqa.chunking import Chunk, ChunkSettings
 from bayqa.config import Settings
 from bayqa.documents import load_corpus
 from bayqa.embedding import Embedder
-from bayqa.index import BuildReport, IndexStore
+from bayqa.index import BuildReport, DocumentInfo, IndexStore
 from bayqa.metrics import record_build
 from bayqa.parsing import CACHE_FILE, BoundedReader, ParseCache
+from bayqa.query import check_documents, check_question
 from bayqa.search import Answers, Hit, Searcher
 from bayqa.verify import Verifier
 
 
 #: How long an update waits for another process's build to finish before it gives up.
 WRITE_WAIT_SECONDS = 600.0
+#: How often a server process looks for a generation another process built.
+REFRESH_SECONDS = 1.0
+log = logging.getLogger("bayqa.service")
 
 
 class NotReady(Exception):
     """The index is not loaded yet (first build still running, or it failed)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A question as a user sent it, answered: the checked question, the answers, the generation that gave them,
+    and how long the search itself took."""
+
+    question: str
+    k: int
+    answers: Answers
+    generation: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    """A document as the live generation holds it: what is known of it, its text and its passages in order."""
+
+    info: DocumentInfo
+    text: str
+    chunks: list[Chunk]
 
 
 class Service:
@@ -118,3 +145,31 @@ class Service:
 
     def answer(self, question: str, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> Answers:
         return self.searcher.answer(question, k=k, max_per_doc=self.settings.max_per_doc, doc_ids=doc_ids, mode=mode)
+
+    def ask(self, text: str, k: int = 10, doc_ids: Iterable[str] | None = None, mode: str = "hybrid") -> Reply:
+        """A question as a user sent it, checked (QuestionError, UnknownDocuments) and answered on one generation."""
+        question = check_question(text, self.settings.max_question_chars)
+        searcher = self.searcher
+        limited = check_documents(doc_ids, searcher.index.documents)
+        started = time.perf_counter()
+        answers = searcher.answer(question, k=k, max_per_doc=self.settings.max_per_doc, doc_ids=limited, mode=mode)
+        return Reply(question, k, answers, searcher.index.generation, time.perf_counter() - started)
+
+    def document(self, doc_id: str) -> IndexedDocument | None:
+        """Document ``doc_id`` of the live generation, or None if it holds none of that id."""
+        index = self.searcher.index
+        info = index.documents.get(doc_id)
+        text = index.document_text(doc_id) if info else None
+        if info is None or text is None:
+            return None
+        return IndexedDocument(info, text, [index.chunks[row] for row in index.rows_by_doc.get(doc_id, [])])
+
+
+def follow_index(service: Service, stop: threading.Event) -> None:
+    """Load the index if needed, then pick up new generations written by any process, until ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            service.refresh()
+        except Exception:  # a half-deleted or mismatched generation: keep serving the old one, retry later
+            log.exception("could not load the newest index generation; still serving the previous one")
+        stop.wait(REFRESH_SECONDS)

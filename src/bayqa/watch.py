@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bayqa.documents import is_document_file
+from bayqa.writes import Writer
 
 DEBOUNCE_MS = 1000
 log = logging.getLogger("bayqa.watch")
@@ -40,3 +41,23 @@ def watch_corpus(corpus: Path, on_change: Callable[[list[str]], None], stop: thr
         ids = sorted({Path(path).resolve().relative_to(root).as_posix() for _, path in changes})
         log.info("corpus folder changed: %s", ", ".join(ids))
         on_change(ids)
+
+
+def watch_folder(writer: Writer, stop: threading.Event) -> None:
+    """For ``bayqa serve --watch``: queue an update job per batch of folder changes, unless one is still waiting.
+
+    Changes made while no server was watching are picked up by the job every server runs at start.
+    """
+    pending: str | None = None
+
+    def changed(ids: list[str]) -> None:
+        nonlocal pending
+        waiting = writer.jobs.get(pending) if pending else None
+        if waiting is None or waiting.state != "queued":
+            pending = writer.update("watch").id
+
+    corpus = writer.service.settings.corpus
+    try:
+        watch_corpus(corpus, changed, stop)
+    except Exception:
+        log.exception("watching %s stopped; restart the server to watch again", corpus)

@@ -1,0 +1,1 @@
+"""The HTTP routes, one router per feature; each parses the request, calls bayqa and shapes the response."""
