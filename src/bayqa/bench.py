@@ -34,8 +34,9 @@ import numpy as np
 from bayqa.chunking import ChunkSettings, chunk_document
 from bayqa.documents import Document, parse_document
 from bayqa.embedding import MIN_COSINE, MIN_COSINE_INT8, Embedder, resolve_model
-from bayqa.index import EMBED_SLICE, IndexStore, chunk_sentences, sentence_embedding_text, vector_index
+from bayqa.indexing import EMBED_SLICE, build, chunk_sentences, sentence_embedding_text
 from bayqa.search import Searcher
+from bayqa.store import IndexStore, vector_index
 
 DEFAULT_SCIFACT = Path(__file__).resolve().parents[3] / "shared" / "beir" / "scifact"
 JITTER = 0.03  # per-dimension noise on replica vectors: cosine to the original about 1/sqrt(1 + 384 * JITTER**2) = 0.86,
@@ -466,13 +467,13 @@ def run(
     # compile a kernel for each batch shape (in a fresh process 14.7 s, against 11.0-11.1 s for the two builds after
     # it); the bare model below runs warm, so the figure compared with it is a second build.
     started = time.perf_counter()
-    IndexStore(workdir / "first-index", exact_below=10**9).build(docs, fast, settings)
+    build(IndexStore(workdir / "first-index", exact_below=10**9), docs, fast, settings)
     first_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    report = IndexStore(real_index, exact_below=10**9).build(docs, fast, settings)
+    report = build(IndexStore(real_index, exact_below=10**9), docs, fast, settings)
     pipeline_seconds = time.perf_counter() - started
     started = time.perf_counter()  # sentence vectors from the passages' own pass (BAYQA_SENTENCE_VECTORS=pooled)
-    IndexStore(workdir / "pooled-index", exact_below=10**9).build(docs, fast, replace(settings, sentence_vectors="pooled"))
+    build(IndexStore(workdir / "pooled-index", exact_below=10**9), docs, fast, replace(settings, sentence_vectors="pooled"))
     pooled_seconds = time.perf_counter() - started
     real = IndexStore(real_index).open()
     bodies = [c.embedding_text for c in real.chunks]
@@ -556,7 +557,7 @@ def run(
         folder = workdir / f"index-{size}"
         started = time.perf_counter()
         replay = ReplayEncoder(fast, by_text)
-        built = IndexStore(folder).build(collection, replay, settings)
+        built = build(IndexStore(folder), collection, replay, settings)
         entry: dict[str, Any] = {
             "chunks": built.chunks_total, "synthetic": number > 1, "build_s": round(time.perf_counter() - started, 1),
         }
@@ -609,7 +610,7 @@ def run(
                                      "text", "new/one-more.txt", "new")
             settle()
             started = time.perf_counter()
-            IndexStore(folder).build([*collection, new_doc], replay, settings)
+            build(IndexStore(folder), [*collection, new_doc], replay, settings)
             entry["add_one_document_s"] = round(time.perf_counter() - started, 2)
             # What a server does next: switch to the new generation, reading it whole or borrowing from the one it serves.
             settle()
@@ -632,11 +633,11 @@ def run(
             edited = parse_document(f"{first.text}\n\nAmended in 2026.".encode(), "text", first.id, first.title)
             settle()
             started = time.perf_counter()
-            IndexStore(folder).build([edited, *collection[1:], new_doc], replay, settings)
+            build(IndexStore(folder), [edited, *collection[1:], new_doc], replay, settings)
             entry["change_one_document_s"] = round(time.perf_counter() - started, 2)
             settle()
             started = time.perf_counter()
-            IndexStore(folder).build([*collection[1:], new_doc], replay, settings)
+            build(IndexStore(folder), [*collection[1:], new_doc], replay, settings)
             entry["remove_one_document_s"] = round(time.perf_counter() - started, 2)
         del searcher, loaded, lc_store
         results["sizes"][str(size)] = entry

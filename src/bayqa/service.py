@@ -15,10 +15,11 @@ from bayqa.chunking import ChunkSettings
 from bayqa.config import Settings
 from bayqa.documents import load_corpus
 from bayqa.embedding import Embedder
-from bayqa.index import BuildReport, IndexStore
+from bayqa.indexing import BuildReport, build_holding_lock
 from bayqa.metrics import record_build
 from bayqa.parsing import CACHE_FILE, BoundedReader, ParseCache
 from bayqa.search import Answers, Hit, Searcher
+from bayqa.store import IndexStore
 from bayqa.verify import Verifier
 
 
@@ -67,8 +68,8 @@ class Service:
             load_corpus(self.settings.corpus, read)
             with self.store.writing(wait):
                 corpus = load_corpus(self.settings.corpus, read)
-                report = self.store.build_holding_lock(
-                    corpus.documents, self.embedder, self.chunk_settings(), problems=corpus.problems,
+                report = build_holding_lock(
+                    self.store, corpus.documents, self.embedder, self.chunk_settings(), problems=corpus.problems,
                     batch_size=self.settings.batch_size, progress=progress, force=force, on_progress=on_progress,
                 )
                 cache.prune(read.seen)
