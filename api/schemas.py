@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from bayqa.chunking import Chunk
     from bayqa.confidence import Confidence
     from bayqa.highlight import Answer
-    from bayqa.index import DocumentInfo, LoadedIndex
+    from bayqa.store import DocumentInfo, LoadedIndex
     from bayqa.jobs import Job
     from bayqa.search import Hit
     from bayqa.service import IndexedDocument, Reply

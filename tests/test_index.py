@@ -6,9 +6,8 @@ import pytest
 from bayqa.config import Settings
 from bayqa.documents import load_corpus
 from bayqa.embedding import MIN_COSINE, Embedder
-from bayqa.index import (
-    CODE_SPREAD, IndexBusy, IndexMismatch, IndexMissing, IndexStore, chunk_sentences, dequantize, quantize, quantized_scores,
-)
+from bayqa.indexing import build, chunk_sentences
+from bayqa.store import IndexStore
 from bayqa.search import MODES, Searcher
 from bayqa.service import Service
 
@@ -107,119 +106,6 @@ def test_an_addition_keeps_every_previous_row_and_appends_the_new_document(tmp_p
     assert service.search("When did Shenzhen Bay Port open?", k=1)[0].chunk.doc_id == "port.txt"
 
 
-def test_failed_build_leaves_previous_index_answering(tmp_path: Path, embedder: Embedder) -> None:
-    service = service_for(tmp_path, embedder)
-    good = service.build().generation
-    (service.settings.corpus / "new.txt").write_text("Hetao is a science park.", encoding="utf-8")
-
-    def crash(_: Path) -> None:
-        raise RuntimeError("power cut")
-
-    store = IndexStore(service.settings.index)
-    from bayqa.documents import load_corpus
-
-    with pytest.raises(RuntimeError, match="power cut"):
-        store.build(load_corpus(service.settings.corpus).documents, embedder, service.chunk_settings(), before_switch=crash)
-    assert store.current_generation() == good
-    assert "new.txt" not in store.open().documents
-    (tmp_path / "index" / "gen-junk.partial").mkdir()  # as left by a killed build
-    assert service.build().added == ("new.txt",)
-    assert not list((tmp_path / "index").glob("*.partial"))
-
-
-def test_missing_and_mismatched_index(tmp_path: Path, embedder: Embedder) -> None:
-    with pytest.raises(IndexMissing, match="bayqa index"):
-        IndexStore(tmp_path / "none").open()
-    service = service_for(tmp_path, embedder)
-    service.build()
-    with pytest.raises(IndexMismatch, match="built with model"):
-        IndexStore(service.settings.index).open("some/other-model")
-
-
-def test_one_writer_at_a_time(tmp_path: Path, embedder: Embedder) -> None:
-    from filelock import FileLock
-
-    service = service_for(tmp_path, embedder)
-    service.settings.index.mkdir(parents=True)
-    with FileLock(str(service.settings.index / "write.lock")):
-        with pytest.raises(IndexBusy, match="another process"):
-            service.build()
-
-
-def test_old_generations_are_pruned(tmp_path: Path, embedder: Embedder) -> None:
-    service = service_for(tmp_path, embedder)
-    for i in range(4):
-        (service.settings.corpus / "extra.txt").write_text(f"Version {i} of a note.", encoding="utf-8")
-        service.build()
-    assert len(list((tmp_path / "index").glob("gen-*"))) == 2
-
-
-def test_rebuild_reason_names_missing_and_old_format(tmp_path: Path, embedder: Embedder) -> None:
-    import json
-
-    store = IndexStore(tmp_path / "index")
-    assert "no index" in store.rebuild_reason()
-    service = service_for(tmp_path, embedder)
-    generation = service.build().generation
-    assert store.rebuild_reason() is None
-    manifest = tmp_path / "index" / generation / "manifest.json"
-    data = json.loads(manifest.read_text())
-    manifest.write_text(json.dumps({**data, "format": 1}))
-    assert "has format 1" in store.rebuild_reason()
-    report = service.build()
-    assert report.chunks_embedded == report.chunks_total, "an old-format index is not reused"
-    assert store.rebuild_reason() is None
-
-
-def test_loading_after_an_addition_borrows_the_shared_segment_and_equals_a_full_load(tmp_path: Path, embedder: Embedder) -> None:
-    service = service_for(tmp_path, embedder)
-    service.build()
-    store = IndexStore(service.settings.index)
-    served = store.open()
-    for name, text in {"port.txt": "Shenzhen Bay Port opened in 2007 with co-location.",
-                       "airport.md": "# Airport\n\nThe third runway opened in 2022. It cost HK$141.5 billion."}.items():
-        (service.settings.corpus / name).write_text(text, encoding="utf-8")
-        service.build()
-        borrowed, full = store.open(previous=served), store.open()
-        assert borrowed.vectors.parts[0] is served.vectors.parts[0], "the main segment is not read again"
-        assert borrowed.chunks == full.chunks and borrowed.documents == full.documents and list(borrowed.documents) == sorted(full.documents)
-        assert all(borrowed.document_text(d) == full.document_text(d) for d in full.documents)
-        rows = list(range(len(full.chunks)))
-        assert np.array_equal(borrowed.vectors_of(rows), full.vectors_of(rows))
-        assert np.array_equal(borrowed.sentence_vectors, full.sentence_vectors)
-        assert np.array_equal(borrowed.sentence_spans, full.sentence_spans)
-        assert np.array_equal(borrowed.sentence_offsets, full.sentence_offsets)
-        served = borrowed
-    (service.settings.corpus / "tax.md").unlink()
-    service.build()
-    after_removal = store.open(previous=served)
-    assert after_removal.vectors.parts[0] is not served.vectors.parts[0] and "tax.md" not in after_removal.documents
-
-
-def test_sentence_vectors_survive_four_bit_storage(tmp_path: Path) -> None:
-    rng = np.random.default_rng(7)
-    vectors = rng.standard_normal((200, 384)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors[5] = 0.0  # a zero vector (an empty sentence) must not divide by zero
-    stored = quantize(vectors)
-    assert stored.shape == (200,) and stored["codes"].dtype == np.uint8 and stored["codes"].shape == (200, 192)
-    np.save(tmp_path / "s.npy", stored)
-    back = dequantize(np.load(tmp_path / "s.npy"), 384)  # plain .npy, no pickle
-    assert back.dtype == np.float32 and back.shape == vectors.shape and not back[5].any()
-    inside = np.abs(vectors) <= CODE_SPREAD * vectors.std(axis=1, keepdims=True)
-    step = stored["step"][:, np.newaxis]
-    assert np.all((np.abs(back - vectors) <= step / 2 + 1e-7) | ~inside), "within half a step, unless clipped"
-    cosine = (back * vectors).sum(axis=1)[np.arange(200) != 5] / np.linalg.norm(back, axis=1)[np.arange(200) != 5]
-    assert cosine.min() > 0.985
-    query = vectors[0]
-    assert np.allclose(quantized_scores(stored, query), back @ query, atol=1e-5), "scoring without decoding agrees"
-    assert np.abs(back @ query - vectors @ query)[1:].max() < 0.03
-    joined = np.concatenate([stored[:3], stored[[7, 9]]])  # rows gather and join like any array
-    assert np.array_equal(dequantize(joined, 384), back[[0, 1, 2, 7, 9]])
-    odd = quantize(vectors[:, :383])
-    assert np.allclose(quantized_scores(odd, query[:383]), dequantize(odd, 383) @ query[:383], atol=1e-5)
-
-
 NOTES = [
     "Shenzhen Bay Port opened in 2007 with co-location of Hong Kong and mainland checkpoints.",
     "The third runway of Hong Kong International Airport was commissioned in 2022.",
@@ -270,25 +156,12 @@ def test_a_change_or_removal_retires_main_rows_and_answers_like_a_fresh_build(tm
     assert [again.chunks[r].text for r in again.rows_by_doc["tax.md"]] == ["The subsidy now covers the gap above a 15 per cent rate."]
 
 
-def test_retiring_past_the_share_compacts_into_one_segment(tmp_path: Path, embedder: Embedder) -> None:
-    docs = {**DOCS, **{f"note{i}.txt": f"Note {i}\n\n{fact}" for i, fact in enumerate(NOTES)}}
-    service = service_for(tmp_path, embedder, docs)
-    service.build()
-    for name in ("note0.txt", "note1.txt", "note2.txt"):  # 3 of the 10 main rows: past RETIRED_SHARE
-        (service.settings.corpus / name).unlink()
-    service.build()
-    index = IndexStore(service.settings.index).open()
-    assert len(index.manifest.segments) == 1 and index.manifest.retired == 0 and index.alive is None
-    assert not (service.settings.index / index.generation / "retired.json").exists()
-    assert len(index.chunks) == index.manifest.chunks == 7
-
-
 def test_a_sentence_in_two_overlapping_passages_is_embedded_once(tmp_path: Path, embedder: Embedder) -> None:
     text = "# Ports\n\n" + " ".join(f"Port {i} opened in {2000 + i}." for i in range(30))
     embedded: list[str] = []
     corpus = make_corpus(tmp_path / "corpus", {"ports.md": text})
     service = Service(Settings(corpus=corpus, index=tmp_path / "index", chunk_tokens=48, chunk_overlap=16), embedder)
-    IndexStore(tmp_path / "index").build(load_corpus(corpus).documents, Recording(embedder, embedded), service.chunk_settings())
+    build(IndexStore(tmp_path / "index"), load_corpus(corpus).documents, Recording(embedder, embedded), service.chunk_settings())
     loaded = IndexStore(tmp_path / "index").open()
     assert len(loaded.chunks) > 2
     spans = [tuple(map(int, span)) for row in range(len(loaded.chunks)) for span in loaded.sentences_of(row)[1]]
@@ -347,7 +220,7 @@ def test_pooled_sentence_vectors_come_from_the_passage_pass(tmp_path: Path, embe
     corpus = make_corpus(tmp_path / "corpus", DOCS)
     settings = Settings(corpus=corpus, index=tmp_path / "index", sentence_vectors="pooled")
     store = IndexStore(tmp_path / "index")
-    store.build(load_corpus(corpus).documents, Recording(embedder, embedded), Service(settings, embedder).chunk_settings())
+    build(store, load_corpus(corpus).documents, Recording(embedder, embedded), Service(settings, embedder).chunk_settings())
     loaded = store.open()
     assert len(embedded) == len(loaded.chunks) == 3  # the passages only: no pass over the sentences
     assert loaded.manifest.chunking["sentence_vectors"] == "pooled"

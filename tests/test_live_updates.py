@@ -21,7 +21,8 @@ from bayqa.corpus import (
     NotInCorpus, Unsupported, check_upload, document_path, remove_stale_uploads, safe_file_name, write_file,
 )
 from bayqa.embedding import Embedder
-from bayqa.index import LOCK_FILE, IndexBusy, IndexStore
+from bayqa.indexing import build
+from bayqa.store import LOCK_FILE, IndexBusy, IndexStore
 from bayqa.jobs import JobFailed, Jobs
 from tests.conftest import LiveServer, free_port
 from tests.test_index import DOCS, make_corpus, service_for
@@ -64,7 +65,7 @@ def test_an_unswitched_generation_is_removed_and_the_live_one_kept(tmp_path: Pat
     from bayqa.documents import load_corpus
 
     with pytest.raises(RuntimeError):
-        store.build(load_corpus(service.settings.corpus).documents, embedder, service.chunk_settings(), before_switch=die)
+        build(store, load_corpus(service.settings.corpus).documents, embedder, service.chunk_settings(), before_switch=die)
     assert store.current_generation() == first
     seen: list[tuple[int, int]] = []
     report = service.build(on_progress=lambda done, total: seen.append((done, total)))

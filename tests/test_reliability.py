@@ -23,7 +23,7 @@ from filelock import FileLock
 from api.app import create_app
 from bayqa.config import Settings
 from bayqa.embedding import Embedder
-from bayqa.index import LOCK_FILE, IndexStore
+from bayqa.store import LOCK_FILE, IndexStore
 from bayqa.service import Service
 from tests.conftest import LiveServer, free_port
 from tests.helpers import make_stream_bomb_pdf

@@ -6,11 +6,13 @@ import faiss
 import numpy as np
 import pytest
 
-from bayqa import index as index_module
 from bayqa.config import Settings
 from bayqa.embedding import MIN_COSINE_INT8, Embedder
-from bayqa.index import IndexStore, LoadedIndex
 from bayqa.service import Service
+from bayqa.store import IndexStore, LoadedIndex, vector_index
+from bayqa.store import plan as plan_module
+from bayqa.store import writer as writer_module
+from bayqa.store.vectors import Segments
 from tests.test_index import DOCS, make_corpus
 
 
@@ -48,7 +50,7 @@ def test_additions_share_the_graph_and_fill_an_exact_tail(tmp_path: Path, embedd
     (corpus / "airport.md").write_text("# Airport\n\nThe third runway of Hong Kong International Airport opened in 2022.", encoding="utf-8")
     (corpus / "aa-ferry.md").write_text("# Ferry\n\nFerries link Shekou and Hong Kong airport several times a day.", encoding="utf-8")
     with monkeypatch.context() as patch:
-        patch.setattr(index_module, "vector_index", lambda *a: pytest.fail("the graph was rebuilt for an append"))
+        patch.setattr(writer_module, "vector_index", lambda *a: pytest.fail("the graph was rebuilt for an append"))
         report = service.build()
     assert sorted(report.added) == ["aa-ferry.md", "airport.md"] and report.chunks_embedded == 2
     loaded = store.open()
@@ -66,7 +68,7 @@ def test_additions_share_the_graph_and_fill_an_exact_tail(tmp_path: Path, embedd
     service.build()
     assert [rows for _, rows in store.open().manifest.segments] == [3, 3], "a second addition rewrites the one tail"
     with monkeypatch.context() as patch:
-        patch.setattr(index_module, "TAIL_ROWS", 3)
+        patch.setattr(plan_module, "TAIL_ROWS", 3)
         (corpus / "rail2.txt").write_text("A second rail link to Qianhai is planned.", encoding="utf-8")
         service.build()
     loaded = store.open()
@@ -94,7 +96,7 @@ def test_segments_search_as_one_index() -> None:
     parts = [faiss.IndexFlatIP(16), faiss.IndexFlatIP(16), faiss.IndexFlatIP(16)]
     for part, rows in zip(parts, (slice(0, 200), slice(200, 297), slice(297, 300))):
         part.add(vectors[rows])
-    segments = index_module.Segments(parts)
+    segments = Segments(parts)
     queries = vectors[[0, 150, 250, 299]] + 0.01
     want_scores, want_rows = whole.search(queries, 10)
     scores, rows = segments.search(queries, 10)
@@ -112,12 +114,12 @@ def test_a_rebuild_keeps_the_graph_codes_of_its_passages() -> None:
     def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.sum(a * b, axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
-    first = index_module.vector_index(vectors[:300], exact_below=0)
+    first = vector_index(vectors[:300], exact_below=0)
     kept = first.reconstruct_n(0, 300)
     assert 0.995 < cosines(kept, vectors[:300]).min() < 1.0, "8-bit codes: close, not exact"
     inside = np.clip(vectors[300:], vectors[:300].min(axis=0), vectors[:300].max(axis=0))
-    again = index_module.vector_index(np.vstack([kept, inside]), exact_below=0, previous=first)
+    again = vector_index(np.vstack([kept, inside]), exact_below=0, previous=first)
     assert np.array_equal(again.reconstruct_n(0, 300), kept), "kept passages keep their codes"
-    wider = index_module.vector_index(np.vstack([kept, 3 * vectors[300:]]), exact_below=0, previous=first)
+    wider = vector_index(np.vstack([kept, 3 * vectors[300:]]), exact_below=0, previous=first)
     assert not np.array_equal(wider.reconstruct_n(0, 300), kept), "vectors the ranges cannot hold get new ranges"
     assert cosines(wider.reconstruct_n(300, 100), vectors[300:]).min() > 0.99

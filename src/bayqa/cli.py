@@ -17,10 +17,11 @@ from bayqa.config import Settings
 from bayqa.documents import DocumentError
 from bayqa.embedding import ModelError
 from bayqa.errors import storage_message
-from bayqa.index import BuildReport, IndexStoreError
+from bayqa.indexing import BuildReport, build
 from bayqa.query import QuestionError, check_question
 from bayqa.search import MODES, Hit
 from bayqa.service import Service
+from bayqa.store import IndexStoreError
 
 
 
@@ -230,8 +231,8 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
             raise UsageError(f"no query of {path / 'queries.jsonl'} is judged in split {args.split!r}")
         index = Path(args.index) if args.index else Path(".bayqa-eval") / path.resolve().name
         service = Service(service.settings.model_copy(update={"index": index}), service.embedder)
-        report = service.store.build(benchmark.documents, service.embedder, service.chunk_settings(),
-                                     batch_size=service.settings.batch_size, progress=True)
+        report = build(service.store, benchmark.documents, service.embedder, service.chunk_settings(),
+                       batch_size=service.settings.batch_size, progress=True)
         print_report(report)
         results = evaluate_benchmark(service.load(), benchmark, modes)
         measures = BENCHMARK_MEASURES

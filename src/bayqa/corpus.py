@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from bayqa.documents import SUPPORTED_SUFFIXES, DocumentError, content_hash, decode_text, is_document_file
-from bayqa.index import fsync_dir
+from bayqa.store import fsync_dir
 
 MAX_NAME_BYTES = 200  # of a file name in UTF-8; file systems allow 255, and 150 CJK characters are 450
 NEW_FILE_MODE = 0o644  # uploads are read by whoever reads the corpus folder, like files copied into it

@@ -30,9 +30,10 @@ import pytrec_eval
 
 from bayqa.beir import Benchmark
 from bayqa.documents import DocumentError, load_corpus
-from bayqa.index import IndexStore
+from bayqa.indexing import build
 from bayqa.search import MIN_CANDIDATES, Answers, Searcher
 from bayqa.service import Service
+from bayqa.store import IndexStore
 
 DEPTH = 100  # documents retrieved per benchmark query
 LATENCY_QUESTIONS = 200  # questions timed per mode
@@ -126,7 +127,7 @@ def _index_without(service: Service) -> Iterator[Callable[[str], Searcher]]:
 
         def searcher_without(doc_id: str) -> Searcher:
             kept = [d for d in documents if d.id != doc_id]
-            store.build(kept, service.embedder, service.chunk_settings(), batch_size=service.settings.batch_size)
+            build(store, kept, service.embedder, service.chunk_settings(), batch_size=service.settings.batch_size)
             return Searcher(store.open(service.embedder.model_id), service.embedder, service.verifier)
 
         yield searcher_without

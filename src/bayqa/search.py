@@ -21,7 +21,7 @@ from bayqa.confidence import Confidence, checked, confidence, needs_check, unsta
 from bayqa.embedding import Embedder
 from bayqa.fusion import convex, hybrid_weights
 from bayqa.highlight import Answer, asks_for, best_sentence, expected_answer, states
-from bayqa.index import LoadedIndex
+from bayqa.store import LoadedIndex
 from bayqa.terms import terms
 from bayqa.verify import Verifier
 

@@ -17,11 +17,12 @@ from bayqa.chunking import Chunk, ChunkSettings
 from bayqa.config import Settings
 from bayqa.documents import load_corpus
 from bayqa.embedding import Embedder
-from bayqa.index import BuildReport, DocumentInfo, IndexStore
+from bayqa.indexing import BuildReport, build_holding_lock
 from bayqa.metrics import record_build
 from bayqa.parsing import CACHE_FILE, BoundedReader, ParseCache
 from bayqa.query import check_documents, check_question
 from bayqa.search import Answers, Hit, Searcher
+from bayqa.store import DocumentInfo, IndexStore
 from bayqa.verify import Verifier
 
 
@@ -94,8 +95,8 @@ class Service:
             load_corpus(self.settings.corpus, read)
             with self.store.writing(wait):
                 corpus = load_corpus(self.settings.corpus, read)
-                report = self.store.build_holding_lock(
-                    corpus.documents, self.embedder, self.chunk_settings(), problems=corpus.problems,
+                report = build_holding_lock(
+                    self.store, corpus.documents, self.embedder, self.chunk_settings(), problems=corpus.problems,
                     batch_size=self.settings.batch_size, progress=progress, force=force, on_progress=on_progress,
                 )
                 cache.prune(read.seen)

@@ -11,9 +11,10 @@ from typing import Any
 
 from bayqa.corpus import document_path, remove_if_unchanged
 from bayqa.documents import DocumentError
-from bayqa.index import BuildReport, IndexStoreError
+from bayqa.indexing import BuildReport
 from bayqa.jobs import JobFailed, Progress, Work
 from bayqa.service import Service
+from bayqa.store import IndexStoreError
 
 KINDS = ("add", "replace", "delete", "reindex", "watch", "reconcile")
 

@@ -14,7 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bayqa.documents import Document, parse_document
 from bayqa.embedding import Embedder
-from bayqa.index import LoadedIndex, sentence_embedding_text
+from bayqa.indexing import sentence_embedding_text
+from bayqa.store import LoadedIndex
 
 # Per-dimension noise on replica vectors: a cosine of about 1/sqrt(1 + 384 * JITTER**2) = 0.86 to the original, so a
 # replica sits about as close to its original as a real SciFact chunk sits to its nearest other chunk.

@@ -14,7 +14,8 @@ from bayqa.bench.timing import Stopwatch, interleaved, rate, torch_threads
 from bayqa.chunking import ChunkSettings
 from bayqa.documents import Document
 from bayqa.embedding import Embedder
-from bayqa.index import EMBED_SLICE, IndexStore, LoadedIndex, chunk_sentences, sentence_embedding_text, vector_index
+from bayqa.indexing import EMBED_SLICE, build, chunk_sentences, sentence_embedding_text
+from bayqa.store import IndexStore, LoadedIndex, vector_index
 
 SINGLE_INDEX = 10**9  # exact_below for builds that must stay one exact segment, however many chunks
 
@@ -49,7 +50,7 @@ def question_embedding(
 
 def _build_seconds(folder: Path, docs: list[Document], fast: Embedder, settings: ChunkSettings) -> tuple[float, int]:
     with Stopwatch() as clock:
-        report = IndexStore(folder, exact_below=SINGLE_INDEX).build(docs, fast, settings)
+        report = build(IndexStore(folder, exact_below=SINGLE_INDEX), docs, fast, settings)
     return clock.seconds, report.chunks_total
 
 

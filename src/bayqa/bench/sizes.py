@@ -19,7 +19,8 @@ from bayqa.bench.timing import Stopwatch, interleaved, settled_seconds, torch_th
 from bayqa.chunking import ChunkSettings, chunk_document
 from bayqa.documents import Document
 from bayqa.embedding import Embedder
-from bayqa.index import IndexStore, LoadedIndex
+from bayqa.indexing import build
+from bayqa.store import IndexStore, LoadedIndex
 from bayqa.search import Searcher
 
 
@@ -57,7 +58,7 @@ def measure_size(setup: Setup, size: int) -> dict[str, Any]:
     folder = setup.workdir / f"index-{size}"
     replay = ReplayEncoder(setup.fast, setup.vectors_by_text)
     with Stopwatch() as clock:
-        built = IndexStore(folder).build(collection, replay, setup.settings)
+        built = build(IndexStore(folder), collection, replay, setup.settings)
     entry: dict[str, Any] = {"chunks": built.chunks_total, "synthetic": rounds > 1, "build_s": round(clock.seconds, 1)}
     loaded = IndexStore(folder).open()
     entry["vector_index"] = loaded.vectors.kind
@@ -96,7 +97,7 @@ def _updates(
     settings, new_doc = setup.settings, new_document()
     log("adding one new document")
     figures: dict[str, float | None] = {
-        "add_one_document_s": settled_seconds(lambda: IndexStore(folder).build([*collection, new_doc], replay, settings)),
+        "add_one_document_s": settled_seconds(lambda: build(IndexStore(folder), [*collection, new_doc], replay, settings)),
         # What a server does next: switch to the new generation, reading it whole or borrowing from the one it serves.
         "switch_full_load_s": settled_seconds(lambda: IndexStore(folder).open()),
         "switch_after_addition_s": settled_seconds(lambda: IndexStore(folder).open(previous=loaded)),
@@ -111,6 +112,6 @@ def _updates(
         figures["langchain_add_one_document_s"] = settled_seconds(add_to_langchain)
     log("changing, then removing, a document of the main segment")
     changed, removed = [edited(collection[0]), *collection[1:], new_doc], [*collection[1:], new_doc]
-    figures["change_one_document_s"] = settled_seconds(lambda: IndexStore(folder).build(changed, replay, settings))
-    figures["remove_one_document_s"] = settled_seconds(lambda: IndexStore(folder).build(removed, replay, settings))
+    figures["change_one_document_s"] = settled_seconds(lambda: build(IndexStore(folder), changed, replay, settings))
+    figures["remove_one_document_s"] = settled_seconds(lambda: build(IndexStore(folder), removed, replay, settings))
     return figures

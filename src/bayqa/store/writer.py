@@ -1,0 +1,108 @@
+"""Writing a generation's segments from what a build hands the store: by patching the live one, or rebuilding."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bayqa.chunking import Chunk
+from bayqa.documents import Document
+from bayqa.keyword import KeywordIndex
+from bayqa.store.chunkdb import document_texts, headings, read_chunks, read_only, write_chunk_db
+from bayqa.store.loaded import LoadedIndex
+from bayqa.store.manifest import CHUNK_STORE, DocumentInfo
+from bayqa.store.plan import Plan
+from bayqa.store.segments import KEYWORD_FOLDER, Part, link_segment, new_segment_name, read_segment, write_segment
+from bayqa.store.vectors import exact_index, vector_index
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What a build hands the store: the documents of the new generation and the rows it embedded for them."""
+
+    model: str
+    dimension: int
+    chunking: dict[str, int | str]
+    corpus_fingerprint: str
+    built_at: str
+    documents: Sequence[Document]  # every document of the generation, in the order of the corpus
+    infos: Sequence[DocumentInfo]  # what the index records of each, in the same order
+    chunks: Sequence[Chunk]  # the passages of the documents not reused, in that order: the new rows
+    rows: Part  # their vectors (a float32 matrix), sentence codes and (passage number, start, end) of each sentence
+    keyword_texts: Sequence[str]  # what BM25 counts of each new passage
+
+
+def write_patch(partial: Path, contents: Contents, plan: Plan) -> list[tuple[str, int]]:
+    """Link the live main segment and write the tail anew: its kept rows, then the new ones. Writes nothing and
+    reads nothing of the main segment, however large."""
+    previous, patch = plan.previous, plan.patch
+    assert previous is not None and patch is not None
+    main, *tail = previous.manifest.segments
+    main_rows = main[1]
+    link_segment(previous.path / main[0], partial / main[0])
+    tail_numbers = [n for n, d in enumerate(contents.documents) if d.id in patch.kept_tail_documents]
+    tail_numbers += [n for n, d in enumerate(contents.documents) if d.id not in plan.reuse]
+    kept_chunks: list[Chunk] = []
+    joined = contents.rows
+    if tail and patch.kept_tail_rows:
+        local = np.asarray(patch.kept_tail_rows, dtype=np.int64) - main_rows
+        old = read_segment(previous.path / tail[0][0])
+        with read_only(previous.path / tail[0][0] / CHUNK_STORE) as db:
+            kept_chunks = read_chunks(db, headings, document_texts(db), patch.kept_tail_rows)
+        picked = np.isin(old.spans[:, 0], local)
+        spans = old.spans[picked]
+        spans[:, 0] = np.searchsorted(local, spans[:, 0])  # row within the kept rows, in their order
+        joined = Part(np.vstack([old.vectors.reconstruct_batch(local), contents.rows.vectors]),
+                      np.concatenate([old.sentences[picked], contents.rows.sentences]),
+                      np.concatenate([spans, contents.rows.spans + [len(local), 0, 0]]))
+        keyword = KeywordIndex.load(previous.path / tail[0][0] / KEYWORD_FOLDER).extended(local.tolist(), contents.keyword_texts)
+    else:
+        keyword = KeywordIndex.build(contents.keyword_texts)
+    if not len(joined.vectors) and not tail_numbers:
+        return [main]
+    name = new_segment_name()
+    write_segment(partial / name, exact_index(joined.vectors), joined.sentences, joined.spans)
+    keyword.save(partial / name / KEYWORD_FOLDER)
+    write_chunk_db(partial / name / CHUNK_STORE, contents.documents, [contents.infos[n] for n in tail_numbers],
+                   [*kept_chunks, *contents.chunks], first_row=main_rows)
+    return [main, (name, len(joined.vectors))]
+
+
+def write_rebuild(partial: Path, contents: Contents, plan: Plan, exact_below: int) -> list[tuple[str, int]]:
+    """Everything in one new segment: kept documents' rows (in their old order) and then the new ones."""
+    previous = LoadedIndex(plan.previous.path) if plan.previous is not None and plan.reuse else None
+    new = contents.rows
+    first_row = {doc_id: rows[0] for doc_id, rows in previous.rows_by_doc.items()} if previous is not None else {}
+    kept = sorted((d for d in contents.documents if d.id in plan.reuse), key=lambda d: first_row.get(d.id, -1))
+    kept_rows = [r for d in kept for r in previous.rows_by_doc.get(d.id, [])] if previous is not None else []
+    kept_chunks = [previous.chunks[r] for r in kept_rows] if previous is not None else []
+    old_vectors = previous.vectors_of(kept_rows) if previous is not None else new.vectors[:0]
+    main = previous.vectors.parts[0] if previous is not None else None
+    index = vector_index(np.vstack([old_vectors, new.vectors]), exact_below, main)
+    sentences, spans = _sentences_in_order(previous, kept_rows, new)
+    name = new_segment_name()
+    write_segment(partial / name, index, sentences, spans)
+    write_chunk_db(partial / name / CHUNK_STORE, contents.documents, contents.infos, [*kept_chunks, *contents.chunks])
+    keyword = previous.keyword if previous is not None else KeywordIndex.empty()
+    keyword.extended(kept_rows, contents.keyword_texts).save(partial / name / KEYWORD_FOLDER)
+    return [(name, len(kept_chunks) + len(contents.chunks))]
+
+
+def _sentences_in_order(previous: LoadedIndex | None, kept_rows: Sequence[int], new: Part) -> tuple[np.ndarray, np.ndarray]:
+    """Sentence vectors and (chunk row, start, end) rows in the new chunk order: kept chunks first, then new ones.
+
+    The kept chunks' sentences are copied from the previous generation in one gather, not chunk by chunk: a loop
+    over the chunks of a large collection would cost more than the rest of the copy.
+    """
+    vectors, spans = [new.sentences[:0]], [np.zeros((0, 3), dtype=np.int64)]
+    if previous is not None and len(kept_rows):
+        picked, lengths = previous.sentence_rows(np.asarray(kept_rows, dtype=np.int64))
+        vectors.append(previous.sentence_vectors[picked])
+        chunk_rows = np.repeat(np.arange(len(kept_rows), dtype=np.int64), lengths)
+        spans.append(np.column_stack([chunk_rows, previous.sentence_spans[picked]]).astype(np.int64))
+    vectors.append(new.sentences)
+    spans.append(new.spans + [len(kept_rows), 0, 0])
+    return np.concatenate(vectors), np.concatenate(spans)
