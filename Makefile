@@ -26,7 +26,7 @@ test: install browser
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/gen-* index/write.lock index/jobs.sqlite* index/parsed.sqlite*

@@ -1,8 +1,10 @@
-"""Shared fixtures: one real model per session, a real index of the shipped corpus, a real uvicorn server."""
+"""Shared fixtures: one real model per session, a real index of the shipped corpus, a real uvicorn server, and a
+fake encoder for the fast tier. Tiers (see tests/README.md) are marked here from what each test uses."""
 
 from __future__ import annotations
 
 import shutil
+import zlib
 import socket
 import threading
 import time
@@ -10,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import uvicorn
 
@@ -19,6 +22,52 @@ from bayqa.service import Service
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_CORPUS = ROOT / "corpus"
+#: Fixtures that load the real model: a test using any of them belongs to the integration tier.
+REAL_MODEL_FIXTURES = {"embedder", "shipped_settings", "shipped_service", "live_server", "client"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier: browser (the page in Chromium), integration (the real model), or neither (fast)."""
+    for item in items:
+        if item.path.name == "test_web.py":
+            item.add_marker(pytest.mark.browser)
+        if item.path.name == "test_web.py" or REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+class FakeEncoder:
+    """A stand-in for the embedding model in fast tests of code that does not care about meaning: a text's vector is
+    the normalized sum of one random vector per word, seeded by the word, so the same text gets the same vector and
+    texts sharing words are close."""
+
+    model_id = "fake/hashed-words"
+    dimension = 16
+    max_tokens = 256
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        return np.array([self._vector(t) for t in texts], dtype=np.float32).reshape(-1, self.dimension)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+    def encode_with_spans(self, texts: list[str], spans: list, batch_size: int = 32) -> tuple[np.ndarray, list[np.ndarray]]:
+        pooled = [self.encode([" ".join(t[a:b] for a, b in parts) for parts in s]) for t, s in zip(texts, spans)]
+        return self.encode(texts), pooled
+
+    def _vector(self, text: str) -> np.ndarray:
+        total = np.zeros(self.dimension)
+        for word in text.lower().split():
+            total += np.random.default_rng(zlib.crc32(word.encode())).standard_normal(self.dimension)
+        norm = np.linalg.norm(total)
+        return total / norm if norm else total
+
+
+@pytest.fixture(scope="session")
+def fake_encoder() -> FakeEncoder:
+    return FakeEncoder()
 
 
 @pytest.fixture(scope="session")

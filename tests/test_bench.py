@@ -84,6 +84,7 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     assert "in-process search p50" in printed and str(entry["chunks"]) in printed
 
 
+@pytest.mark.integration  # runs the real model
 @pytest.mark.slow
 def test_update_bench_runs_on_a_tiny_sample(tmp_path: Path) -> None:
     sample = tiny_beir_folder(tmp_path / "beir", 6, 1)

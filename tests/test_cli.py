@@ -1,3 +1,4 @@
+import pytest
 """The `bayqa` console script, run as a real subprocess."""
 
 import json
@@ -17,6 +18,7 @@ def bayqa(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )
 
 
+@pytest.mark.integration  # runs the real model
 def test_index_search_info_with_env_and_flags(tmp_path: Path) -> None:
     corpus = tmp_path / "docs"
     corpus.mkdir()
@@ -40,6 +42,7 @@ def test_index_search_info_with_env_and_flags(tmp_path: Path) -> None:
     assert json.loads(info.stdout)["documents"] == 2
 
 
+@pytest.mark.integration  # runs the real model
 def test_cli_errors_are_one_line_messages(tmp_path: Path) -> None:
     missing = bayqa("index", "--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "i"))
     assert missing.returncode == 2 and "bayqa: error: corpus folder" in missing.stderr and "Traceback" not in missing.stderr

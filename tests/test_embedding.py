@@ -13,6 +13,7 @@ def test_default_model_is_offline_minilm(embedder: Embedder) -> None:
     assert related > unrelated + 0.2
 
 
+@pytest.mark.integration  # runs the real model
 def test_unknown_model_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(ModelError, match="cannot load"):
         Embedder(str(tmp_path / "no-such-model"))

@@ -40,6 +40,7 @@ def test_unknown_backend_is_a_clear_error() -> None:
         Embedder(backend="gpu")  # type: ignore[arg-type]
 
 
+@pytest.mark.integration  # runs the real model
 @pytest.mark.slow
 def test_an_int8_graph_that_fails_its_check_gives_way_to_float32(tmp_path, monkeypatch) -> None:
     import bayqa.embedding.export as export

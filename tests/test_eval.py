@@ -71,6 +71,7 @@ def test_question_scores_count_hits_answers_and_flags() -> None:
     assert scores["answerable_flagged"] == pytest.approx(1 / 3, **close)
 
 
+@pytest.mark.integration  # runs the real model
 @pytest.mark.slow
 def test_eval_command_on_a_beir_folder_and_a_question_file(tmp_path: Path) -> None:
     folder = write_benchmark(tmp_path / "tiny")

@@ -4,7 +4,6 @@ with hand-made vectors or a fake encoder (vectors from hashed words: determinist
 import json
 import os
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,34 +19,10 @@ from bayqa.store import segments as segments_module
 from bayqa.store.codes import CODE_SPREAD, dequantize, quantized_scores
 from bayqa.store.manifest import Retired
 from bayqa.store.plan import Layout, PatchPlan, patch_plan
+from tests.conftest import FakeEncoder
 from tests.test_index import DOCS, NOTES, make_corpus
 
 SETTINGS = ChunkSettings()
-
-
-class FakeEncoder:
-    """Unit vectors that are a sum of one random vector per word, seeded by the word: same text, same vector."""
-
-    model_id = "fake/hashed-words"
-    dimension = 16
-    max_tokens = 256
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        return np.array([self._vector(t) for t in texts], dtype=np.float32).reshape(-1, self.dimension)
-
-    def encode_with_spans(self, texts: list[str], spans: list, batch_size: int = 32) -> tuple[np.ndarray, list[np.ndarray]]:
-        pooled = [self.encode([f"{t[a:b]} {t[c:d]}" for (a, b), (c, d) in s]) for t, s in zip(texts, spans)]
-        return self.encode(texts), pooled
-
-    def _vector(self, text: str) -> np.ndarray:
-        total = np.zeros(self.dimension)
-        for word in text.lower().split():
-            total += np.random.default_rng(zlib.crc32(word.encode())).standard_normal(self.dimension)
-        norm = np.linalg.norm(total)
-        return total / norm if norm else total
 
 
 FAKE = FakeEncoder()

@@ -11,6 +11,8 @@ from bayqa.service import Service
 from bayqa.verify import SHIPPED, Verifier, locate
 from tests.test_cli import bayqa
 
+pytestmark = pytest.mark.integration  # the real cross-encoder
+
 BRIDGE = "When did the Hong Kong–Zhuhai–Macao Bridge open to traffic?"
 
 
