@@ -12,14 +12,14 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.errors import install_error_handlers
-from api.middleware import RequestLayer
-from api.pool import SearchPool
-from api.routes.documents import document_router
-from api.routes.health import health_router
-from api.routes.search import search_router
-from api.routes.writes import write_router
-from api.schemas import ErrorOut
+from bayqa.api.errors import install_error_handlers
+from bayqa.api.middleware import RequestLayer
+from bayqa.api.pool import SearchPool
+from bayqa.api.routes.documents import document_router
+from bayqa.api.routes.health import health_router
+from bayqa.api.routes.search import search_router
+from bayqa.api.routes.writes import write_router
+from bayqa.api.schemas import ErrorOut
 from bayqa.service import Service, follow_index
 from bayqa.watch import watch_folder
 from bayqa.writes import Writer

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
-from api.searching import search_json
+from bayqa.api.searching import search_json
 from bayqa.config import Settings
 from bayqa.service import NotReady, Service, follow_index
 

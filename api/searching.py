@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from api.errors import Failure, failure
-from api.schemas import ErrorOut, SearchRequest, SearchResponse
+from bayqa.api.errors import Failure, failure
+from bayqa.api.schemas import ErrorOut, SearchRequest, SearchResponse
 from bayqa.service import Service
 
 log = logging.getLogger("bayqa.api")

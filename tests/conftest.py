@@ -126,7 +126,7 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server(shipped_service: Service) -> Iterator[LiveServer]:
-    from api.app import create_app
+    from bayqa.api.app import create_app
 
     with LiveServer(create_app(shipped_service)) as server:
         yield server

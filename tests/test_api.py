@@ -97,7 +97,7 @@ def test_page_and_openapi_are_served(client: httpx.Client) -> None:
 
 
 def test_health_is_503_until_the_index_is_loaded(tmp_path, embedder) -> None:
-    from api.app import create_app
+    from bayqa.api.app import create_app
     from bayqa.config import Settings
     from bayqa.service import Service
 
@@ -143,8 +143,8 @@ def test_searches_run_at_most_search_slots_at_once(shipped_service, monkeypatch,
     import threading
     import time
 
-    import api.app
-    import api.routes.search
+    import bayqa.api.app
+    import bayqa.api.routes.search
     from bayqa.search import Searcher
 
     running, most = 0, 0
@@ -163,10 +163,10 @@ def test_searches_run_at_most_search_slots_at_once(shipped_service, monkeypatch,
             with lock:
                 running -= 1
 
-    monkeypatch.setattr(api.routes.search, "search_slots", lambda: slots)
+    monkeypatch.setattr(bayqa.api.routes.search, "search_slots", lambda: slots)
     monkeypatch.setattr(Searcher, "answer", counted)
     statuses: list[int] = []
-    with LiveServer(api.app.create_app(shipped_service)) as server:
+    with LiveServer(bayqa.api.app.create_app(shipped_service)) as server:
         def ask(i: int) -> None:
             with httpx.Client(base_url=server.url, timeout=30) as http:
                 statuses.append(http.get("/search", params={"q": f"bridge {i}", "k": 2}).status_code)
@@ -181,7 +181,7 @@ def test_searches_run_at_most_search_slots_at_once(shipped_service, monkeypatch,
 
 
 def test_the_cli_prints_the_passages_the_api_returns(shipped_service) -> None:
-    from api.schemas import PassageOut
+    from bayqa.api.schemas import PassageOut
     from bayqa.cli import passage_json
 
     hits = shipped_service.search("When did the Hong Kong-Zhuhai-Macao Bridge open?", k=5)

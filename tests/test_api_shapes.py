@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.app import create_app
-from api.schemas import DocumentDetail, DocumentList, ErrorOut, Health, JobOut, SearchResponse
+from bayqa.api.app import create_app
+from bayqa.api.schemas import DocumentDetail, DocumentList, ErrorOut, Health, JobOut, SearchResponse
 from bayqa.config import Settings
 from bayqa.service import Service
 from tests.conftest import FakeEncoder, LiveServer

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from filelock import FileLock
 
-from api.app import create_app
+from bayqa.api.app import create_app
 from bayqa.corpus import (
     NotInCorpus, Unsupported, check_upload, document_path, remove_stale_uploads, safe_file_name, write_file,
 )

@@ -52,7 +52,7 @@ def writable(tmp_path_factory: pytest.TempPathFactory, shipped_settings: Setting
 
 @pytest.fixture(scope="module")
 def pooled(writable: Settings, embedder: Embedder) -> Iterator[tuple[LiveServer, Service, object]]:
-    from api.app import create_app
+    from bayqa.api.app import create_app
 
     service = Service(writable, embedder)
     service.load()
@@ -64,8 +64,8 @@ def pooled(writable: Settings, embedder: Embedder) -> Iterator[tuple[LiveServer,
 
 
 def test_search_processes_answer_like_the_server_process(pooled, shipped_service: Service) -> None:
-    from api.searching import search_response
-    from api.schemas import SearchRequest
+    from bayqa.api.searching import search_response
+    from bayqa.api.schemas import SearchRequest
 
     server, _, pool = pooled
     assert len(pool.pids) == 2 and os.getpid() not in pool.pids
@@ -129,7 +129,7 @@ def test_a_killed_search_process_is_replaced(pooled) -> None:
 def test_a_search_before_any_process_is_ready_is_refused(writable: Settings) -> None:
     import asyncio
 
-    from api.pool import SearchPool, SearchProcessLost
+    from bayqa.api.pool import SearchPool, SearchProcessLost
 
     pool = SearchPool(writable, 2)  # not started: no process has loaded the index
     with pytest.raises(SearchProcessLost, match="try again"):

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from filelock import FileLock
 
-from api.app import create_app
+from bayqa.api.app import create_app
 from bayqa.config import Settings
 from bayqa.embedding import Embedder
 from bayqa.store import LOCK_FILE, IndexStore

@@ -36,7 +36,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from api.app import create_app
+from bayqa.api.app import create_app
 from bayqa.config import Settings
 from bayqa.embedding import Embedder
 from bayqa.service import Service

@@ -102,7 +102,7 @@ def phone_page(browser) -> Iterator:
 
 
 def _serve_corpus(base: Path, files: dict[str, str], embedder: Embedder) -> Iterator[LiveServer]:
-    from api.app import create_app
+    from bayqa.api.app import create_app
 
     corpus = base / "corpus"
     corpus.mkdir()

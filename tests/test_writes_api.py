@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from api.app import create_app
+from bayqa.api.app import create_app
 from bayqa.config import Settings
 from bayqa.embedding import Embedder
 from bayqa.service import Service

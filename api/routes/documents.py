@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from api.schemas import DocumentDetail, DocumentList, ErrorOut
+from bayqa.api.schemas import DocumentDetail, DocumentList, ErrorOut
 from bayqa.service import Service
 
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
-from api.pool import SearchPool
-from api.schemas import Health
+from bayqa.api.pool import SearchPool
+from bayqa.api.schemas import Health
 from bayqa.jobs import Jobs
 from bayqa.metrics import StateCollector
 from bayqa.service import Service

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from api.errors import NOT_READY_RETRY_SECONDS
-from api.pool import SearchPool
-from api.schemas import Mode, SearchRequest, SearchResponse
-from api.searching import search_response
+from bayqa.api.errors import NOT_READY_RETRY_SECONDS
+from bayqa.api.pool import SearchPool
+from bayqa.api.schemas import Mode, SearchRequest, SearchResponse
+from bayqa.api.searching import search_response
 from bayqa.metrics import record_search
 from bayqa.service import Service
 

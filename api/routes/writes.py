@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.schemas import ErrorOut, JobOut
+from bayqa.api.schemas import ErrorOut, JobOut
 from bayqa.jobs import Job
 from bayqa.writes import Writer
 

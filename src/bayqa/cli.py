@@ -158,7 +158,7 @@ def cmd_search(service: Service, args: argparse.Namespace) -> int:
 def cmd_serve(service: Service, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.app import create_app
+    from bayqa.api.app import create_app
 
     settings = service.settings
     if args.workers < 1:

@@ -22,7 +22,7 @@ import httpx
 import uvicorn
 from pydantic import SecretStr
 
-from api.app import create_app
+from bayqa.api.app import create_app
 from bayqa.bench.data import DataError, scifact_folder, write_abstracts
 from bayqa.bench.load import free_port
 from bayqa.bench.timing import Stopwatch
