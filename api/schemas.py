@@ -22,6 +22,13 @@ class AnswerOut(BaseModel):
     end: int
 
 
+class MatchOut(BaseModel):
+    term: str = Field(description="The question's search term as the keyword search counts it: an English stem "
+                      "('approv' for 'approved'), a figure or code, or one or two Chinese characters.")
+    start: int = Field(description="Character offset in the document text of the word or characters that make the term.")
+    end: int
+
+
 class PassageOut(BaseModel):
     rank: int
     score: float = Field(description="Ranking score of the mode (higher is better): fused 0..1 (hybrid), cosine (dense), BM25 (keyword).")
@@ -35,6 +42,10 @@ class PassageOut(BaseModel):
     start: int = Field(description="Character offset of the passage in the document text.")
     end: int
     answer: AnswerOut | None
+    matches: list[MatchOut] = Field(
+        description="Where the question's search terms occur in the passage text, in order (the words a page can mark); "
+        "Chinese terms are overlapping pairs of characters, so their matches can overlap."
+    )
 
 
 class ConfidenceOut(BaseModel):

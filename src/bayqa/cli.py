@@ -17,7 +17,7 @@ from bayqa.documents import DocumentError
 from bayqa.embedding import ModelError
 from bayqa.errors import storage_message
 from bayqa.index import BuildReport, IndexStoreError
-from bayqa.query import QuestionError, check_question
+from bayqa.query import Query, QuestionError
 from bayqa.search import MODES
 from bayqa.service import Service
 
@@ -112,13 +112,13 @@ def cmd_index(service: Service, args: argparse.Namespace) -> int:
 
 def cmd_search(service: Service, args: argparse.Namespace) -> int:
     try:
-        question = check_question(args.question, service.settings.max_question_chars)
+        query = Query.parse(args.question, service.settings.max_question_chars)
     except QuestionError as exc:
         raise UsageError(str(exc)) from exc
     if not 1 <= args.k <= 100:
         raise UsageError("-k must be between 1 and 100")
     service.load()
-    answers = service.answer(question, k=args.k, mode=args.mode)
+    answers = service.answer(query, k=args.k, mode=args.mode)
     hits = answers.hits
     if args.json:
         print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))

@@ -18,6 +18,7 @@ from bayqa.embedding import Embedder
 from bayqa.index import BuildReport, IndexStore
 from bayqa.metrics import record_build
 from bayqa.parsing import CACHE_FILE, BoundedReader, ParseCache
+from bayqa.query import Query
 from bayqa.search import Answers, Hit, Searcher
 from bayqa.verify import Verifier
 
@@ -113,8 +114,8 @@ class Service:
             raise NotReady("the index is still loading; try again in a few seconds")
         return searcher
 
-    def search(self, question: str, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> list[Hit]:
+    def search(self, question: str | Query, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> list[Hit]:
         return self.answer(question, k, doc_ids, mode).hits
 
-    def answer(self, question: str, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> Answers:
+    def answer(self, question: str | Query, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> Answers:
         return self.searcher.answer(question, k=k, max_per_doc=self.settings.max_per_doc, doc_ids=doc_ids, mode=mode)
