@@ -39,6 +39,13 @@ class AnswerOut(BaseModel):
         return None if answer is None else cls(text=answer.text, start=answer.start, end=answer.end)
 
 
+class MatchOut(BaseModel):
+    term: str = Field(description="The question's search term as the keyword search counts it: an English stem "
+                      "('approv' for 'approved'), a figure or code, or one or two Chinese characters.")
+    start: int = Field(description="Character offset in the document text of the word or characters that make the term.")
+    end: int
+
+
 class PassageOut(BaseModel):
     rank: int
     score: float = Field(description="Ranking score of the mode (higher is better): fused 0..1 (hybrid), cosine (dense), BM25 (keyword).")
@@ -52,6 +59,10 @@ class PassageOut(BaseModel):
     start: int = Field(description="Character offset of the passage in the document text.")
     end: int
     answer: AnswerOut | None
+    matches: list[MatchOut] = Field(
+        description="Where the question's search terms occur in the passage text, in order (the words a page can mark); "
+        "Chinese terms are overlapping pairs of characters, so their matches can overlap."
+    )
 
     @classmethod
     def from_hit(cls, hit: Hit) -> PassageOut:
@@ -69,6 +80,7 @@ class PassageOut(BaseModel):
             start=chunk.start,
             end=chunk.end,
             answer=AnswerOut.from_answer(hit.answer),
+            matches=[MatchOut(term=m.term, start=m.start, end=m.end) for m in hit.matches],
         )
 
 

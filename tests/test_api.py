@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from bayqa.terms import terms
 from tests.conftest import LiveServer
 
 
@@ -19,11 +20,30 @@ def test_search_get_returns_ranked_passages(client: httpx.Client) -> None:
     results = body["results"]
     assert len(results) == 3 and results[0]["doc_id"] == "03_infrastructure_connectivity.md"
     top = results[0]
-    assert set(top) >= {"rank", "score", "doc_id", "title", "headings", "section", "page", "chunk_id", "text", "start", "end", "answer"}
+    assert set(top) >= {"rank", "score", "doc_id", "title", "headings", "section", "page", "chunk_id", "text", "start", "end", "answer",
+                        "matches"}
     assert top["answer"] and top["start"] <= top["answer"]["start"] < top["answer"]["end"] <= top["end"]
     doc = client.get(f"/documents/{top['doc_id']}").json()
     assert doc["text"][top["start"]:top["end"]] == top["text"]
     assert doc["text"][top["answer"]["start"]:top["answer"]["end"]] == top["answer"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("question", "term", "word"),
+    [("When did the Hong Kong-Zhuhai-Macao Bridge open?", "open", "Opening"), ("河套合作区的总面积是多少？", "总面", "总面")],
+)
+def test_results_say_where_the_question_terms_matched(client: httpx.Client, question: str, term: str, word: str) -> None:
+    results = client.get("/search", params={"q": question, "k": 5}).json()["results"]
+    seen: dict[str, set[str]] = {}
+    for r in results:
+        doc = client.get(f"/documents/{r['doc_id']}").json()["text"]
+        assert [m["start"] for m in r["matches"]] == sorted(m["start"] for m in r["matches"])
+        for m in r["matches"]:
+            assert r["start"] <= m["start"] < m["end"] <= r["end"] and m["term"] in terms(question)
+            assert terms(doc[m["start"]:m["end"]]) == [m["term"]]  # the offsets hold the word the term was made of
+            seen.setdefault(m["term"], set()).add(doc[m["start"]:m["end"]])
+    assert word in seen[term]
+    assert not {"did", "the", "的", "是多", "多少"} & seen.keys()  # stop words and particles never match
 
 
 def test_search_post_matches_get(client: httpx.Client) -> None:

@@ -6,11 +6,12 @@ import pytest
 from bayqa.confidence import CHECK_BELOW, CHECK_LOW, Confidence, checked, confidence, needs_check, unstated
 from bayqa.embedding import Embedder
 from bayqa.fusion import HYBRID_WEIGHTS, convex, hybrid_weights
-from bayqa.highlight import asks_for, best_sentence, expected_answer, states
+from bayqa.highlight import _terms_of, asks_for, best_sentence, expected_answer, states
 from bayqa.keyword import B, K1, KeywordIndex
+from bayqa.query import Query
 from bayqa.search import MODES
 from bayqa.service import Service
-from bayqa.terms import sentence_spans, terms, without_enumerator
+from bayqa.terms import sentence_spans, term_spans, terms, without_enumerator
 
 
 @pytest.mark.parametrize(
@@ -30,6 +31,17 @@ def test_terms_keep_figures_codes_and_chinese(text: str, expected: list[str]) ->
     assert terms(text) == expected
 
 
+def test_term_spans_say_what_each_term_was_made_of() -> None:
+    text = "The zones were APPROVED: 56,000 km² for LL7999 in 河套合作区的面积。İzmir"
+    spans = term_spans(text)
+    assert [term for term, _, _ in spans] == terms(text)
+    assert [(term, text[start:end]) for term, start, end in spans] == [
+        ("zone", "zones"), ("approv", "APPROVED"), ("56000", "56,000"), ("km²", "km²"), ("ll7999", "LL7999"),
+        ("河套", "河套"), ("套合", "套合"), ("合作", "合作"), ("作区", "作区"), ("面积", "面积"),
+        ("zmir", "zmir"),  # "İ" lower-cases to two characters, "i" and a combining dot: offsets still point into text
+    ]
+
+
 def test_sentences_do_not_break_inside_document_numbers() -> None:
     text = "It issued Guohan [2012] No. 58 in 2012. Then came more.\n河套很小。面积3.89平方公里！"
     assert [text[s:e] for s, e in sentence_spans(text)] == [
@@ -44,15 +56,17 @@ def test_a_list_enumerator_stays_with_its_item() -> None:
     ]
     assert without_enumerator("5. **Effect:** the bridge") == "**Effect:** the bridge"
     assert without_enumerator("2018. A year") == "2018. A year"
+    for sentence in ("5. **Effect:** the bridge opened", "2018. A year", "(iv) Item four", "b) 3 bridges"):
+        assert _terms_of(sentence) == frozenset(terms(without_enumerator(sentence)))
 
 
 def test_keyword_index_scores_round_trip(tmp_path) -> None:
     index = KeywordIndex.build(["Qianhai covers 14.92 km²", "河套合作区面积3.89平方公里", "Talent tax subsidy"])
     index.save(tmp_path / "kw")
     loaded = KeywordIndex.load(tmp_path / "kw")
-    assert int(np.argmax(loaded.scores("14.92 km²"))) == 0
-    assert int(np.argmax(loaded.scores("河套的面积是多少"))) == 1
-    assert not loaded.scores("zebra crossing").any()
+    assert int(np.argmax(loaded.scores(Query.of("14.92 km²")))) == 0
+    assert int(np.argmax(loaded.scores(Query.of("河套的面积是多少")))) == 1
+    assert not loaded.scores(Query.of("zebra crossing")).any()
     assert loaded.idf("zebra") > loaded.idf("tax") > 0
 
 
@@ -73,7 +87,7 @@ def test_keyword_scores_are_lucene_bm25_as_bm25s_computes_it() -> None:
     ours = KeywordIndex.build(KEYWORD_TEXTS)
     for question in ("Hong Kong bridge traffic", "Qianhai Qianhai area", "河套的面积", "tax for talents in Hong Kong"):
         wanted = [t for t in terms(question) if t in reference.vocab_dict]
-        np.testing.assert_allclose(ours.scores(question), reference.get_scores(wanted), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(ours.scores(Query.of(question)), reference.get_scores(wanted), rtol=1e-5, atol=1e-6)
 
 
 def test_keyword_index_extended_equals_one_built_from_scratch() -> None:
@@ -83,9 +97,9 @@ def test_keyword_index_extended_equals_one_built_from_scratch() -> None:
     scratch = KeywordIndex.build([KEYWORD_TEXTS[2], KEYWORD_TEXTS[0], *KEYWORD_TEXTS[3:]])
     assert updated.size == scratch.size == 4
     for question in ("Hong Kong talents", "Qianhai zone", "河套面积", "bridge"):
-        np.testing.assert_allclose(updated.scores(question), scratch.scores(question), rtol=1e-6)
+        np.testing.assert_allclose(updated.scores(Query.of(question)), scratch.scores(Query.of(question)), rtol=1e-6)
         assert updated.idf(terms(question)[0]) == pytest.approx(scratch.idf(terms(question)[0]))
-    assert not updated.scores("bridge").any(), "a dropped passage's terms no longer score"
+    assert not updated.scores(Query.of("bridge")).any(), "a dropped passage's terms no longer score"
 
 
 def test_segments_keyword_counts_joined_equal_one_index_of_all_passages() -> None:
@@ -96,7 +110,7 @@ def test_segments_keyword_counts_joined_equal_one_index_of_all_passages() -> Non
     assert joined.size == whole.size and set(joined.vocab) == set(whole.vocab)
     assert all(joined.vocab[t] == c for t, c in parts[0].vocab.items()), "the first segment keeps its columns"
     for question in ("Hong Kong talents", "Qianhai zone", "河套面积", "bridge traffic"):
-        np.testing.assert_allclose(joined.scores(question), whole.scores(question), rtol=1e-6)
+        np.testing.assert_allclose(joined.scores(Query.of(question)), whole.scores(Query.of(question)), rtol=1e-6)
     assert KeywordIndex.joined(parts[:1]) is parts[0]
     assert parts[0].counts.shape == (2, len(parts[0].vocab)), "the parts are left as they were"
 
@@ -121,6 +135,22 @@ def test_modes_differ_and_unknown_mode_is_refused(shipped_service: Service) -> N
     assert ranked["dense"] != ranked["keyword"]
     with pytest.raises(ValueError, match="unknown mode"):
         shipped_service.search(question, mode="fuzzy")
+
+
+def test_matches_are_the_passage_terms_that_bm25_counted(shipped_service: Service) -> None:
+    index = shipped_service.searcher.index
+    rows = {c.id: row for row, c in enumerate(index.chunks)}
+    for question in ("When did the Hong Kong-Zhuhai-Macao Bridge open?", "How many talents did Qianhai approve?",
+                     "Guohan [2012] No. 58", "河套合作区的总面积是多少？"):
+        query = Query.of(question)
+        for mode in MODES:
+            hits = shipped_service.search(question, k=10, mode=mode)
+            assert any(hit.matches for hit in hits)
+            for hit in hits:
+                chunk = hit.chunk
+                passage = [(t, chunk.start + s, chunk.start + e) for t, s, e in term_spans(chunk.text) if t in query.terms]
+                assert [tuple(m) for m in hit.matches] == passage
+                assert {m.term for m in hit.matches} <= index.keyword.found_in(rows[chunk.id], query.terms)
 
 
 def test_convex_fusion_rewards_agreement() -> None:
@@ -222,9 +252,9 @@ def test_rare_question_words_and_figures_in_words_choose_the_sentence() -> None:
 
 
 def test_cosines_fade_out_when_the_model_does_not_understand_the_question() -> None:
-    assert hybrid_weights("When did the bridge open?", 0.6) == HYBRID_WEIGHTS
-    assert hybrid_weights("LL7999", 0.15) == (0.0, 0.0, HYBRID_WEIGHTS[2])  # BM25 alone
-    halfway = hybrid_weights("NDRC", 0.25)
+    assert hybrid_weights(Query.of("When did the bridge open?"), 0.6) == HYBRID_WEIGHTS
+    assert hybrid_weights(Query.of("LL7999"), 0.15) == (0.0, 0.0, HYBRID_WEIGHTS[2])  # BM25 alone
+    halfway = hybrid_weights(Query.of("NDRC"), 0.25)
     assert 0 < halfway[0] < HYBRID_WEIGHTS[0] and 0 < halfway[1] < HYBRID_WEIGHTS[1]
 
 

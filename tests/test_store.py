@@ -13,6 +13,7 @@ from filelock import FileLock
 from bayqa.chunking import ChunkSettings, chunk_document
 from bayqa.documents import Document, load_corpus, parse_document
 from bayqa.indexing import BuildReport, build, chunk_sentences
+from bayqa.query import Query
 from bayqa.store import LOCK_FILE, Contents, DocumentInfo, IndexBusy, IndexMismatch, IndexMissing, IndexStore, Part, quantize
 from bayqa.store import plan as plan_module
 from bayqa.store import segments as segments_module
@@ -102,7 +103,7 @@ def test_the_store_writes_what_it_is_handed(tmp_path: Path) -> None:
     assert spans.tolist() == [list(s) for s in chunk_sentences(contents.chunks[2])]
     want = np.linspace(-1, 1, FAKE.dimension) / 2.4
     assert len(vectors) == len(spans) and np.min(vectors @ want / np.linalg.norm(vectors, axis=1) / np.linalg.norm(want)) > 0.99
-    assert loaded.keyword.size == 3 and loaded.keyword.scores("Zhuhai").argmax() == 0
+    assert loaded.keyword.size == 3 and loaded.keyword.scores(Query.of("Zhuhai")).argmax() == 0
 
 
 # -- builds through indexing with the fake encoder: patches, rebuilds, the switch, pruning
@@ -258,7 +259,7 @@ def test_a_patch_links_the_main_segment_and_retires_rows_that_searches_skip(tmp_
     retired = json.loads((patched.path / "retired.json").read_text())
     assert retired["documents"] == ["rail.txt", "tax.md"] and len(retired["rows"]) == patched.manifest.retired == 2
     assert not patched.alive[retired["rows"]].any() and patched.alive.sum() == patched.manifest.chunks == 9
-    assert patched.keyword.scores("Qualifying talents")[retired["rows"]].max() == 0, "retired rows are blank for BM25"
+    assert patched.keyword.scores(Query.of("Qualifying talents"))[retired["rows"]].max() == 0, "retired rows are blank for BM25"
     assert "rail.txt" not in patched.rows_by_doc and patched.document_text("rail.txt") is None
 
 

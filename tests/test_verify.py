@@ -6,6 +6,7 @@ import pytest
 
 from bayqa.confidence import CHECK_BELOW, CHECK_LOW
 from bayqa.embedding import Embedder, ModelError
+from bayqa.query import Query
 from bayqa.search import Searcher
 from bayqa.service import Service
 from bayqa.verify import SHIPPED, Verifier, locate
@@ -39,11 +40,12 @@ def test_locate_names_what_is_missing(tmp_path: Path) -> None:
 def test_an_answering_sentence_scores_above_a_related_one(verifier: Verifier) -> None:
     opened = "The bridge opened to traffic on 24 October 2018, after nine years of construction."
     related = "The bridge links Hong Kong, Zhuhai and Macao across the Pearl River estuary."
-    assert verifier.probability(BRIDGE, [opened]) > 0.5
-    assert verifier.probability(BRIDGE, [related]) < verifier.probability(BRIDGE, [opened])
+    bridge = Query.of(BRIDGE)
+    assert verifier.probability(bridge, [opened]) > 0.5
+    assert verifier.probability(bridge, [related]) < verifier.probability(bridge, [opened])
     # the best of a batch; int8 scales activations per batch, so a batch moves the figure a little
-    assert verifier.probability(BRIDGE, [related, opened]) == pytest.approx(verifier.probability(BRIDGE, [opened]), abs=0.01)
-    assert verifier.probability(BRIDGE, []) == 0.0
+    assert verifier.probability(bridge, [related, opened]) == pytest.approx(verifier.probability(bridge, [opened]), abs=0.01)
+    assert verifier.probability(bridge, []) == 0.0
 
 
 def test_a_detail_the_corpus_lacks_is_flagged_only_with_the_verifier(shipped_service: Service, checking: Searcher) -> None:

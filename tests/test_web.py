@@ -51,6 +51,23 @@ def shown(text: str) -> str:
     return re.sub(r"^#{1,6}[ \t]+", "", re.sub(r"(\*\*|__)(?=\S)([^\n]*?\S)\1", r"\2", text), flags=re.MULTILINE)
 
 
+def marked(result: dict, start: int, end: int) -> list[str]:
+    """The words the page should bold in the part [start, end) of a result: the server's matches of the question's
+    terms there, overlapping or touching ones joined (Chinese terms are overlapping pairs of characters)."""
+    ranges: list[list[int]] = []
+    for m in result["matches"]:
+        if start <= m["start"] and m["end"] <= end:
+            if ranges and m["start"] <= ranges[-1][1]:
+                ranges[-1][1] = max(ranges[-1][1], m["end"])
+            else:
+                ranges.append([m["start"], m["end"]])
+    return [shown(result["text"][s - result["start"]:e - result["start"]]) for s, e in ranges]
+
+
+def bolded(page, selector: str) -> list[list[str]]:
+    return page.locator(selector).evaluate_all("els => els.map(e => [...e.querySelectorAll('strong.term')].map(s => s.textContent))")
+
+
 def _search_is_settled(page) -> None:
     expect(page.locator("#status")).not_to_have_class(re.compile(r"\bloading\b"))
 
@@ -141,8 +158,11 @@ def test_question_shows_ranked_results_with_the_answer_highlighted(page, live_se
     expect(top.locator(".passage")).to_have_text(shown(api[0]["text"]))
     expect(top.locator(".score")).to_have_text(f"score {api[0]['score']:.3f}")
     expect(page.locator(".answer-box .answer-text")).to_have_text(shown(api[0]["answer"]["text"]))
-    # a question word marks the whole word of the passage it begins ("open" -> "Opening"), never half of it
+    # the bold words are where the server matched the question's terms: whole words ("open" -> "Opening")
     expect(page.locator(".answer-box strong.term", has_text=re.compile(r"^Opening$"))).to_have_count(1)
+    assert bolded(page, "li.result .passage") == [marked(r, r["start"], r["end"]) for r in api]
+    assert bolded(page, ".answer-box .answer-text") == [marked(api[0], api[0]["answer"]["start"], api[0]["answer"]["end"])]
+    assert sum(map(len, bolded(page, "li.result .passage"))) > 20
     expect(page.locator("#status")).to_contain_text(f"{len(api)} passages")
     assert query_of(page.url)["q"] == [BRIDGE_Q]
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -330,8 +350,12 @@ def test_documents_view_lists_the_index_and_filters_a_search(page, live_server: 
 def test_phone_width_with_chinese_and_long_text(phone_page, live_server: LiveServer) -> None:
     page = phone_page
     page.goto(live_server.url + "/")
-    search(page, "河套深港科技创新合作区的定位是什么？")
+    question = "河套深港科技创新合作区的定位是什么？"
+    search(page, question)
     expect(page.locator("li.result").first).to_have_attribute("data-doc", "11_hetao_brief_zh.md")
+    api = httpx.get(f"{live_server.url}/search", params={"q": question, "k": 10}, timeout=30).json()["results"]
+    assert bolded(page, "li.result .passage") == [marked(r, r["start"], r["end"]) for r in api]
+    assert "河套深港科技创新合作区" in bolded(page, "li.result .passage")[0]  # its overlapping pairs, joined
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "web-results-phone.png"))

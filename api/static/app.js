@@ -10,13 +10,6 @@ const MODE_NAMES = { hybrid: "hybrid", dense: "semantic", keyword: "keyword" };
 // confidence.missing: what the question asks for that no top answer sentence states.
 const MISSING_NAMES = { date: "a date", amount: "an amount of money", figure: "a figure" };
 const CJK = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/;
-const STOPWORDS = new Set(("a an and are as at be been by can could did do does for from had has have how i if in into is it its " +
-  "of on or that the their them there these they this to was were what when where which who whom whose why will with would " +
-  "about after before between both during each more most other over same some such than then through under until very " +
-  "we you your our us any all also not no nor only own so too just").split(" "));
-
-// Chinese function characters: a bigram containing one (的定, 是什) says nothing about the topic.
-const CJK_STOP = /[的是了在和与及或其之为也这那有么什吗呢哪何]/;
 // A pair of Markdown emphasis markers around some text on one line (**bold**, __bold__), and a heading's hashes.
 const EMPHASIS = /(\*\*|__)(?=\S)[^\n]*?\S\1/g;
 const HEADING_MARK = /^#{1,6}[ \t]+/gm;
@@ -333,12 +326,12 @@ function showResults(s, body) {
       ...(missing ? [el("p", { class: "low-reason", text: `The question asks for ${missing}, and none of the top passages gives one.` })] : []),
       el("p", { text: "These are the closest passages bayqa found; check them before relying on them, or rephrase the question." })));
   } else if (results[0].answer) {
-    out.push(answerBox(results[0], question));
+    out.push(answerBox(results[0]));
   }
   const top = Math.max(...results.map((r) => r.score), 1e-9);
   out.push(el("h2", { class: "visually-hidden", text: "Passages, best first" }));
   const list = el("ol", { class: "results" });
-  for (const r of results) list.append(resultNode(r, question, top));
+  for (const r of results) list.append(resultNode(r, top));
   out.push(list);
   view.replaceChildren(...out);
 }
@@ -350,18 +343,18 @@ function sectionPath(r) {
   return headings.length ? headings.join(" › ") : Array.isArray(r.headings) ? "" : r.section || "";
 }
 
-function answerBox(r, question) {
+function answerBox(r) {
   const a = r.answer;
-  const shown = displayed(a.text, isMarkdown(r.doc_id)).text;
+  const shown = displayed(a.text, isMarkdown(r.doc_id));
   return el("section", { class: "answer-box", "aria-labelledby": "answer-heading" },
     el("h2", { id: "answer-heading", class: "answer-label", text: "Answer" }),
-    withLang(el("p", { class: "answer-text" }, ...highlighted(shown, question, null)), shown),
+    withLang(el("p", { class: "answer-text" }, ...highlighted(shown.text, termRanges(r.matches, a.start, a.end, shown.at), null)), shown.text),
     el("p", { class: "answer-source" }, "From ",
       withLang(el("a", { href: readerUrl(r.doc_id, [r.start, r.end], [a.start, a.end]), "data-nav": true, text: r.title }), r.title),
       sectionPath(r) ? ` — ${sectionPath(r)}` : "", r.page ? `, page ${r.page}` : ""));
 }
 
-function resultNode(r, question, top) {
+function resultNode(r, top) {
   const meta = [];
   const section = sectionPath(r);
   if (section) meta.push(section);
@@ -381,51 +374,28 @@ function resultNode(r, question, top) {
         el("span", { class: "bar", "aria-hidden": "true" }, el("span", { class: "fill", style: `width:${(share * 100).toFixed(0)}%` })),
         el("span", { class: "score", text: `score ${r.score.toFixed(3)}` }))),
     withLang(el("p", { class: "meta", text: meta.join(" · ") }), section),
-    withLang(el("p", { class: "passage" }, ...highlighted(passage.text, question, answer)), r.text));
+    withLang(el("p", { class: "passage" }, ...highlighted(passage.text, termRanges(r.matches, r.start, r.end, passage.at), answer)), r.text));
 }
 
 // ---------- highlighting ----------
 
-function queryTerms(question) {
-  const terms = new Set();
-  for (const word of question.toLowerCase().match(/[\p{L}\p{N}]+/gu) || []) {
-    for (const part of word.match(/[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+/g)) {
-      if (CJK.test(part)) {
-        if (part.length === 1 && !CJK_STOP.test(part)) terms.add(part);
-        for (let i = 0; i + 1 < part.length; i++) {
-          const pair = part.slice(i, i + 2);
-          if (!CJK_STOP.test(pair)) terms.add(pair);
-        }
-      } else if (part.length > 1 && !STOPWORDS.has(part)) {
-        terms.add(part);
-      }
-    }
-  }
-  return [...terms];
-}
-
-function termRanges(text, question) {
-  const terms = queryTerms(question).sort((a, b) => b.length - a.length);
-  if (!terms.length) return [];
-  const escaped = terms.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  const latin = escaped.filter((t) => !CJK.test(t)), cjk = escaped.filter((t) => CJK.test(t));
-  const alternatives = [];
-  // A Latin term marks the whole word it begins ("open" marks "Opening"), as the server matches word stems.
-  if (latin.length) alternatives.push(`(?<![\\p{L}\\p{N}])(?:${latin.join("|")})[\\p{L}\\p{N}]*`);
-  if (cjk.length) alternatives.push(cjk.join("|"));
-  const pattern = new RegExp(alternatives.join("|"), "giu");
+// The words to mark in a text that runs from document offset `from` to `to`: the server's matches of the question's
+// terms (document offsets) that fall inside it, mapped by `at` into the displayed text; overlapping ones (Chinese
+// terms are overlapping pairs of characters) and touching ones joined.
+function termRanges(matches, from, to, at) {
   const ranges = [];
-  for (const m of text.matchAll(pattern)) {
+  for (const m of Array.isArray(matches) ? matches : []) {
+    if (m.start < from || m.end > to) continue;
+    const s = at(m.start - from), e = at(m.end - from);
     const last = ranges[ranges.length - 1];
-    if (last && m.index <= last[1]) last[1] = Math.max(last[1], m.index + m[0].length);
-    else ranges.push([m.index, m.index + m[0].length]);
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else if (e > s) ranges.push([s, e]);
   }
   return ranges;
 }
 
-// Nodes for `text` with query terms in <strong> and, when given, the answering sentence [a, b) in one <mark>.
-function highlighted(text, question, answer) {
-  const terms = termRanges(text, question);
+// Nodes for `text` with the `terms` ranges in <strong> and, when given, the answering sentence [a, b) in one <mark>.
+function highlighted(text, terms, answer) {
   const withTerms = (from, to) => {
     const nodes = [];
     let at = from;

@@ -18,7 +18,7 @@ from bayqa.documents import DocumentError
 from bayqa.embedding import ModelError
 from bayqa.errors import storage_message
 from bayqa.indexing import BuildReport, build
-from bayqa.query import QuestionError, check_question
+from bayqa.query import Query, QuestionError
 from bayqa.search import MODES, Hit
 from bayqa.service import Service
 from bayqa.store import IndexStoreError
@@ -120,6 +120,7 @@ def passage_json(hit: Hit) -> dict[str, Any]:
         "rank": hit.rank, "score": hit.score, "doc_id": c.doc_id, "title": c.title, "headings": list(c.headings),
         "section": " > ".join(c.headings), "page": c.page, "chunk_id": c.id, "text": c.text, "start": c.start,
         "end": c.end, "answer": None if a is None else {"text": a.text, "start": a.start, "end": a.end},
+        "matches": [{"term": m.term, "start": m.start, "end": m.end} for m in hit.matches],
     }
 
 
@@ -130,13 +131,13 @@ def cmd_index(service: Service, args: argparse.Namespace) -> int:
 
 def cmd_search(service: Service, args: argparse.Namespace) -> int:
     try:
-        question = check_question(args.question, service.settings.max_question_chars)
+        query = Query.parse(args.question, service.settings.max_question_chars)
     except QuestionError as exc:
         raise UsageError(str(exc)) from exc
     if not 1 <= args.k <= 100:
         raise UsageError("-k must be between 1 and 100")
     service.load()
-    answers = service.answer(question, k=args.k, mode=args.mode)
+    answers = service.answer(query, k=args.k, mode=args.mode)
     hits = answers.hits
     if args.json:
         print(json.dumps([passage_json(h) for h in hits], ensure_ascii=False, indent=2))

@@ -7,10 +7,12 @@ for every candidate; the fused score is higher for better passages.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bayqa.terms import is_mostly_chinese
+if TYPE_CHECKING:
+    from bayqa.query import Query
 
 # Chosen on the SciFact train split (README, "Retrieval quality"): the weights of the passage cosine,
 # the best sentence's cosine and BM25 in hybrid search.
@@ -27,10 +29,10 @@ NOISE_COSINE = 0.2
 SURE_COSINE = 0.3
 
 
-def hybrid_weights(question: str, best_cosine: float) -> tuple[float, float, float]:
+def hybrid_weights(query: Query, best_cosine: float) -> tuple[float, float, float]:
     """The (passage cosine, best sentence cosine, BM25) weights for this question's language, with the two
     cosines faded out when ``best_cosine`` (the closest passage's) says the model did not understand it."""
-    dense, sentence, keyword = CHINESE_WEIGHTS if is_mostly_chinese(question) else HYBRID_WEIGHTS
+    dense, sentence, keyword = CHINESE_WEIGHTS if query.chinese else HYBRID_WEIGHTS
     trust = min(1.0, max(0.0, (best_cosine - NOISE_COSINE) / (SURE_COSINE - NOISE_COSINE)))
     return dense * trust, sentence * trust, keyword
 

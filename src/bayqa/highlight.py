@@ -11,18 +11,23 @@ of results. A sentence's score adds three things:
   asks for a date ("when", "什么时候"), a bonus when it holds a date the question does not state.
 A sentence that ends with a colon introduces what follows: before a list, the list's best item is shown
 instead; before plain text, the next sentence is shown with it.
+
+Each hit also says where the question's terms occur in its passage (``matched_terms``), from the same tokenizing
+of its sentences, so a page can mark exactly the words that matched.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import takewhile
+from typing import NamedTuple
 
 import numpy as np
 
-from bayqa.terms import terms, without_enumerator
+from bayqa.terms import term_spans, terms, without_enumerator
 
 # Chosen on the GBA question set (answer@1: 0.709 with the plain share of terms at 0.2 and the figure
 # bonus at 0.15; 0.744 with the IDF-weighted share at 0.2 and 0.1; 0.733-0.756 for shares of 0.15-0.25).
@@ -76,6 +81,14 @@ class Answer:
     start: int
     end: int
     score: float
+
+
+class Match(NamedTuple):  # a search makes dozens: a named tuple is cheaper to make than a frozen dataclass
+    """A question term in a passage: ``term`` as the keyword search counts it, made of ``document.text[start:end]``."""
+
+    term: str
+    start: int
+    end: int
 
 
 def asks_for(question: str) -> str | None:
@@ -142,15 +155,39 @@ def best_sentence(
     return Answer(passage[start - passage_start : end - passage_start], start, end, round(float(scores[best]), 4))
 
 
+def matched_terms(wanted: Collection[str], spans: np.ndarray, passage: str, passage_start: int) -> tuple[Match, ...]:
+    """Where the ``wanted`` terms occur in a passage (``spans`` are its sentences' document offsets), in order.
+
+    A term never reaches across sentences (only space lies between them), so these are the terms BM25 counted in the
+    passage text.
+    """
+    found: list[Match] = []
+    for start, end in np.asarray(spans).tolist():
+        every, located = _spans_of(passage[start - passage_start : end - passage_start])
+        if not every.isdisjoint(wanted):
+            found.extend([Match(term, start + a, start + b) for term, a, b in located if term in wanted])
+    return tuple(found)
+
+
 def _items_after(texts: list[str], intro: int) -> list[int]:
     """The indexes of the list items that directly follow an introducing sentence."""
     return list(takewhile(lambda i: _LIST_ITEM.match(texts[i]) is not None, range(intro + 1, len(texts))))
 
 
 @lru_cache(maxsize=65_536)
+def _spans_of(sentence: str) -> tuple[frozenset[str], tuple[tuple[str, int, int], ...]]:
+    """A sentence's distinct terms, and each of its terms with where it is; cached because the same passages come back
+    for many questions."""
+    found = term_spans(sentence)
+    return frozenset(term for term, _, _ in found), tuple(found)
+
+
+@lru_cache(maxsize=65_536)
 def _terms_of(sentence: str) -> frozenset[str]:
-    """A sentence's distinct terms; cached because the same passages come back for many questions."""
-    return frozenset(terms(without_enumerator(sentence)))
+    """A sentence's distinct terms, leaving out a list enumerator's (its number is no figure)."""
+    skip = len(sentence) - len(without_enumerator(sentence))
+    every, located = _spans_of(sentence)
+    return every if not skip else frozenset(term for term, start, _ in located if start >= skip)
 
 
 @lru_cache(maxsize=65_536)

@@ -1,8 +1,18 @@
-"""Checking a question at the boundary, the same way for the CLI and HTTP."""
+"""A question checked at the boundary, the same way for the CLI and HTTP, and analysed once for its search.
+
+Every part of a search reads the same ``Query``: keyword search its terms, fusion and the verifier its language,
+answer highlighting and the answer-type check its answer kind, dense search its vector.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Container, Iterable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from bayqa.highlight import expected_answer
+from bayqa.terms import is_mostly_chinese, terms
 
 
 class QuestionError(ValueError):
@@ -41,3 +51,37 @@ def check_documents(doc_ids: Iterable[str] | None, indexed: Container[str]) -> f
         if unknown:
             raise UnknownDocuments(unknown)
     return wanted
+
+@dataclass(frozen=True)
+class Query:
+    """A question and what a search needs to know of it.
+
+    ``terms`` are its search terms as BM25 counts them (bayqa.terms, repeats kept); ``chinese`` says whether it is
+    mostly Chinese; ``answer_kind`` is what an answer must state ("date", "amount" of money, "figure" or None, see
+    bayqa.highlight.expected_answer); ``vector`` is its embedding, set by the searcher that first needs it.
+    """
+
+    text: str
+    terms: tuple[str, ...]
+    chinese: bool
+    answer_kind: str | None
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, text: str) -> Query:
+        """``text`` analysed as it is, unchecked: for library callers that hold their own questions."""
+        return cls(text, tuple(terms(text)), is_mostly_chinese(text), expected_answer(text))
+
+    @classmethod
+    def parse(cls, text: str, max_chars: int) -> Query:
+        """A question from a user: checked (QuestionError says what is wrong), stripped and analysed."""
+        return cls.of(check_question(text, max_chars))
+
+    @property
+    def wants(self) -> str | None:
+        """The kind of figure the answering sentence should hold, as bayqa.highlight.asks_for says: "date", "figure"
+        (an amount of money is one) or None."""
+        return "figure" if self.answer_kind == "amount" else self.answer_kind
+
+    def with_vector(self, vector: np.ndarray) -> Query:
+        return replace(self, vector=vector)

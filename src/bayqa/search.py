@@ -20,9 +20,9 @@ from bayqa.chunking import Chunk
 from bayqa.confidence import Confidence, checked, confidence, needs_check, unstated
 from bayqa.embedding import Embedder
 from bayqa.fusion import convex, hybrid_weights
-from bayqa.highlight import Answer, asks_for, best_sentence, expected_answer, states
+from bayqa.highlight import Answer, Match, best_sentence, matched_terms, states
+from bayqa.query import Query
 from bayqa.store import LoadedIndex
-from bayqa.terms import terms
 from bayqa.verify import Verifier
 
 MODES = ("hybrid", "dense", "keyword")
@@ -45,6 +45,7 @@ class Hit:
     score: float
     chunk: Chunk
     answer: Answer | None
+    matches: tuple[Match, ...] = ()  # where the question's terms occur in the passage text
 
 
 @dataclass(frozen=True)
@@ -139,22 +140,26 @@ class Searcher:
         _one_blas_thread()
 
     def search(
-        self, question: str, k: int = 10, max_per_doc: int = 3, doc_ids: frozenset[str] | None = None, mode: str = "hybrid"
+        self, question: str | Query, k: int = 10, max_per_doc: int = 3, doc_ids: frozenset[str] | None = None, mode: str = "hybrid"
     ) -> list[Hit]:
         return self.answer(question, k, max_per_doc, doc_ids, mode).hits
 
     def answer(
-        self, question: str, k: int = 10, max_per_doc: int = 3, doc_ids: frozenset[str] | None = None, mode: str = "hybrid"
+        self, question: str | Query, k: int = 10, max_per_doc: int = 3, doc_ids: frozenset[str] | None = None,
+        mode: str = "hybrid",
     ) -> Answers:
+        """The ranked passages for ``question`` and the confidence in them; a plain string is analysed here, as given."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        query = question if isinstance(question, Query) else Query.of(question)
         chunks = self.index.chunks
         total = len(chunks)
-        question_terms = terms(question)
         if total == 0:
             return Answers(mode, [], confidence(0.0, 0.0))
-        query = self.embedder.encode_query(question)
-        keyword = self.index.keyword.scores(question) if mode != "dense" else None
+        if query.vector is None:
+            query = query.with_vector(self.embedder.encode_query(query.text))
+        vector = query.vector
+        keyword = self.index.keyword.scores(query) if mode != "dense" else None
         allowed = self._allowed_rows(doc_ids)
         # Hybrid reorders a document's passages among the first ANSWER_DEPTH places, so that asking for fewer
         # passages returns the head of the same list; the answer-type check and a verifier read the first
@@ -162,27 +167,26 @@ class Searcher:
         depth = max(k, ANSWER_DEPTH) if mode == "hybrid" else max(k, CHECKED_ANSWERS)
         wanted = min(total, max(MIN_CANDIDATES, depth * max(4, max_per_doc) + 32))
         while True:
-            dense_rows, dense_scores = self._dense(query, wanted, allowed)
-            ranked, similarity = self._rank(mode, question, query, dense_rows, dense_scores, keyword, allowed, wanted)
+            dense_rows, dense_scores = self._dense(vector, wanted, allowed)
+            ranked, similarity = self._rank(mode, query, dense_rows, dense_scores, keyword, allowed, wanted)
             taken = cap_per_document(ranked, chunks, depth, max_per_doc)
             if len(taken) == depth or wanted >= total:
                 break
             wanted = min(total, wanted * 4)
-        idf = {t: self.index.keyword.idf(t) for t in set(question_terms)}
-        wants = asks_for(question)
-        cosines = self.index.sentence_scores(np.array([row for row, _ in taken], dtype=np.int64), query)
+        idf = {t: self.index.keyword.idf(t) for t in set(query.terms)}
+        cosines = self.index.sentence_scores(np.array([row for row, _ in taken], dtype=np.int64), vector)
         hits = [
-            self._hit(rank, row, score, found, idf, wants) for rank, ((row, score), found) in enumerate(zip(taken, cosines), start=1)
+            self._hit(rank, row, score, found, idf, query.wants) for rank, ((row, score), found) in enumerate(zip(taken, cosines), start=1)
         ]
         if mode == "hybrid":
             hits = answer_first(hits, ANSWER_WEIGHT)
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
         sentences = list(dict.fromkeys(h.answer.text for h in hits[:CHECKED_ANSWERS] if h.answer is not None))
-        kind, asked = expected_answer(question), frozenset(idf)
+        kind, asked = query.answer_kind, frozenset(idf)
         stated = kind is None or any(states(kind, t, asked) for t in sentences)
-        trust = unstated(confidence(similarity, coverage(question_terms, top_terms, idf)), None if stated else kind)
-        if self.verifier is not None and needs_check(trust) and self.verifier.reads(question):
-            trust = checked(trust, self.verifier.probability(question, sentences))
+        trust = unstated(confidence(similarity, coverage(query.terms, top_terms, idf)), None if stated else kind)
+        if self.verifier is not None and needs_check(trust) and self.verifier.reads(query):
+            trust = checked(trust, self.verifier.probability(query, sentences))
         return Answers(mode, hits[:k], trust)
 
     def _allowed_rows(self, doc_ids: frozenset[str] | None) -> np.ndarray | None:
@@ -193,17 +197,17 @@ class Searcher:
             mask[self.index.rows_by_doc.get(doc, [])] = True
         return mask
 
-    def _dense(self, query: np.ndarray, wanted: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _dense(self, vector: np.ndarray, wanted: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         if allowed is not None:
             # Score the chosen documents' own rows exactly: an approximate (HNSW) index is not built for filters.
             rows = np.flatnonzero(allowed)
-            scores = self.index.vectors_of(rows.tolist()) @ query
+            scores = self.index.vectors_of(rows.tolist()) @ vector
             order = np.lexsort((rows, -scores))
             return rows[order].astype(np.int64), scores[order].astype(np.float64)
-        # One question is too little work to share: OpenMP threads waiting on each other cost 0.2 ms -> 30 ms
-        # at 10k vectors on a busy 2-core machine. The setting is per calling thread, so builds keep theirs.
+        # One question is too little work to share: on a busy machine, OpenMP threads waiting on each other cost many
+        # times the search itself. The setting is per calling thread, so builds keep theirs.
         faiss.omp_set_num_threads(1)
-        scores, rows = self.index.vectors.search(query[np.newaxis, :], wanted)
+        scores, rows = self.index.vectors.search(vector[np.newaxis, :], wanted)
         keep = rows[0] >= 0
         if self.index.alive is not None:  # rows of documents changed or removed since the main segment was written
             keep &= self.index.alive[np.maximum(rows[0], 0)]
@@ -212,8 +216,7 @@ class Searcher:
     def _rank(
         self,
         mode: str,
-        question: str,
-        query: np.ndarray,
+        query: Query,
         dense_rows: np.ndarray,
         dense_scores: np.ndarray,
         keyword: np.ndarray | None,
@@ -231,13 +234,14 @@ class Searcher:
             return list(zip(keyword_rows[order].tolist(), keyword[keyword_rows[order]].tolist())), similarity
         extra = np.setdiff1d(keyword_rows, dense_rows, assume_unique=True)
         rows = np.concatenate([dense_rows, extra])
-        dense_all = np.concatenate([dense_scores, self.index.vectors_of(extra.tolist()) @ query if len(extra) else np.zeros(0)])
-        sentences = self.index.best_sentence_scores(rows, query)
-        fused = convex((dense_all, sentences, keyword[rows]), hybrid_weights(question, similarity))
+        dense_all = np.concatenate([dense_scores, self.index.vectors_of(extra.tolist()) @ query.vector if len(extra) else np.zeros(0)])
+        sentences = self.index.best_sentence_scores(rows, query.vector)
+        fused = convex((dense_all, sentences, keyword[rows]), hybrid_weights(query, similarity))
         order = np.lexsort((rows, -dense_all, -fused))  # equal fused scores (no signal left) go by cosine
         return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))
 
     def _hit(self, rank: int, row: int, score: float, cosines: np.ndarray, question_idf: dict[str, float], wants: str | None) -> Hit:
         chunk = self.index.chunks[row]
-        answer = best_sentence(cosines, question_idf, wants, self.index.sentence_spans_of(row), chunk.text, chunk.start)
-        return Hit(rank, round(score, 6), chunk, answer)
+        spans = self.index.sentence_spans_of(row)
+        answer = best_sentence(cosines, question_idf, wants, spans, chunk.text, chunk.start)
+        return Hit(rank, round(score, 6), chunk, answer, matched_terms(question_idf.keys(), spans, chunk.text, chunk.start))

@@ -20,7 +20,7 @@ from bayqa.embedding import Embedder
 from bayqa.indexing import BuildReport, build_holding_lock
 from bayqa.metrics import record_build
 from bayqa.parsing import CACHE_FILE, BoundedReader, ParseCache
-from bayqa.query import check_documents, check_question
+from bayqa.query import Query, check_documents
 from bayqa.search import Answers, Hit, Searcher
 from bayqa.store import DocumentInfo, IndexStore
 from bayqa.verify import Verifier
@@ -141,20 +141,20 @@ class Service:
             raise NotReady("the index is still loading; try again in a few seconds")
         return searcher
 
-    def search(self, question: str, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> list[Hit]:
+    def search(self, question: str | Query, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> list[Hit]:
         return self.answer(question, k, doc_ids, mode).hits
 
-    def answer(self, question: str, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> Answers:
+    def answer(self, question: str | Query, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> Answers:
         return self.searcher.answer(question, k=k, max_per_doc=self.settings.max_per_doc, doc_ids=doc_ids, mode=mode)
 
     def ask(self, text: str, k: int = 10, doc_ids: Iterable[str] | None = None, mode: str = "hybrid") -> Reply:
         """A question as a user sent it, checked (QuestionError, UnknownDocuments) and answered on one generation."""
-        question = check_question(text, self.settings.max_question_chars)
+        query = Query.parse(text, self.settings.max_question_chars)
         searcher = self.searcher
         limited = check_documents(doc_ids, searcher.index.documents)
         started = time.perf_counter()
-        answers = searcher.answer(question, k=k, max_per_doc=self.settings.max_per_doc, doc_ids=limited, mode=mode)
-        return Reply(question, k, answers, searcher.index.generation, time.perf_counter() - started)
+        answers = searcher.answer(query, k=k, max_per_doc=self.settings.max_per_doc, doc_ids=limited, mode=mode)
+        return Reply(query.text, k, answers, searcher.index.generation, time.perf_counter() - started)
 
     def document(self, doc_id: str) -> IndexedDocument | None:
         """Document ``doc_id`` of the live generation, or None if it holds none of that id."""

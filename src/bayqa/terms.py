@@ -11,6 +11,8 @@ Search terms are what BM25 counts, so the same function runs on passages and on 
   the usual dictionary-free way to index Chinese: a question and a passage share a bigram exactly when
   they share a two-character word, whatever the word segmentation would have been; particles and
   question words ("的", "多少") split a run the way stop words drop out of English.
+
+``term_spans`` also says which characters each term was made of, so that a page can mark the words that matched.
 """
 
 from __future__ import annotations
@@ -42,13 +44,24 @@ STOPWORDS = frozenset(
 
 # Chinese counterparts of the stopwords: particles and question words ("的", "是", "多少", "什么时候") split a run
 # of characters like spaces, so that neither they nor the bigrams across them ("是多", "候开") become terms.
-_CJK_STOP = re.compile(r"有?多[少大长久高远]|时候|怎么|如何|为何|[的是了吗呢么什哪谁几吧]")
+# Captured, so that splitting a run keeps them: their lengths place the pieces between them.
+_CJK_STOP = re.compile(r"(有?多[少大长久高远]|时候|怎么|如何|为何|[的是了吗呢么什哪谁几吧])")
 
 
-def _cjk_terms(run: str) -> list[str]:
+def _cjk_terms(run: str, offset: int, places: tuple[list[int], list[int]] | None) -> list[str]:
+    """The terms of a run of Chinese characters: the bigrams of each piece between particles, or the piece itself
+    when it is one character. With ``places``, the start and end of each (the run starting at ``offset``) are added."""
     out: list[str] = []
-    for piece in _CJK_STOP.split(run):
-        out.extend([piece] if len(piece) == 1 else [piece[i : i + 2] for i in range(len(piece) - 1)])
+    parts = _CJK_STOP.split(run)  # piece, particle, piece, ..., piece
+    for i in range(0, len(parts), 2):
+        piece = parts[i]
+        found = [piece] if len(piece) == 1 else [piece[j : j + 2] for j in range(len(piece) - 1)]
+        out.extend(found)
+        if places is not None:
+            width = min(len(piece), 2)
+            places[0].extend(range(offset, offset + len(found)))
+            places[1].extend(range(offset + width, offset + width + len(found)))
+            offset += len(piece) + (len(parts[i + 1]) if i + 1 < len(parts) else 0)
     return out
 
 
@@ -93,13 +106,36 @@ def _append_trimmed(spans: list[tuple[int, int]], text: str, start: int, end: in
 
 def terms(text: str) -> list[str]:
     """The search terms of ``text`` in order (repeats kept, as BM25 counts them)."""
+    return _scan(text.lower(), None)
+
+
+def term_spans(text: str) -> list[tuple[str, int, int]]:
+    """Each search term of ``text`` in order, with the (start, end) in ``text`` of the characters it was made of: the
+    whole word, figure or code, or the one or two Chinese characters."""
+    lowered = text.lower()
+    starts: list[int] = []
+    ends: list[int] = []
+    found = _scan(lowered, (starts, ends))
+    if len(lowered) != len(text):  # a few letters lower-case to two characters ("İ" to "i̇"): back to offsets in text
+        origin = [i for i, c in enumerate(text) for _ in c.lower()]
+        starts, ends = [origin[i] for i in starts], [origin[i - 1] + 1 for i in ends]
+    return list(zip(found, starts, ends))
+
+
+def _scan(lowered: str, places: tuple[list[int], list[int]] | None) -> list[str]:
+    """The terms of lower-cased text; with ``places``, the start and end of the characters of each are added to it."""
     out: list[str] = []
     words: list[str] = []
-    for token in _TOKEN.findall(text.lower()):
+    start = end = 0
+    for token in _TOKEN.findall(lowered):
+        if places is not None:  # tokens start with a letter or digit and none lies between two: find lands on this one
+            start = lowered.find(token, end)
+            end = start + len(token)
         first = token[0]
         if "\u3400" <= first <= "\ufaff":
-            out.extend(_cjk_terms(token))
-        elif first.isdigit() and not _has_letter(token):
+            out.extend(_cjk_terms(token, start, places))
+            continue
+        if first.isdigit() and not _has_letter(token):
             out.append(token.replace(",", "").rstrip("."))
         elif token not in STOPWORDS:
             token = token.replace("’", "'")
@@ -108,6 +144,11 @@ def terms(text: str) -> list[str]:
             else:
                 words.append(token)
                 out.append("\0")  # placeholder, filled with the stem below so the order is kept
+        else:
+            continue
+        if places is not None:
+            places[0].append(start)
+            places[1].append(end)
     if words:
         stems = iter(_stemmer().stemWords(words))
         out = [next(stems) if t == "\0" else t for t in out]

