@@ -15,8 +15,7 @@ from bayqa.keyword import KeywordIndex
 from bayqa.store.chunkdb import decompressed, document_infos, document_texts, headings, read_chunks, read_only, rows_by_document
 from bayqa.store.codes import dequantize, quantized_scores
 from bayqa.store.legacy import legacy_part, read_legacy_chunks
-from bayqa.store.manifest import CHUNK_STORE, FORMAT_VERSION, MANIFEST_FILE, DocumentInfo, IndexMismatch, Manifest, Retired
-from bayqa.store.plan import Layout
+from bayqa.store.manifest import CHUNK_STORE, FORMAT_VERSION, MANIFEST_FILE, DocumentInfo, IndexMismatch, Layout, Manifest, Retired
 from bayqa.store.segments import KEYWORD_FOLDER, Part, read_segment
 from bayqa.store.vectors import Segments
 

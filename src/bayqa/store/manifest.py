@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 FORMAT_VERSION = 9
@@ -99,3 +100,15 @@ class DocumentInfo:
     chunks: int
     added_at: str
     indexed_at: str
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the plan needs to know of the live generation's segments."""
+
+    main_rows: int
+    retired: Retired
+    #: Main-segment rows of its documents, by document (the store reads only those of the documents being replaced).
+    main: Mapping[str, tuple[int, ...]]
+    #: Rows of the tail's documents, by document (empty without a tail).
+    tail: Mapping[str, tuple[int, ...]] = field(default_factory=dict)

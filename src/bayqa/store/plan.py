@@ -7,29 +7,14 @@ every live row. ``patch_plan`` chooses, from a ``Layout`` of the live generation
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Collection
+from dataclasses import dataclass
 
-from bayqa.store.manifest import Retired
-
-if TYPE_CHECKING:
-    from bayqa.store.loaded import LiveSummary
+from bayqa.store.loaded import LiveSummary
+from bayqa.store.manifest import Layout, Retired
 
 TAIL_ROWS = 5_000  # most rows of the exact tail segment that updates write: small enough that exact search of it is cheap
 RETIRED_SHARE = 0.2  # past this share of retired main rows, a build compacts everything into one segment
-
-
-@dataclass(frozen=True)
-class Layout:
-    """What the plan needs to know of the live generation's segments."""
-
-    main_rows: int
-    retired: Retired
-    #: Main-segment rows of its documents, by document (the store reads only those of the documents being replaced).
-    main: Mapping[str, tuple[int, ...]]
-    #: Rows of the tail's documents, by document (empty without a tail).
-    tail: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
