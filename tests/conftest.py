@@ -132,7 +132,11 @@ def live_server(shipped_service: Service) -> Iterator[LiveServer]:
         yield server
 
 
+def client_of(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        yield c
+
+
 @pytest.fixture()
 def client(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=30) as c:
-        yield c
+    yield from client_of(live_server)

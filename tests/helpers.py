@@ -28,6 +28,11 @@ def make_pdf(pages: list[str], title: str | None = None) -> bytes:
     catalog = add(b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id)
     info = add(b"<< /Title (%s) >>" % title.encode("latin-1")) if title else None
 
+    return assemble_pdf(objects, catalog, info)
+
+
+def assemble_pdf(objects: list[bytes], catalog: int, info: int | None = None) -> bytes:
+    """A PDF file of numbered ``objects`` (1-based), with its cross-reference table and trailer."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -61,13 +66,4 @@ def make_stream_bomb_pdf(pages: int = 10, megabytes: int = 70) -> bytes:
     kids = " ".join(f"{3 + i} 0 R" for i in range(pages)).encode()
     objects.append(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages))
     objects.append(b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id)
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, len(objects), xref)
-    return bytes(out)
+    return assemble_pdf(objects, len(objects))

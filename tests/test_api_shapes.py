@@ -13,7 +13,7 @@ from bayqa.api.app import create_app
 from bayqa.api.schemas import DocumentDetail, DocumentList, ErrorOut, Health, JobOut, SearchResponse
 from bayqa.config import Settings
 from bayqa.service import Service
-from tests.conftest import FakeEncoder, LiveServer
+from tests.conftest import FakeEncoder, LiveServer, client_of
 from tests.test_index import DOCS, make_corpus
 
 TOKEN = "shapes-token"
@@ -32,8 +32,7 @@ def fake_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 @pytest.fixture()
 def api(fake_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=fake_server.url, timeout=30) as client:
-        yield client
+    yield from client_of(fake_server)
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "keyword"])

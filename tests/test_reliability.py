@@ -28,6 +28,7 @@ from bayqa.service import Service
 from tests.conftest import LiveServer, free_port
 from tests.helpers import make_stream_bomb_pdf
 from tests.test_index import DOCS, make_corpus
+from tests.test_writes_api import finished as job_finished
 
 TOKEN = "reliable-7c2d"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -40,13 +41,8 @@ def settings_for(base: Path, **extra: object) -> Settings:
 
 
 def finished(url: str, job: dict, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = httpx.get(f"{url}/jobs/{job['id']}").json()
-        if state["state"] in ("done", "failed"):
-            return state
-        time.sleep(0.05)
-    raise AssertionError(f"job {job['id']} did not finish in {timeout} s")
+    with httpx.Client(base_url=url, timeout=30) as client:
+        return job_finished(client, job, timeout)
 
 
 def live_ids(index: Path) -> set[str]:
