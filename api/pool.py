@@ -7,7 +7,7 @@ free, first come first served, so the work stays even however the clients' conne
 
 Splitting by connection (uvicorn's own worker processes) was measured and dropped: the keep-alive connections of a
 client can all land on one worker, which then does all the work while the others idle; processes fed from one queue
-share the work whatever the connections do (the README has the figures).
+share the work whatever the connections do (docs/experiments.md has the runs).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Request and response shapes of the HTTP API, each response built from the library's values (``from_...``).
 
-The README documents them and they stay stable.
+The README and docs document them, and they stay stable.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ class ChunkSettings:
 
     ``sentence_vectors``: ``separate`` embeds each sentence with its title and section path in a pass of its own
     (the best answer sentences); ``pooled`` takes them from the passage's own pass (late chunking), which indexes
-    about 2.5 times faster and picks the answering sentence less well (see the README).
+    faster and picks the answering sentence less well (docs/embedding.md).
     """
 
     chunk_tokens: int = 200

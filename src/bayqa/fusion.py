@@ -14,17 +14,15 @@ import numpy as np
 if TYPE_CHECKING:
     from bayqa.query import Query
 
-# Chosen on the SciFact train split (README, "Retrieval quality"): the weights of the passage cosine,
-# the best sentence's cosine and BM25 in hybrid search.
+# The weights of the passage cosine, the best sentence's cosine and BM25 in hybrid search, chosen by
+# cross-validation on the SciFact train split (docs/ranking.md; the runs are in docs/experiments.md).
 HYBRID_WEIGHTS = (0.35, 0.35, 0.3)
-# For a question in Chinese, on the GBA question set: the default model was trained on English only, so
-# its passage vectors for Chinese text are weak (top passage holds the answer for 12 of 20 Chinese
-# questions with the weights above, 17 of 20 with these). A multilingual model would not need this.
+# For a question in Chinese: the default model was trained on English only, so its passage vectors for
+# Chinese text are weak and keyword matching carries more (docs/ranking.md). A multilingual model would not need this.
 CHINESE_WEIGHTS = (0.0, 0.3, 0.7)
-# When even the closest passage is this far from the question, the model has not understood it (a bare
-# code such as "LL7999" scores 0.19, "0.6%" 0.19, "CEPA" 0.25; the GBA questions 0.36 and up): the two
-# cosines are noise that min-max scaling would stretch to full weight, so they fade out below SURE_COSINE
-# and are gone at NOISE_COSINE, leaving BM25.
+# When even the closest passage is this far from the question, the model has not understood it (a bare code or
+# acronym; real questions score well above): the two cosines are noise that min-max scaling would stretch to full
+# weight, so they fade out below SURE_COSINE and are gone at NOISE_COSINE, leaving BM25.
 NOISE_COSINE = 0.2
 SURE_COSINE = 0.3
 

@@ -32,8 +32,8 @@ from bayqa.terms import terms
 if TYPE_CHECKING:
     from bayqa.query import Query
 
-# Chosen on the SciFact train split: hybrid nDCG@10 0.7462 against 0.7409 at k1=1.2, b=0.75; the plateau runs over
-# k1 0.7-1.2 at b 0.4-0.5 (0.7451-0.7463). 0.9 / 0.4 is also the setting Anserini uses by default.
+# Chosen on the SciFact train split, on a plateau of k1 0.7-1.2 and b 0.4-0.5 (docs/experiments.md); 0.9 / 0.4 is
+# also Anserini's default.
 K1 = 0.9
 B = 0.4
 
@@ -63,9 +63,8 @@ class KeywordIndex:
         passages = int(np.count_nonzero(lengths))
         average = float(lengths.sum()) / passages if passages else 0.0
         norm = K1 * ((1 - B) + B * lengths / average) if average > 0 else np.full(self.size, K1)
-        # The term-frequency part of BM25 does not depend on the question, so it is computed once per posting
-        # (a question then only weighs and adds it: 0.22 ms instead of 0.34 at 100k passages). float32 like the
-        # counts, so a question's arithmetic stays in float32.
+        # The term-frequency part of BM25 does not depend on the question, so it is computed once per posting and a
+        # question only weighs and adds it. float32 like the counts, so a question's arithmetic stays in float32.
         # In place, in one new array the size of the postings: a server's peak memory is set while loading.
         tf = by_term.data
         saturation = norm.astype(np.float32)[by_term.indices]
@@ -138,8 +137,8 @@ class KeywordIndex:
 
     def save(self, folder: Path) -> None:
         folder.mkdir()
-        # Compressed: 37 -> 9 MB at 100k passages, 0.07 s more to load and 1.5 s more to save, which only a
-        # rebuild pays (an update writes the counts of the tail alone).
+        # Compressed: about a quarter of the size, for a slower save that only a rebuild pays (an update writes the
+        # counts of the tail alone).
         sp.save_npz(folder / "counts.npz", self.counts, compressed=True)
         (folder / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
 

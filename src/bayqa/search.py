@@ -28,14 +28,12 @@ from bayqa.verify import Verifier
 MODES = ("hybrid", "dense", "keyword")
 MIN_CANDIDATES = 100  # per retriever, before fusion: enough for fusion to reorder the head of the list
 TOP_ROWS_STRIDE = 64  # every 64th BM25 score is sampled to find a bound for the top candidates (see top_rows)
-# In hybrid mode, a document's passages swap places by fused score + this x their answer sentence's score
-# (GBA question set on the AVX2 machine, before the date rules of bayqa.highlight: answer@1 0.756 without,
-# 0.767 at 0.3 or 0.5, 0.779 at 1.0 or 2.0). The order of documents, so SciFact, is untouched.
+# In hybrid mode, a document's passages swap places by fused score + this x their answer sentence's score, so the
+# passage whose sentence answers best leads its document; the order of documents is untouched (docs/experiments.md).
 ANSWER_WEIGHT = 1.0
 ANSWER_DEPTH = 10
-# A verifier reads the answer sentences of this many top passages. On the GBA set, reading 1 / 2 / 3 / 5 flags the
-# same unanswerable questions but 0.128 / 0.081 / 0.047 / 0.047 of the answerable ones, at 32 / 58 / 89 / 151 ms per
-# question of the set on average.
+# A verifier reads the answer sentences of this many top passages: fewer flag more answerable questions, more cost
+# time for no gain (docs/experiments.md).
 CHECKED_ANSWERS = 3
 
 
@@ -93,10 +91,10 @@ def answer_first(hits: list[Hit], weight: float) -> list[Hit]:
 def top_rows(scores: np.ndarray, wanted: int) -> np.ndarray:
     """Rows of the ``wanted`` highest positive scores (all positive ones if fewer), in no particular order.
 
-    A common question term matches a third of the passages (30k of 100k on average for SciFact questions), and
-    selecting among all of them took 0.34 ms. A strided sample gives a score that about 2 x ``wanted`` rows reach,
-    so the selection runs on those alone: 0.11 ms, the same scores (rows tied at the cut may be picked differently,
-    as by any partial sort). When fewer than ``wanted`` reach the bound, all matching rows are searched as before.
+    A common question term matches a large share of the passages, and a partial sort over all of them is the
+    costly part. A strided sample gives a score that about 2 x ``wanted`` rows reach, so the selection runs on those
+    alone, with the same scores (rows tied at the cut may be picked differently, as by any partial sort). When fewer
+    than ``wanted`` reach the bound, all matching rows are searched.
     """
     sample = scores[::TOP_ROWS_STRIDE]
     rank = 2 * -(-wanted // TOP_ROWS_STRIDE)
@@ -124,8 +122,7 @@ def coverage(question_terms: list[str], passage_terms: Iterable[str], idf: dict[
 @cache
 def _one_blas_thread() -> None:
     """A question's matrix products are small (a few hundred sentence rows): OpenBLAS splitting them over
-    threads costs more than it saves and keeps another core busy, 13.3 ms of CPU for a 9.1 ms search at
-    100k chunks, against 8.3 ms for 8.3 ms on one thread (measured). The limit is per process; FAISS
+    threads costs more CPU than it saves in time and keeps another core busy. The limit is per process; FAISS
     builds use OpenMP and embedding uses torch or ONNX Runtime threads, which it does not touch."""
     threadpool_limits(limits=1, user_api="blas")
 
