@@ -346,3 +346,22 @@ def test_metrics_describe_requests_searches_index_and_jobs(client: httpx.Client)
         assert needle in text, needle
     info = next(line for line in text.splitlines() if line.startswith("bayqa_index_info"))
     assert json.loads(client.get("/health").text)["generation"] in info
+
+
+def test_a_server_of_an_index_built_elsewhere_can_skip_the_reconciliation(tmp_path: Path, fake_encoder) -> None:
+    """The bench serves collections built in memory; reconciling them with an empty folder would wipe them."""
+    settings = Settings(corpus=make_corpus(tmp_path / "corpus", DOCS), index=tmp_path / "index", reconcile=False)
+    service = Service(settings, fake_encoder)
+    service.build()
+    (settings.corpus / "bridge.md").unlink()
+    service.load()
+    with LiveServer(create_app(service)) as server:
+        time.sleep(0.5)
+        assert "bridge.md" in {d["id"] for d in httpx.get(f"{server.url}/documents").json()["documents"]}
+    on = Service(settings.model_copy(update={"reconcile": True}), fake_encoder)
+    on.load()
+    with LiveServer(create_app(on)) as server:
+        deadline = time.monotonic() + 10
+        while "bridge.md" in {d["id"] for d in httpx.get(f"{server.url}/documents").json()["documents"]}:
+            assert time.monotonic() < deadline, "the default server did not reconcile"
+            time.sleep(0.05)

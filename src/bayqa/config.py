@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     parse_memory_mb: int = Field(
         1024, ge=256, le=65536, description="Most memory the process reading one file may use, in MB; a file over it is skipped.",
     )
+    reconcile: bool = Field(
+        True, description="At start, a server brings the index in line with the corpus folder (a no-op when nothing "
+        "changed). Turn off to serve an index built from elsewhere than the corpus folder (the bench's collections).",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

@@ -40,7 +40,8 @@ class Writer:
         folder while no server ran."""
         self.jobs.start(rerun=lambda kind, document: update_work(self.service, kind, document))
         remove_stale_uploads(self.service.settings.corpus)
-        self.update("reconcile")
+        if self.service.settings.reconcile:
+            self.update("reconcile")
 
     def stop(self) -> None:
         self.jobs.stop()

@@ -148,7 +148,9 @@ class Server:
         self.port = free_port()
         self.workers = workers
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "BAYQA_MODEL": model}
+        # The collections are built from replicas in memory, not from the corpus folder: a start-up reconciliation
+        # would re-index them from the folder while the bench measures.
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "BAYQA_MODEL": model, "BAYQA_RECONCILE": "false"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bayqa.cli", "serve", "--index", str(index), "--corpus", str(corpus),
              "--port", str(self.port), "--workers", str(workers)],
