@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from bayqa.documents import DocumentError, load_corpus, load_document, parse_document
+from bayqa.documents import DocumentError, load_corpus, load_document, parse_document, read_content
+from bayqa.parsing import ParseCache, ParseLimits
 from tests.helpers import make_pdf
 
 
@@ -76,3 +77,13 @@ def test_content_hash_tracks_bytes() -> None:
     b = parse_document(b"same text", "text", "b.txt", "b")
     c = parse_document(b"other text", "text", "a.txt", "a")
     assert a.content_hash == b.content_hash != c.content_hash
+
+
+def test_front_matter_metadata_survives_the_parse_cache(tmp_path: Path) -> None:
+    data = "---\ntitle: Qianhai plan\ndate: 2021-09-06\n---\n\n# Heading\n\nThe zone grows to 120.56 km².\n".encode()
+    content = read_content(data, "markdown", "q.md")
+    assert content.title == "Qianhai plan" and content.metadata == (("title", "Qianhai plan"), ("date", "2021-09-06"))
+    cache = ParseCache(tmp_path / "parsed.sqlite")
+    key = ParseCache.key(data, "markdown")
+    cache.put(key, content, ParseLimits())
+    assert cache.get(key, ParseLimits()) == content

@@ -25,6 +25,10 @@ from bayqa.terms import sentence_spans, term_spans, terms, without_enumerator
         ("河套合作区3.89平方公里", ["河套", "套合", "合作", "作区", "3.89", "平方", "方公", "公里"]),
         ("河套的面积是多少？", ["河套", "面积"]),  # particles and question words are the Chinese stopwords
         ("香港园区什么时候开幕的", ["香港", "港园", "园区", "开幕"]),
+        # A footnote marker glued to a word is no part of it; codes keep their digits.
+        ("some 210 hectares4 of land", ["210", "hectar", "land"]),
+        ("the BUD Fund21 and", ["bud", "fund"]),
+        ("IPv6, Web3, G20, A380 and COVID-19 in 5G", ["ipv6", "web3", "g20", "a380", "covid", "19", "5g"]),
     ],
 )
 def test_terms_keep_figures_codes_and_chinese(text: str, expected: list[str]) -> None:
@@ -39,6 +43,13 @@ def test_term_spans_say_what_each_term_was_made_of() -> None:
         ("zone", "zones"), ("approv", "APPROVED"), ("56000", "56,000"), ("km²", "km²"), ("ll7999", "LL7999"),
         ("河套", "河套"), ("套合", "套合"), ("合作", "合作"), ("作区", "作区"), ("面积", "面积"),
         ("zmir", "zmir"),  # "İ" lower-cases to two characters, "i" and a combining dot: offsets still point into text
+    ]
+
+
+def test_term_spans_skip_footnote_markers() -> None:
+    text = "some 210 hectares4 of land in the BUD Fund21."
+    assert [(term, text[start:end]) for term, start, end in term_spans(text)] == [
+        ("210", "210"), ("hectar", "hectares"), ("land", "land"), ("bud", "BUD"), ("fund", "Fund"),
     ]
 
 

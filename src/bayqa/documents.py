@@ -16,6 +16,13 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
+from bayqa.markup import clean_markdown, shorten_urls, split_front_matter
+from bayqa.paragraphs import rebuild, unwrap
+
+# A line of nothing but bold text, and what a heading does not end with (a bold sentence is no heading).
+_BOLD_HEADING = re.compile(r"(\*\*|__)(?=\S)([^*_\n]{1,60}?)\1")
+_NOT_A_HEADING = re.compile(r"[.!?;,。！？；，]\s*$")
+
 SUPPORTED_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 
 
@@ -50,6 +57,7 @@ class Document:
     content_hash: str
     size: int
     pages: int | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
 
 
 def is_document_file(path: Path) -> bool:
@@ -96,20 +104,21 @@ class Content:
     sections: tuple[Section, ...]
     title: str
     pages: int | None
+    metadata: tuple[tuple[str, str], ...] = ()  # a Markdown file's front matter: ("title", …), ("date", …)
 
 
 def read_content(data: bytes, kind: str, name: str) -> Content:
     """Parse a file's bytes (``kind`` is one of the values of SUPPORTED_SUFFIXES); ``name`` is for messages only."""
     if kind == "pdf":
         text, sections, title, pages = _parse_pdf(data, name)
+        content = Content(text, tuple(sections), title, pages)
     else:
         raw = decode_text(data, name)
         parser = {"text": _parse_plain, "markdown": _parse_markdown, "html": _parse_html}[kind]
-        text, sections, title = parser(raw)
-        pages = None
-    if not text.strip():
+        content = parser(raw)
+    if not content.text.strip():
         raise DocumentError(f"{name}: no text found in the file (is it empty, or a scanned PDF without a text layer?)", "empty")
-    return Content(text, tuple(sections), title, pages)
+    return content
 
 
 def make_document(content: Content, data: bytes, kind: str, doc_id: str, fallback_title: str) -> Document:
@@ -122,6 +131,7 @@ def make_document(content: Content, data: bytes, kind: str, doc_id: str, fallbac
         content_hash=content_hash(data),
         size=len(data),
         pages=content.pages,
+        metadata=content.metadata,
     )
 
 
@@ -156,38 +166,48 @@ def _normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _parse_plain(raw: str) -> tuple[str, list[Section], str]:
-    text = _normalize_newlines(raw)
-    return text, [Section(0, len(text))], _first_line(text)
+def _parse_plain(raw: str) -> Content:
+    """Hard-wrapped paragraphs are made whole (bayqa.paragraphs); the rest of the text stays as it is."""
+    text = rebuild(_normalize_newlines(raw))
+    return Content(text, (Section(0, len(text)),), _first_line(text), None)
 
 
-def _parse_markdown(raw: str) -> tuple[str, list[Section], str]:
-    """Sections start at each heading; the text stays Markdown source, which reads well as is."""
+def _parse_markdown(raw: str) -> Content:
+    """Sections start at each heading, or at a bold line standing alone as one does. The text stays Markdown, which
+    reads well as it is, without what a page does not show as text (bayqa.markup) and with its hard-wrapped
+    paragraphs made whole (bayqa.paragraphs); front matter becomes metadata, its title the document's."""
     from markdown_it import MarkdownIt
 
-    text = _normalize_newlines(raw)
-    lines = text.split("\n")
+    metadata, text = split_front_matter(_normalize_newlines(raw))
+    text = rebuild(clean_markdown(text), markdown=True)
     line_starts = [0]
-    for line in lines:
+    for line in text.split("\n"):
         line_starts.append(line_starts[-1] + len(line) + 1)
     tokens = MarkdownIt("commonmark").parse(text)
-    headings: list[tuple[int, int, int, str]] = []  # (level, first line, line after, title)
+    headings: list[tuple[int, int, int, str]] = []  # (level, first line, line after, title); level 0: a bold line
     for i, tok in enumerate(tokens):
-        if tok.type == "heading_open" and tok.map:
-            inline = tokens[i + 1]
-            headings.append((int(tok.tag[1]), tok.map[0], tok.map[1], inline.content.strip()))
+        if tok.type == "heading_open" and tok.map and tokens[i + 1].content.strip():
+            headings.append((int(tok.tag[1]), tok.map[0], tok.map[1], tokens[i + 1].content.strip()))
+        elif tok.type == "paragraph_open" and tok.map and tok.level == 0 and tok.map[1] - tok.map[0] == 1:
+            bold = _BOLD_HEADING.fullmatch(tokens[i + 1].content.strip())
+            if bold and not _NOT_A_HEADING.search(bold.group(2)):
+                headings.append((0, tok.map[0], tok.map[1], bold.group(2).strip()))
     sections: list[Section] = []
     stack: list[tuple[int, str]] = []
     body_start = 0
     for level, first, after, title in headings:
         _add_section(sections, text, body_start, line_starts[first], tuple(t for _, t in stack))
+        # A bold heading sits below the heading it follows and ends where any heading begins.
+        while stack and stack[-1][0] > 6:
+            stack.pop()
+        level = level or 7
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, title))
         body_start = min(line_starts[after], len(text))
     _add_section(sections, text, body_start, len(text), tuple(t for _, t in stack))
-    title = next((t for level, _, _, t in headings if level == 1), "") or _first_line(text)
-    return text, sections, title
+    title = metadata.get("title") or next((t for level, _, _, t in headings if level == 1), "") or _first_line(text)
+    return Content(text, tuple(sections), title, None, tuple(metadata.items()))
 
 
 def _add_section(sections: list[Section], text: str, start: int, end: int, headings: tuple[str, ...], page: int | None = None) -> None:
@@ -198,8 +218,9 @@ def _add_section(sections: list[Section], text: str, start: int, end: int, headi
 _HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th", "dt", "dd", "figcaption", "caption"]
 
 
-def _parse_html(raw: str) -> tuple[str, list[Section], str]:
-    """Text of block elements in document order, one paragraph each; h1–h6 set the heading path."""
+def _parse_html(raw: str) -> Content:
+    """Text of block elements in document order, one paragraph each (line breaks of the source are spaces, except in
+    ``pre``; long URLs are shortened); h1–h6 set the heading path."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(raw, "html.parser")
@@ -217,7 +238,8 @@ def _parse_html(raw: str) -> tuple[str, list[Section], str]:
     for el in soup.find_all(_HTML_BLOCKS):
         if el.find_parent(_HTML_BLOCKS) is not None:
             continue  # nested block: its text is already in its ancestor's
-        block = re.sub(r"[ \t\r\f\v]+", " ", el.get_text(" ", strip=True))
+        block = el.get_text(" ", strip=True)
+        block = re.sub(r"[ \t\r\f\v]+", " ", block if el.name == "pre" else shorten_urls(unwrap(block)))
         if not block:
             continue
         if el.name in ("h1", "h2", "h3", "h4", "h5", "h6"):
@@ -235,7 +257,7 @@ def _parse_html(raw: str) -> tuple[str, list[Section], str]:
         pos += len(block) + 2
     text = "\n\n".join(parts)
     _add_section(sections, text, section_start, len(text), tuple(t for _, t in stack))
-    return text, sections, page_title or first_h1
+    return Content(text, tuple(sections), page_title or first_h1, None)
 
 
 def _parse_pdf(data: bytes, name: str) -> tuple[str, list[Section], str, int]:

@@ -6,7 +6,8 @@ Search terms are what BM25 counts, so the same function runs on passages and on 
 - English words are lower-cased, stop words dropped, and stemmed with the Snowball stemmer
   ("approved" and "approval" meet at "approv");
 - figures stay whole and lose their thousands separators ("56,000" → "56000", "14.92" stays "14.92"),
-  and codes that mix letters and digits stay one term ("LL7999", "km²", "5G");
+  and codes that mix letters and digits stay one term ("LL7999", "km²", "5G"), while a footnote marker
+  glued to a word is dropped ("hectares4" → "hectar");
 - runs of Chinese characters become overlapping character bigrams ("河套合作区" → 河套 套合 合作 作区),
   the usual dictionary-free way to index Chinese: a question and a passage share a bigram exactly when
   they share a two-character word, whatever the word segmentation would have been; particles and
@@ -30,6 +31,10 @@ _CJK_CLASS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"\d+(?:[.,]\d+)*(?!(?![{_CJK_CLASS}])[^\W_])|[{_CJK_CLASS}]+|(?:(?![{_CJK_CLASS}])[^\W_])+(?:['’](?:(?![{_CJK_CLASS}])[^\W_])+)?")
 # A list enumerator standing alone ("2." of "2. Ma Xingrui, then Governor"): it belongs to what follows.
 _ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)]", re.IGNORECASE)
+# A footnote marker glued to a word's end ("210 hectares4", "BUD Fund21"): up to three digits after three
+# lower-case letters. Codes keep their digits: they end in capitals or a short run of letters ("LL7999", "IPv6",
+# "G20") or start with a digit ("5G"), and "km²" has two letters.
+_FOOTNOTE = re.compile(r"(?<=[a-z]{3})(?:\d{1,3}|[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]{1,3})(?![^\W_])")
 _DIGIT = re.compile(r"\d")
 _CJK_CHAR = re.compile(f"[{_CJK_CLASS}]")
 _LETTER_OR_CJK = re.compile(r"[^\W\d_]")
@@ -106,12 +111,13 @@ def _append_trimmed(spans: list[tuple[int, int]], text: str, start: int, end: in
 
 def terms(text: str) -> list[str]:
     """The search terms of ``text`` in order (repeats kept, as BM25 counts them)."""
-    return _scan(text.lower(), None)
+    return _scan(_without_footnotes(text).lower(), None)
 
 
 def term_spans(text: str) -> list[tuple[str, int, int]]:
     """Each search term of ``text`` in order, with the (start, end) in ``text`` of the characters it was made of: the
     whole word, figure or code, or the one or two Chinese characters."""
+    text = _without_footnotes(text)
     lowered = text.lower()
     starts: list[int] = []
     ends: list[int] = []
@@ -120,6 +126,11 @@ def term_spans(text: str) -> list[tuple[str, int, int]]:
         origin = [i for i, c in enumerate(text) for _ in c.lower()]
         starts, ends = [origin[i] for i in starts], [origin[i - 1] + 1 for i in ends]
     return list(zip(found, starts, ends))
+
+
+def _without_footnotes(text: str) -> str:
+    """``text`` with footnote markers made spaces, so that every other character keeps its offset."""
+    return _FOOTNOTE.sub(lambda m: " " * len(m.group()), text)
 
 
 def _scan(lowered: str, places: tuple[list[int], list[int]] | None) -> list[str]:

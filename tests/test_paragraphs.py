@@ -1,0 +1,204 @@
+"""Reading text nobody wrote for bayqa: hard-wrapped paragraphs made whole (bayqa.paragraphs) and Markdown as found
+on the web (bayqa.markup), alone and through the document loader."""
+
+from pathlib import Path
+
+from bayqa.documents import load_document
+from bayqa.markup import clean_markdown, split_front_matter
+from bayqa.paragraphs import rebuild, rebuild_pages, unwrap
+from bayqa.terms import sentence_spans, terms
+
+# A Chinese text wrapped at a fixed number of characters, as PDF converters leave it: breaks fall between the two
+# characters of a word (监/管, 平方/公里).
+CHINESE = (
+    "河套深港科技创新合作区横跨深港界河深圳河两岸，按照一河两岸一区两园的思路建设，是国家规划确定的\n"
+    "粤港澳大湾区四个重大合作平台之一。与前海、横琴、南沙相比，河套合作区的最大特点在于以科技创新为主题，其监\n"
+    "管模式也与其他平台不同。合作区总面积约3.89平方公里，由两个园区组成，深圳园区位于深圳河北岸，面积3.02平方\n"
+    "公里。\n"
+)
+
+ENGLISH = (
+    "Hard-wrapped report\n"
+    "\n"
+    "The Northern Metropolis is the new engine for Hong Kong's economic development and\n"
+    "holds immense potential. The Government will set up a committee whose recom-\n"
+    "mendations cover the various areas, including a new Hong Kong-\n"
+    "Shenzhen innovation corridor and construction that is both cheap and cost-\n"
+    "effective, while the develop-\n"
+    "ment of the University Town keeps pace with all the other development plans.\n"
+    "\n"
+    "Key figures\n"
+    "- an area of about 300 square kilometres, which is a large share of the land\n"
+    "  in the territory as a whole, and more than any earlier new town programme;\n"
+    "- 500 000 new homes at low cost, an effective plan.\n"
+    "Item        Area        Year\n"
+    "Loop        87 ha       2021\n"
+)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_wrapped_chinese_text_reads_as_whole_sentences_and_words(tmp_path: Path) -> None:
+    doc = load_document(write(tmp_path, "hetao.txt", CHINESE), tmp_path)
+    assert "\n" not in doc.text.strip()  # no space either: the characters of a word meet again
+    assert "其监管模式" in doc.text and "3.02平方公里。" in doc.text
+    sentences = [doc.text[s:e] for s, e in sentence_spans(doc.text)]
+    assert sentences[0].endswith("四个重大合作平台之一。")
+    assert sentences[1] == "与前海、横琴、南沙相比，河套合作区的最大特点在于以科技创新为主题，其监管模式也与其他平台不同。"
+    assert {"监管", "公里", "的粤"} - set(terms(doc.text)) == {"的粤"}  # 的 is a particle: no bigram across it
+    assert "监管" not in terms(CHINESE) and "监管" in terms(doc.text)
+
+
+def test_an_english_wrapped_text_joins_lines_and_split_words_only(tmp_path: Path) -> None:
+    doc = load_document(write(tmp_path, "report.txt", ENGLISH), tmp_path)
+    paragraph = doc.text.split("\n\n")[1]
+    assert "\n" not in paragraph
+    assert "development and holds immense potential." in paragraph
+    assert "recommendations cover" in paragraph  # "recom" is no word of the document: a word cut in two
+    assert "the development of the University Town" in paragraph  # "development" occurs elsewhere
+    assert "Hong Kong-Shenzhen innovation corridor" in paragraph  # a name after the hyphen: a compound
+    assert "cheap and cost-effective," in paragraph  # "cost" and "effective" are words of it, "costeffective" no
+    assert [paragraph[s:e] for s, e in sentence_spans(paragraph)][1].startswith("The Government will set up")
+    lines = doc.text.split("\n")
+    assert "Key figures" in lines and "- 500 000 new homes at low cost, an effective plan." in lines  # they stay lines
+    assert any(line.startswith("- an area of about 300") and line.endswith("new town programme;") for line in lines)
+    assert "Item        Area        Year" in lines and "Loop        87 ha       2021" in lines  # table rows too
+    assert doc.title == "Hard-wrapped report"
+
+
+def test_text_written_one_paragraph_per_line_is_left_alone() -> None:
+    soft = (
+        "# Plan\n\nThe plan covers eleven cities and sets targets for 2022 and 2035, which the text explains at length.\n"
+        "It was issued in 2019.\n\n1. He Lifeng, then Director;\n2. Ma Xingrui, then Governor.\n\n"
+        "| City | Role |\n|---|---|\n| Hong Kong | finance |\n\nShort line one\nShort line two\n"
+    )
+    assert rebuild(soft, markdown=True) == soft
+    assert rebuild(soft) == soft
+
+
+def test_page_numbers_and_lone_list_markers() -> None:
+    page = (
+        "I will also expedite the development of the University Town, streamline administrative procedures\n"
+        "2\n"
+        "by removing barriers and easing restrictions, and adopt safe and efficient construction practices.\n"
+        "38.\n"
+        "The Civil Service Bureau is tasked to conduct a study developing a more rigorous appraisal system.\n"
+        "- \n"
+        "Roll out AI tools covering 100 public administration procedures within 2026, and expand the\n"
+        "coverage to no less than 200 by end-2027; (ITIB)\n"
+    )
+    assert rebuild(page).rstrip("\n").split("\n") == [
+        "I will also expedite the development of the University Town, streamline administrative procedures by "
+        "removing barriers and easing restrictions, and adopt safe and efficient construction practices.",
+        "38. The Civil Service Bureau is tasked to conduct a study developing a more rigorous appraisal system.",
+        "- Roll out AI tools covering 100 public administration procedures within 2026, and expand the coverage to "
+        "no less than 200 by end-2027; (ITIB)",
+    ]
+
+
+def test_pdf_pages_share_one_vocabulary_for_hyphens() -> None:
+    pages = [
+        "Chapter One\nThe reindustrialisation of the city is a long programme that will take many years to finish and\n"
+        "needs new land for its factories, new skills for its workers and a steady supply of re-\n"
+        "industrialisation funding from the Government over the coming ten years or so.",
+        "The word appears joined here: reindustrialisation, and never with a hyphen in the text.",
+    ]
+    first, second = rebuild_pages(pages)
+    assert "a steady supply of reindustrialisation funding from" in first
+    assert first.startswith("Chapter One\nThe reindustrialisation")  # a short line ends its paragraph
+    assert second == pages[1]
+
+
+def test_html_line_breaks_are_spaces_but_not_between_chinese(tmp_path: Path) -> None:
+    assert unwrap("香港\n  园区 and the\n  Loop") == "香港园区 and the Loop"
+    html = "<html><body><h1>Loop</h1><p>The Loop covers\n87 hectares.\nSee https://www.example.org/very/long/path/to/a/page.html</p><p>香港\n园区</p></body></html>"
+    doc = load_document(write(tmp_path, "loop.html", html), tmp_path)
+    assert "The Loop covers 87 hectares. See example.org" in doc.text
+    assert "香港园区" in doc.text
+
+
+MARKDOWN = """---
+title: "《粵港澳大灣區發展規劃綱要》全文"
+date: "2019-02-18"
+tags:
+  - "粵港澳大灣區"
+  - "規劃綱要"
+url: "https://web.archive.org/web/20210628221221/https://www.hkcnews.com/article/18551/%E7%B2%B5"
+---
+
+# Outline plan
+
+![A map of the bay area](https://web.archive.org/web/20210628221221im_/https://www.hkcnews.com/map_large.png)
+
+See [the full text](https://www.hkcnews.com/article/18551/full-text-of-the-plan) and the archive at
+https://web.archive.org/web/20210628221221/https://www.hkcnews.com/article/18551 for details.
+
+###
+
+**前言**   
+ **粵港澳大灣區總面積5.6萬平方公里。**
+
+## Chapter 3
+
+**第一節　發展基礎**
+
+The San Tin Technopole spans some 210 hectares<sup>4</sup> of land.[^1]
+
+**第二節　機遇挑戰**
+
+Hong Kong keeps **bold words** inside sentences.
+
+<figure>
+<img src="https://example.org/a/very/long/image/address.png" alt="">
+<img src="https://example.org/b.png" alt='Lok Ma Chau Loop'/>
+<figcaption>The cities of the plan.</figcaption>
+</figure>
+
+[^1]: Area as planned in 2024.
+"""
+
+
+def test_markdown_as_found_on_the_web(tmp_path: Path) -> None:
+    doc = load_document(write(tmp_path, "plan.md", MARKDOWN), tmp_path)
+    meta = dict(doc.metadata)
+    assert doc.title == meta["title"] == "《粵港澳大灣區發展規劃綱要》全文"
+    assert meta["date"] == "2019-02-18" and meta["tags"] == "粵港澳大灣區, 規劃綱要"
+    assert "title:" not in doc.text and "%E7" not in doc.text
+    assert "http" not in doc.text and "](" not in doc.text and "<" not in doc.text
+    assert "A map of the bay area" in doc.text  # an image is its alt text
+    # Two lines alone in a document that is not hard-wrapped cannot be judged: they stay as written.
+    assert "See the full text and the archive at\nweb.archive.org for details." in doc.text
+    assert "210 hectares of land." in doc.text and "[^1]" not in doc.text
+    assert "Area as planned in 2024." in doc.text and "The cities of the plan." in doc.text
+    assert "\nLok Ma Chau Loop\n" in doc.text  # an <img> too is its alt text, or nothing
+    headings = [s.headings for s in doc.sections]
+    assert all(h and all(h) for h in headings)  # no empty heading: "###" opened no section
+    assert ("Outline plan", "前言") in headings  # a bold line set apart by a hard line break
+    assert ("Outline plan", "Chapter 3", "第一節　發展基礎") in headings
+    assert ("Outline plan", "Chapter 3", "第二節　機遇挑戰") in headings  # the next bold heading replaces the last
+    assert not any("bold words" in h[-1] for h in headings)  # bold inside a paragraph is no heading
+
+
+def test_section_offsets_point_into_the_returned_text(tmp_path: Path) -> None:
+    doc = load_document(write(tmp_path, "plan.md", MARKDOWN), tmp_path)
+    for section in doc.sections:
+        body = doc.text[section.start : section.end]
+        assert body.strip() and (section.start == 0 or doc.text[section.start - 1] == "\n")
+        if len(section.headings) > 1:  # the heading line just above the section names its last heading
+            above = doc.text[: section.start].rstrip("\n").rsplit("\n", 1)[-1]
+            assert section.headings[-1] in above
+    found = {doc.text[s.start : s.end].strip().split("\n")[0]: s.headings[-1] for s in doc.sections}
+    assert found["The San Tin Technopole spans some 210 hectares of land."] == "第一節　發展基礎"
+    assert found["**粵港澳大灣區總面積5.6萬平方公里。**"] == "前言"
+
+
+def test_front_matter_needs_yaml_keys() -> None:
+    assert split_front_matter("---\ntitle: A\n---\nBody") == ({"title": "A"}, "Body")
+    rule = "---\nJust a sentence after a rule.\n---\nMore text."
+    assert split_front_matter(rule) == ({}, rule)
+    code = "Use `[x](y)` as it is.\n\n```\n[keep](this)\n\n\n\n![and](this)\n```\n"
+    assert clean_markdown(code) == code  # code spans and fenced code are shown as written
