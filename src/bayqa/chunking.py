@@ -34,7 +34,8 @@ MIN_CHUNK_TOKENS = 32
 
 @dataclass(frozen=True)
 class Chunk:
-    """A passage: ``text`` is exactly ``document.text[start:end]``."""
+    """A passage: ``text`` is exactly ``document.text[start:end]``; ``page_label`` is the printed label of its PDF
+    page when the PDF has one (bayqa.documents.Section)."""
 
     id: str
     doc_id: str
@@ -45,6 +46,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    page_label: str | None = None
 
     @property
     def context(self) -> str:
@@ -101,6 +103,7 @@ def chunk_document(doc: Document, count_tokens: TokenCounter, settings: ChunkSet
                     start=section.start + start,
                     end=section.start + end,
                     text=text,
+                    page_label=section.page_label,
                 )
             )
     return chunks

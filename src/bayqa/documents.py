@@ -8,7 +8,6 @@ each with the heading path above it and, for PDFs, the page it is on.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,12 +31,14 @@ class DocumentError(Exception):
 
 @dataclass(frozen=True)
 class Section:
-    """A span ``text[start:end]`` of a document under one heading path (and on one page, for PDFs)."""
+    """A span ``text[start:end]`` of a document under one heading path (and on one page, for PDFs, with the page's
+    printed label when it has one: "65" on the PDF's 8th page)."""
 
     start: int
     end: int
     headings: tuple[str, ...] = ()
     page: int | None = None
+    page_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -239,32 +240,15 @@ def _parse_html(raw: str) -> tuple[str, list[Section], str]:
 
 
 def _parse_pdf(data: bytes, name: str) -> tuple[str, list[Section], str, int]:
-    """One section per page, so every passage knows its page number."""
-    from pypdf import PdfReader
+    """Sections per page and heading, so every passage knows its page, its printed label and its section (bayqa.pdf)."""
+    from bayqa.pdf import PdfError, read_pdf
 
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise DocumentError(f"{name}: the PDF is encrypted; save an unencrypted copy")
-        page_texts = [_normalize_newlines(page.extract_text() or "").strip() for page in reader.pages]
-        meta_title = (reader.metadata.title if reader.metadata else None) or ""
-    except DocumentError:
-        raise
-    except Exception as exc:  # pypdf raises many kinds of errors on damaged files; all mean "unreadable"
-        raise DocumentError(f"{name}: not a readable PDF ({exc})") from exc
-    parts: list[str] = []
-    sections: list[Section] = []
-    pos = 0
-    for number, page_text in enumerate(page_texts, start=1):
-        if not page_text:
-            continue
-        if parts:
-            pos += 2
-        parts.append(page_text)
-        sections.append(Section(pos, pos + len(page_text), (), number))
-        pos += len(page_text)
-    text = "\n\n".join(parts)
-    return text, sections, str(meta_title).strip(), len(page_texts)
+        pdf = read_pdf(data)
+    except PdfError as exc:
+        raise DocumentError(f"{name}: {exc}") from exc
+    sections = [Section(s.start, s.end, s.headings, s.page, s.page_label) for s in pdf.sections]
+    return pdf.text, sections, pdf.title, pdf.pages
 
 
 #: Reads a file's bytes into Content: ``read_content`` here, or a bounded reader (bayqa.parsing).
