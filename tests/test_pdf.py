@@ -165,3 +165,29 @@ def test_reading_pdfs_needs_no_files_outside_the_package() -> None:
     shipped = [p for folder in ("src", "api") for p in (ROOT / folder).rglob("*") if p.suffix in {".py", ".js", ".html"}]
     assert shipped
     assert not [p for p in shipped if "realdocs" in p.read_text(encoding="utf-8") or "/work/" in p.read_text(encoding="utf-8")]
+
+
+def test_the_api_and_the_cli_give_the_page_label_beside_the_page(tmp_path: Path) -> None:
+    import httpx
+
+    from bayqa.api.app import create_app
+    from bayqa.api.schemas import DocumentDetail, SearchResponse
+    from bayqa.cli import passage_json
+    from bayqa.config import Settings
+    from bayqa.query import Query
+    from bayqa.service import Service
+    from tests.conftest import FakeEncoder, LiveServer
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "review.pdf").write_bytes(report())
+    service = Service(Settings(corpus=tmp_path / "corpus", index=tmp_path / "index"), FakeEncoder())  # type: ignore[arg-type]
+    service.build()
+    service.load()
+    question = "High-speed rail Hong Kong Guangzhou"
+    top = passage_json(service.answer(Query.parse(question, 500), k=3, mode="keyword").hits[0])
+    assert (top["page"], top["page_label"]) == (2, "64")
+    with LiveServer(create_app(service)) as server, httpx.Client(base_url=server.url, timeout=30) as api:
+        found = SearchResponse.model_validate(api.get("/search", params={"q": question, "k": 3, "mode": "keyword"}).json())
+        assert (found.results[0].page, found.results[0].page_label) == (2, "64")
+        detail = DocumentDetail.model_validate(api.get("/documents/review.pdf").json())
+        assert {(p.page, p.page_label) for p in detail.passages} >= {(1, "63"), (2, "64"), (4, "66")}

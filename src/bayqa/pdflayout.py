@@ -167,13 +167,15 @@ def _norm(text: str) -> str:
 
 
 def _without_repeats(kept: list[list[Line]]) -> list[list[Line]]:
-    """Drop the lines a page shares with the page before, when it shares a block of them (a page that draws the
-    previous page's text again under its own)."""
+    """Drop the lines a page shares with the page before when they are most of that page's text (a page that draws
+    the previous page's text again under its own); a few shared lines (a chart legend, a questionnaire's answer
+    scale) stay."""
     out = [kept[0]] if kept else []
     for before, page in zip(kept, kept[1:]):
         previous = {_norm(ln.text) for ln in before}
         shared = [ln for ln in page if _norm(ln.text) in previous]
-        if sum(1 for ln in shared if len(ln.text) >= 20) >= REPEAT_LINES:
+        long_lines = sum(1 for ln in shared if len(ln.text) >= 20)
+        if long_lines >= REPEAT_LINES and sum(map(len, (ln.text for ln in shared))) * 2 >= sum(len(ln.text) for ln in before):
             page = [ln for ln in page if _norm(ln.text) not in previous]
         out.append(page)
     return out
