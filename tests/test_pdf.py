@@ -7,9 +7,8 @@ import sqlite3
 from pathlib import Path
 
 from bayqa.chunking import ChunkSettings, chunk_document
-from bayqa.documents import Content, Section, parse_document
+from bayqa.documents import Content, Document, Section, parse_document
 from bayqa.parsing import ParseCache, ParseLimits
-from bayqa.pdf import read_pdf
 from bayqa.pdflayout import Line, Page, lay_out
 from bayqa.store.chunkdb import headings, read_chunks, write_chunk_db
 from bayqa.store.manifest import DocumentInfo
@@ -53,7 +52,11 @@ def report(title: str | None = "Microsoft Word - report draft.docx", first_label
     return make_layout_pdf(report_pages(), outline=OUTLINE, first_label=first_label, title=title)
 
 
-def section_of(doc, phrase: str) -> Section:  # noqa: ANN001 - a Document or PdfText
+def read_pdf(data: bytes) -> Document:
+    return parse_document(data, "pdf", "review.pdf", "review")
+
+
+def section_of(doc: Document, phrase: str) -> Section:
     return next(s for s in doc.sections if phrase in doc.text[s.start:s.end])
 
 
@@ -133,12 +136,12 @@ def test_page_labels_come_from_the_pdf_when_pages_print_no_numbers() -> None:
 
 def test_pdf_words_split_at_line_ends_are_joined_only_when_the_document_knows_the_word() -> None:
     pages = [Page(1, 842, (Line("Semiconductor firms use new tech\ufffenology and good\ufffejobs follow.", 700, 11, False),
-                           Line("Technology matters.", 680, 11, False)))]
+                           Line("Technology matters.", 680, 11, False)), None)]
     assert "new technology and good-jobs follow" in lay_out(pages, [], "").text
 
 
 def test_passages_carry_the_page_label_through_the_cache_and_the_chunk_database(tmp_path: Path) -> None:
-    doc = parse_document(report(), "pdf", "review.pdf", "review")
+    doc = read_pdf(report())
     chunks = chunk_document(doc, lambda t: len(t.split()), ChunkSettings())
     labelled = next(c for c in chunks if "High-speed rail" in c.text)
     assert (labelled.page, labelled.page_label) == (2, "64")

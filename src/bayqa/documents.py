@@ -247,7 +247,7 @@ def _parse_pdf(data: bytes, name: str) -> tuple[str, list[Section], str, int]:
         pdf = read_pdf(data)
     except PdfError as exc:
         raise DocumentError(f"{name}: {exc}") from exc
-    sections = [Section(s.start, s.end, s.headings, s.page, s.page_label) for s in pdf.sections]
+    sections = [Section(s.start, s.end, s.headings, s.page, pdf.labels.get(s.page)) for s in pdf.sections]
     return pdf.text, sections, pdf.title, pdf.pages
 
 

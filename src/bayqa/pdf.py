@@ -26,7 +26,7 @@ class PdfError(Exception):
 
 @dataclass(frozen=True)
 class PdfText(Laid):
-    """A PDF's text, its sections and title (see bayqa.pdflayout.Laid), and its number of pages."""
+    """A PDF's text, sections, title and page labels (see bayqa.pdflayout.Laid), and its number of pages."""
 
     pages: int = 0
 
@@ -50,7 +50,7 @@ def read_pdf(data: bytes) -> PdfText:
         finally:
             pdf.close()
     laid = lay_out(pages, outline, meta_title)
-    return PdfText(laid.text, laid.sections, laid.title, len(pages))
+    return PdfText(laid.text, laid.sections, laid.title, laid.labels, len(pages))
 
 
 def _page(pdf, index: int) -> Page:  # noqa: ANN001 - a pypdfium2.PdfDocument, imported lazily

@@ -44,14 +44,18 @@ class Line:
 
 @dataclass(frozen=True)
 class Page:
+    """A page's lines in the order of its content stream; ``pdf_label`` is its /PageLabels entry, if any."""
+
     number: int
     height: float
     lines: tuple[Line, ...]
-    pdf_label: str | None = None
+    pdf_label: str | None
 
 
 @dataclass(frozen=True)
 class Bookmark:
+    """An outline entry (level 1 outermost) pointing at a page, and at a height on it when it says."""
+
     level: int
     title: str
     page: int
@@ -60,18 +64,23 @@ class Bookmark:
 
 @dataclass(frozen=True)
 class Span:
+    """A section of the laid-out text, on one page (bayqa.documents makes it a Section)."""
+
     start: int
     end: int
     headings: tuple[str, ...]
     page: int
-    page_label: str | None
 
 
 @dataclass(frozen=True)
 class Laid:
+    """A PDF's text as laid out: its sections in text order, its title ("" when none was found), and the label
+    of each page that has one (by page number)."""
+
     text: str
     sections: tuple[Span, ...]
     title: str
+    labels: dict[int, str]
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,8 @@ def lay_out(pages: list[Page], outline: list[Bookmark], meta_title: str) -> Laid
     kept = _joined_hyphens(kept)
     headings = _outline_headings(outline, kept) if outline else _type_headings(kept, body)
     title = _title(meta_title, kept, body, _cover_keys(pages[cover], running) if cover is not None else set())
-    return _assemble(pages, kept, headings, labels, title)
+    text, sections = _assemble(kept, headings)
+    return Laid(text, sections, title, {page: label for page, label in labels.items() if label is not None})
 
 
 def _cleaned(lines: tuple[Line, ...]) -> list[Line]:
@@ -302,8 +312,8 @@ def _title(meta: str, kept: list[list[Line]], body: float, shared: set[str]) -> 
     return next((ln.text for lines in kept for ln in lines if usable(ln.text)), "")
 
 
-def _assemble(pages: list[Page], kept: list[list[Line]], headings: list[_Heading], labels: dict[int, str | None],
-              title: str) -> Laid:
+def _assemble(kept: list[list[Line]], headings: list[_Heading]) -> tuple[str, tuple[Span, ...]]:
+    """The kept lines as one text (pages and paragraphs apart by a blank line), cut into sections at headings."""
     starts = {(h.page, h.line): h for h in headings}
     parts: list[str] = []
     sections: list[Span] = []
@@ -319,8 +329,7 @@ def _assemble(pages: list[Page], kept: list[list[Line]], headings: list[_Heading
         pos += len(text)
         return pos - len(text)
 
-    for p, (page, lines) in enumerate(zip(pages, kept)):
-        label = labels.get(page.number)
+    for p, lines in enumerate(kept):
         gap = _line_gap(lines)
         start = end = None
         skip = 0
@@ -328,7 +337,7 @@ def _assemble(pages: list[Page], kept: list[list[Line]], headings: list[_Heading
             heading = starts.get((p, i))
             if heading is not None:
                 if start is not None:
-                    sections.append(Span(start, end, tuple(t for _, t in stack), page.number, label))
+                    sections.append(Span(start, end, tuple(t for _, t in stack), p + 1))
                 start = end = None
                 while stack and stack[-1][0] >= heading.level:
                     stack.pop()
@@ -344,8 +353,8 @@ def _assemble(pages: list[Page], kept: list[list[Line]], headings: list[_Heading
             start = at if start is None else start
             end = at + len(ln.text)
         if start is not None:
-            sections.append(Span(start, end, tuple(t for _, t in stack), page.number, label))
-    return Laid("".join(parts), tuple(sections), title)
+            sections.append(Span(start, end, tuple(t for _, t in stack), p + 1))
+    return "".join(parts), tuple(sections)
 
 
 def _line_gap(lines: list[Line]) -> float:
