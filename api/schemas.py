@@ -54,6 +54,10 @@ class PassageOut(BaseModel):
     headings: list[str] = Field(description="Heading path of the section, outermost first.")
     section: str = Field(description="The heading path joined with ' > ' (empty when the document has no headings).")
     page: int | None = Field(description="PDF page number (1-based), null for other documents.")
+    page_label: str | None = Field(
+        None, description="The page's number as printed on it (or the PDF's own page label), e.g. \"65\" for PDF page 8; "
+        "null when the PDF has none and for other documents.",
+    )
     chunk_id: str
     text: str
     start: int = Field(description="Character offset of the passage in the document text.")
@@ -75,6 +79,7 @@ class PassageOut(BaseModel):
             headings=list(chunk.headings),
             section=" > ".join(chunk.headings),
             page=chunk.page,
+            page_label=chunk.page_label,
             chunk_id=chunk.id,
             text=chunk.text,
             start=chunk.start,
@@ -142,10 +147,12 @@ class ChunkRef(BaseModel):
     end: int
     headings: list[str]
     page: int | None
+    page_label: str | None = Field(None, description="The page's printed number or PDF page label; null when none.")
 
     @classmethod
     def from_chunk(cls, chunk: Chunk) -> ChunkRef:
-        return cls(chunk_id=chunk.id, start=chunk.start, end=chunk.end, headings=list(chunk.headings), page=chunk.page)
+        return cls(chunk_id=chunk.id, start=chunk.start, end=chunk.end, headings=list(chunk.headings), page=chunk.page,
+                   page_label=chunk.page_label)
 
 
 class DocumentDetail(DocumentOut):

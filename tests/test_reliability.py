@@ -117,9 +117,10 @@ def test_links_out_of_the_corpus_are_never_indexed_or_served(tmp_path: Path, emb
 
 @pytest.mark.slow
 def test_a_parse_bomb_costs_one_bounded_parse(tmp_path: Path, embedder: Embedder) -> None:
-    """A 10-page PDF sharing one 40 MB stream of spaces: the upload answers at once, its job fails at the parse time
-    limit and takes the file out again; dropped into the folder instead, it is paid once, not on every update."""
-    bomb = make_stream_bomb_pdf(pages=10, megabytes=40)
+    """A 60-page PDF sharing one 40 MB stream of spaces (pages enough to hold pdfium past the limit): the upload
+    answers at once, its job fails at the parse time limit and takes the file out again; dropped into the folder
+    instead, it is paid once, not on every update."""
+    bomb = make_stream_bomb_pdf(pages=60, megabytes=40)
     assert len(bomb) < 100_000
     settings = settings_for(tmp_path, parse_seconds=2.0)
     service = Service(settings, embedder)

@@ -343,6 +343,11 @@ function sectionPath(r) {
   return headings.length ? headings.join(" › ") : Array.isArray(r.headings) ? "" : r.section || "";
 }
 
+// The page as printed on it ("p. 65") when the PDF says, else its place in the file ("page 8").
+function pageText(r) {
+  return r.page_label ? `p. ${r.page_label}` : r.page ? `page ${r.page}` : "";
+}
+
 function answerBox(r) {
   const a = r.answer;
   const shown = displayed(a.text, isMarkdown(r.doc_id));
@@ -351,14 +356,14 @@ function answerBox(r) {
     withLang(el("p", { class: "answer-text" }, ...highlighted(shown.text, termRanges(r.matches, a.start, a.end, shown.at), null)), shown.text),
     el("p", { class: "answer-source" }, "From ",
       withLang(el("a", { href: readerUrl(r.doc_id, [r.start, r.end], [a.start, a.end]), "data-nav": true, text: r.title }), r.title),
-      sectionPath(r) ? ` — ${sectionPath(r)}` : "", r.page ? `, page ${r.page}` : ""));
+      sectionPath(r) ? ` — ${sectionPath(r)}` : "", pageText(r) ? `, ${pageText(r)}` : ""));
 }
 
 function resultNode(r, top) {
   const meta = [];
   const section = sectionPath(r);
   if (section) meta.push(section);
-  if (r.page) meta.push(`page ${r.page}`);
+  if (pageText(r)) meta.push(pageText(r));
   meta.push(r.doc_id);
   const share = Math.max(0, Math.min(1, r.score / top));
   const passage = displayed(r.text, isMarkdown(r.doc_id));

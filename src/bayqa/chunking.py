@@ -34,7 +34,8 @@ MIN_CHUNK_TOKENS = 32
 
 @dataclass(frozen=True)
 class Chunk:
-    """A passage: ``text`` is exactly ``document.text[start:end]``."""
+    """A passage: ``text`` is exactly ``document.text[start:end]``; ``page_label`` is the printed label of its PDF
+    page when the PDF has one (bayqa.documents.Section)."""
 
     id: str
     doc_id: str
@@ -45,6 +46,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    page_label: str | None = None
 
     @property
     def context(self) -> str:
@@ -73,6 +75,9 @@ class ChunkSettings:
     overlap_tokens: int = 32
     window_tokens: int = 256
     sentence_vectors: SentenceVectors = "separate"
+    #: The version of the document readers (bayqa.parsing.PARSER_VERSION): a new one reads files differently, so
+    #: every document is read, chunked and embedded again.
+    reader: int = 0
 
 
 def chunk_id(doc_id: str, start: int, end: int, text: str) -> str:
@@ -101,6 +106,7 @@ def chunk_document(doc: Document, count_tokens: TokenCounter, settings: ChunkSet
                     start=section.start + start,
                     end=section.start + end,
                     text=text,
+                    page_label=section.page_label,
                 )
             )
     return chunks

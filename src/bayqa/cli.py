@@ -118,7 +118,7 @@ def passage_json(hit: Hit) -> dict[str, Any]:
     c, a = hit.chunk, hit.answer
     return {
         "rank": hit.rank, "score": hit.score, "doc_id": c.doc_id, "title": c.title, "headings": list(c.headings),
-        "section": " > ".join(c.headings), "page": c.page, "chunk_id": c.id, "text": c.text, "start": c.start,
+        "section": " > ".join(c.headings), "page": c.page, "page_label": c.page_label, "chunk_id": c.id, "text": c.text, "start": c.start,
         "end": c.end, "answer": None if a is None else {"text": a.text, "start": a.start, "end": a.end},
         "matches": [{"term": m.term, "start": m.start, "end": m.end} for m in hit.matches],
     }
@@ -149,6 +149,7 @@ def cmd_search(service: Service, args: argparse.Namespace) -> int:
     for hit in hits:
         where = " > ".join(hit.chunk.headings) or "-"
         page = f", page {hit.chunk.page}" if hit.chunk.page else ""
+        page += f" (p. {hit.chunk.page_label})" if hit.chunk.page and hit.chunk.page_label else ""
         print(f"{hit.rank}. [{hit.score:.3f}] {hit.chunk.doc_id} — {where}{page}")
         print(f"   {(hit.answer.text if hit.answer else hit.chunk.text)[:300]}")
     if not hits:

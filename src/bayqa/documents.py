@@ -8,7 +8,6 @@ each with the heading path above it and, for PDFs, the page it is on.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,12 +38,14 @@ class DocumentError(Exception):
 
 @dataclass(frozen=True)
 class Section:
-    """A span ``text[start:end]`` of a document under one heading path (and on one page, for PDFs)."""
+    """A span ``text[start:end]`` of a document under one heading path (and on one page, for PDFs, with the page's
+    printed label when it has one: "65" on the PDF's 8th page)."""
 
     start: int
     end: int
     headings: tuple[str, ...] = ()
     page: int | None = None
+    page_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -261,32 +262,38 @@ def _parse_html(raw: str) -> Content:
 
 
 def _parse_pdf(data: bytes, name: str) -> tuple[str, list[Section], str, int]:
-    """One section per page, so every passage knows its page number."""
-    from pypdf import PdfReader
+    """Sections per page and heading, so every passage knows its page, its printed label and its section (bayqa.pdf)."""
+    from bayqa.pdf import PdfError, read_pdf
 
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise DocumentError(f"{name}: the PDF is encrypted; save an unencrypted copy")
-        page_texts = [_normalize_newlines(page.extract_text() or "").strip() for page in reader.pages]
-        meta_title = (reader.metadata.title if reader.metadata else None) or ""
-    except DocumentError:
-        raise
-    except Exception as exc:  # pypdf raises many kinds of errors on damaged files; all mean "unreadable"
-        raise DocumentError(f"{name}: not a readable PDF ({exc})") from exc
+        pdf = read_pdf(data)
+    except PdfError as exc:
+        raise DocumentError(f"{name}: {exc}") from exc
+    text, spans = _rewrapped(pdf.text, [(s.start, s.end) for s in pdf.sections])
+    sections = [Section(a, b, s.headings, s.page, pdf.labels.get(s.page)) for (a, b), s in zip(spans, pdf.sections)]
+    return text, sections, pdf.title, pdf.pages
+
+
+def _rewrapped(text: str, spans: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` with the paragraphs of each span made whole (a PDF's lines are printed lines), and the spans' new
+    offsets; what lies between spans (heading lines) is kept as it is. Spans must be in order and not overlap."""
+    from bayqa.paragraphs import rebuild_pages
+
+    if any(b > c for (_, b), (c, _) in zip(spans, spans[1:])):
+        return text, spans
+    rebuilt = rebuild_pages([text[a:b] for a, b in spans])
     parts: list[str] = []
-    sections: list[Section] = []
-    pos = 0
-    for number, page_text in enumerate(page_texts, start=1):
-        if not page_text:
-            continue
-        if parts:
-            pos += 2
-        parts.append(page_text)
-        sections.append(Section(pos, pos + len(page_text), (), number))
-        pos += len(page_text)
-    text = "\n\n".join(parts)
-    return text, sections, str(meta_title).strip(), len(page_texts)
+    moved: list[tuple[int, int]] = []
+    pos = size = 0
+    for (a, b), body in zip(spans, rebuilt):
+        parts.append(text[pos:a])
+        size += a - pos
+        parts.append(body)
+        moved.append((size, size + len(body)))
+        size += len(body)
+        pos = b
+    parts.append(text[pos:])
+    return "".join(parts), moved
 
 
 #: Reads a file's bytes into Content: ``read_content`` here, or a bounded reader (bayqa.parsing).

@@ -153,10 +153,14 @@ def _previous_for_reuse(store: IndexStore, encoder: Encoder, settings: ChunkSett
     if previous.manifest.model != encoder.model_id or previous.manifest.dimension != encoder.dimension:
         notes.append(f"model changed from {previous.manifest.model!r} to {encoder.model_id!r}: everything is re-embedded")
         return None
-    before, now = previous.manifest.chunking, asdict(settings)
+    before, now = {"reader": 0, **previous.manifest.chunking}, asdict(settings)
     if before != now:
-        if {k: v for k, v in before.items() if k != "sentence_vectors"} == {k: v for k, v in now.items() if k != "sentence_vectors"}:
+        changed = {k for k in now if before.get(k) != now[k]}
+        if changed == {"sentence_vectors"}:
             notes.append(f"sentence vectors changed from {before['sentence_vectors']} to {now['sentence_vectors']}: everything is re-embedded")
+        elif changed == {"reader"}:
+            notes.append(f"the document readers changed (version {before['reader']} to {now['reader']}): every file is read, "
+                         "chunked and embedded again")
         else:
             notes.append("chunking settings changed: everything is re-chunked and re-embedded")
         return None

@@ -26,7 +26,7 @@ from typing import Any
 from bayqa.documents import Content, DocumentError, Section, content_hash, read_content
 
 #: Bump when a parser changes what it makes of a file, so cached results are made again.
-PARSER_VERSION = 2
+PARSER_VERSION = 3
 CACHE_FILE = "parsed.sqlite"
 KEEP_UNSEEN_SECONDS = 24 * 3600.0  # entries of files no longer in the corpus are dropped after this
 
@@ -43,8 +43,8 @@ def _content_json(content: Content) -> bytes:
 
 def _content_of(stored: bytes) -> Content:
     data = json.loads(zlib.decompress(stored))
-    return Content(data["text"], tuple(Section(s["start"], s["end"], tuple(s["headings"]), s["page"]) for s in data["sections"]),
-                   data["title"], data["pages"], tuple(tuple(pair) for pair in data.get("metadata", ())))
+    sections = tuple(Section(s["start"], s["end"], tuple(s["headings"]), s["page"], s.get("page_label")) for s in data["sections"])
+    return Content(data["text"], sections, data["title"], data["pages"], tuple(tuple(pair) for pair in data.get("metadata", ())))
 
 
 class ParseCache:

@@ -19,7 +19,7 @@ from bayqa.documents import load_corpus
 from bayqa.embedding import Embedder
 from bayqa.indexing import BuildReport, build_holding_lock
 from bayqa.metrics import record_build
-from bayqa.parsing import CACHE_FILE, BoundedReader, ParseCache
+from bayqa.parsing import CACHE_FILE, PARSER_VERSION, BoundedReader, ParseCache
 from bayqa.query import Query, check_documents
 from bayqa.search import Answers, Hit, Searcher
 from bayqa.store import DocumentInfo, IndexStore
@@ -77,7 +77,7 @@ class Service:
 
     def chunk_settings(self) -> ChunkSettings:
         return ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder.max_tokens,
-                             self.settings.sentence_vectors)
+                             self.settings.sentence_vectors, PARSER_VERSION)
 
     def build(
         self, *, progress: bool = False, force: bool = False, wait: float = 0,

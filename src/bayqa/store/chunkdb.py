@@ -17,7 +17,7 @@ _SCHEMA = """
     CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, kind TEXT, content_hash TEXT, size INTEGER,
         pages INTEGER, chunks INTEGER, added_at TEXT, indexed_at TEXT, text BLOB);
     CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT, doc_id TEXT, ordinal INTEGER,
-        headings TEXT, page INTEGER, start INTEGER, end_ INTEGER);
+        headings TEXT, page INTEGER, start INTEGER, end_ INTEGER, page_label TEXT);
     CREATE INDEX chunks_doc ON chunks(doc_id);
 """
 
@@ -39,8 +39,8 @@ def write_chunk_db(
              for i in infos],
         )
         db.executemany(
-            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
-            [(row, c.id, c.doc_id, c.ordinal, json.dumps(c.headings, ensure_ascii=False), c.page, c.start, c.end)
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)",
+            [(row, c.id, c.doc_id, c.ordinal, json.dumps(c.headings, ensure_ascii=False), c.page, c.start, c.end, c.page_label)
              for row, c in enumerate(chunks, start=first_row)],
         )
         db.commit()
@@ -76,17 +76,23 @@ def read_chunks(
     decompressed once for all its passages: the rows come in document order.
     """
     where, args = ("WHERE row IN (SELECT value FROM json_each(?))", [json.dumps(list(rows))]) if rows is not None else ("", [])
+    label = "c.page_label" if _has_page_labels(db) else "NULL"
     chunks: list[Chunk] = []
     doc_id, text, title = None, "", ""
     for r in db.execute(
-        f"SELECT c.id, c.doc_id, c.ordinal, d.title, c.headings, c.page, c.start, c.end_ FROM chunks c "
+        f"SELECT c.id, c.doc_id, c.ordinal, d.title, c.headings, c.page, c.start, c.end_, {label} FROM chunks c "
         f"JOIN documents d ON d.id = c.doc_id {where} ORDER BY c.row", args
     ):
         if r[1] != doc_id:
             doc_id, title, text = r[1], r[3], decompressed(texts[r[1]])
         chunks.append(Chunk(id=r[0], doc_id=doc_id, ordinal=r[2], title=title, headings=headings(r[4]), page=r[5],
-                            start=r[6], end=r[7], text=text[r[6] : r[7]]))
+                            start=r[6], end=r[7], text=text[r[6] : r[7]], page_label=r[8]))
     return chunks
+
+
+def _has_page_labels(db: sqlite3.Connection) -> bool:
+    """Chunk databases written before page labels have no such column; their passages read as having none."""
+    return any(column[1] == "page_label" for column in db.execute("PRAGMA table_info(chunks)"))
 
 
 def document_infos(db: sqlite3.Connection) -> dict[str, DocumentInfo]:

@@ -1,0 +1,124 @@
+"""Reading PDFs with pdfium (pypdfium2): each page's text lines with their place and type size, the outline,
+the page labels and the metadata title. What the lines mean (running headers, printed page numbers, headings,
+the title) is worked out in bayqa.pdflayout, from these plain values.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import threading
+from dataclasses import dataclass
+
+from bayqa.pdflayout import Bookmark, Laid, Line, Page, lay_out
+
+#: pdfium is not thread-safe; one document is read at a time in a process.
+_PDFIUM = threading.Lock()
+_SAMPLES = (0.0, 0.25, 0.5, 0.75, 1.0)  # where in a line its size and weight are sampled
+_BOLD_WEIGHT = 600
+_XYZ, _FIT_H, _FIT_BH = 1, 3, 7  # pdfium's destination view modes that name a height: [left top zoom], [top], [top]
+_OUTLINE_TITLE_CHARS = 100  # longer bookmarks are sentences someone bookmarked, not headings
+
+
+class PdfError(Exception):
+    """A PDF that cannot be read; the message says why (the caller names the file)."""
+
+
+@dataclass(frozen=True)
+class PdfText(Laid):
+    """A PDF's text, sections, title and page labels (see bayqa.pdflayout.Laid), and its number of pages."""
+
+    pages: int = 0
+
+
+def read_pdf(data: bytes) -> PdfText:
+    import pypdfium2
+
+    with _PDFIUM:
+        try:
+            pdf = pypdfium2.PdfDocument(data)
+        except pypdfium2.PdfiumError as exc:
+            if "password" in str(exc).lower():
+                raise PdfError("the PDF is encrypted; save an unencrypted copy") from exc
+            raise PdfError(f"not a readable PDF ({exc})") from exc
+        try:
+            pages = [_page(pdf, i) for i in range(len(pdf))]
+            outline = _outline(pdf)
+            meta_title = pdf.get_metadata_value("Title") or ""
+        except pypdfium2.PdfiumError as exc:
+            raise PdfError(f"not a readable PDF ({exc})") from exc
+        finally:
+            pdf.close()
+    laid = lay_out(pages, outline, meta_title)
+    return PdfText(laid.text, laid.sections, laid.title, laid.labels, len(pages))
+
+
+def _page(pdf, index: int) -> Page:  # noqa: ANN001 - a pypdfium2.PdfDocument, imported lazily
+    import pypdfium2.raw as pdfium_c
+
+    page = pdf[index]
+    try:
+        textpage = page.get_textpage()
+        try:
+            text = textpage.get_text_range()
+            lines = []
+            offset = 0
+            for raw in text.split("\r\n"):
+                lines.extend(_line(pdfium_c, textpage.raw, raw, offset))
+                offset += len(raw) + 2
+        finally:
+            textpage.close()
+        label = pdf.get_page_label(index) or None
+        return Page(number=index + 1, height=page.get_height(), lines=tuple(lines), pdf_label=label)
+    finally:
+        page.close()
+
+
+def _line(pdfium_c, textpage, raw: str, offset: int) -> list[Line]:  # noqa: ANN001 - pdfium's C module and text page
+    """One extracted line with the size (loose glyph box height) and weight sampled at a few of its characters."""
+    stripped = raw.strip()
+    if not stripped:
+        return []
+    first = offset + len(raw) - len(raw.lstrip())
+    sizes, weights, tops = [], [], []
+    box = pdfium_c.FS_RECTF()
+    for at in _SAMPLES:
+        text_index = first + round(at * (len(stripped) - 1))
+        if stripped[text_index - first].isspace():
+            continue
+        char = pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage, text_index)
+        if char < 0 or not pdfium_c.FPDFText_GetLooseCharBox(textpage, char, ctypes.byref(box)):
+            continue
+        sizes.append(box.top - box.bottom)
+        tops.append(box.top)
+        weights.append(_weight(pdfium_c, textpage, char))
+    if not sizes:
+        return [Line(stripped, None, 0.0, False)]
+    sizes.sort()
+    return [Line(stripped, tops[0], sizes[len(sizes) // 2], min(weights) >= _BOLD_WEIGHT)]
+
+
+def _weight(pdfium_c, textpage, char: int) -> int:  # noqa: ANN001
+    weight = pdfium_c.FPDFText_GetFontWeight(textpage, char)
+    if weight > 0:
+        return weight
+    name = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int()
+    pdfium_c.FPDFText_GetFontInfo(textpage, char, name, len(name), ctypes.byref(flags))
+    return 700 if re.search(rb"bold|black|heavy", name.value, re.IGNORECASE) else 400
+
+
+def _outline(pdf) -> list[Bookmark]:  # noqa: ANN001
+    """Bookmarks that point at a page, with the height they point at when they say."""
+    found = []
+    for item in pdf.get_toc(max_depth=6):
+        title = " ".join((item.get_title() or "").split())
+        dest = item.get_dest()
+        page = dest.get_index() if dest is not None else None
+        if not title or len(title) > _OUTLINE_TITLE_CHARS or page is None:
+            continue
+        mode, view = dest.get_view()
+        top = {_XYZ: 1, _FIT_H: 0, _FIT_BH: 0}.get(mode)
+        y = view[top] if top is not None and len(view) > top and view[top] else None
+        found.append(Bookmark(item.level + 1, title, page + 1, y))
+    return found
