@@ -317,3 +317,24 @@ def test_sentence_vectors_survive_four_bit_storage(tmp_path: Path) -> None:
     assert np.array_equal(dequantize(joined, 384), back[[0, 1, 2, 7, 9]])
     odd = quantize(vectors[:, :383])
     assert np.allclose(quantized_scores(odd, query[:383]), dequantize(odd, 383) @ query[:383], atol=1e-5)
+
+
+def test_a_new_reader_re_embeds_only_the_documents_it_reads_differently(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    store = IndexStore(tmp_path / "index")
+    docs = documents_of(make_corpus(tmp_path / "corpus", DOCS))
+    build(store, docs, FAKE, SETTINGS)
+    newer = replace(SETTINGS, reader=SETTINGS.reader + 1)
+    same = build(store, docs, FAKE, newer)
+    assert same.generation is not None and same.chunks_embedded == 0 and set(same.unchanged) == set(DOCS)
+    assert any("readers changed" in note for note in same.notes)
+    assert store.live().manifest.chunking["reader"] == newer.reader, "recorded, so the next build is a no-op"
+    assert build(store, docs, FAKE, newer).up_to_date
+
+    first = docs[0]
+    reread = replace(first, text=first.text.replace("\n\n", "\n\n\n", 1) + " More.", sections=())
+    newest = replace(SETTINGS, reader=SETTINGS.reader + 2)
+    report = build(store, [reread, *docs[1:]], FAKE, newest)
+    assert report.changed == (first.id,) and report.chunks_embedded >= 1, "same bytes, read differently: re-embedded"
+    assert set(report.unchanged) == {d.id for d in docs[1:]}

@@ -20,7 +20,7 @@ import numpy as np
 
 from bayqa.chunking import Chunk, ChunkSettings, chunk_document
 from bayqa.documents import Document
-from bayqa.store import FORMAT_VERSION, Contents, DocumentInfo, IndexStore, IndexStoreError, LiveSummary, Part, quantize
+from bayqa.store import FORMAT_VERSION, Contents, DocumentInfo, IndexStore, IndexStoreError, LiveSummary, LoadedIndex, Part, quantize
 from bayqa.terms import sentence_spans
 
 EMBED_SLICE = 64  # chunks embedded between two progress reports (two batches of 32)
@@ -91,16 +91,20 @@ def build_holding_lock(
     started = time.perf_counter()
     store.remove_partial_generations()
     notes: list[str] = []
-    previous = _previous_for_reuse(store, encoder, settings, notes)
+    previous, reread = _previous_for_reuse(store, encoder, settings, notes)
     old_docs = previous.documents if previous else {}
     new_ids = {d.id for d in documents}
     added = tuple(d.id for d in documents if d.id not in old_docs)
-    changed = tuple(d.id for d in documents if d.id in old_docs and old_docs[d.id].content_hash != d.content_hash)
-    unchanged = tuple(d.id for d in documents if d.id in old_docs and old_docs[d.id].content_hash == d.content_hash)
+    same_bytes = {d.id for d in documents if d.id in old_docs and old_docs[d.id].content_hash == d.content_hash}
+    if reread and previous is not None:
+        same_bytes -= _read_differently(previous, [d for d in documents if d.id in same_bytes], encoder, settings)
+    changed = tuple(d.id for d in documents if d.id in old_docs and d.id not in same_bytes)
+    unchanged = tuple(d.id for d in documents if d.id in same_bytes)
     removed = tuple(sorted(set(old_docs) - new_ids))
     fingerprint = corpus_fingerprint(documents)
     current = previous is not None and previous.manifest.format == FORMAT_VERSION
-    if current and not force and not (added or changed or removed) and previous.manifest.corpus_fingerprint == fingerprint:
+    if (current and not force and not reread and not (added or changed or removed)
+            and previous.manifest.corpus_fingerprint == fingerprint):
         store.prune()
         return BuildReport(None, unchanged=unchanged, problems=tuple(problems), chunks_total=previous.manifest.chunks,
                            seconds=time.perf_counter() - started, notes=tuple(notes))
@@ -141,30 +145,46 @@ def corpus_fingerprint(documents: Sequence[Document]) -> str:
     return digest.hexdigest()
 
 
-def _previous_for_reuse(store: IndexStore, encoder: Encoder, settings: ChunkSettings, notes: list[str]) -> LiveSummary | None:
-    """The live generation, if its vectors can be reused (same model and chunking)."""
+def _previous_for_reuse(
+    store: IndexStore, encoder: Encoder, settings: ChunkSettings, notes: list[str],
+) -> tuple[LiveSummary | None, bool]:
+    """The live generation, if its vectors can be reused (same model and chunking), and whether the document readers
+    changed since it was built (then its documents must be compared passage by passage, not by their bytes)."""
     try:
         previous = store.live()
     except IndexStoreError as exc:
         notes.append(f"previous index not reused: {exc}")
-        return None
+        return None, False
     if previous is None:
-        return None
+        return None, False
     if previous.manifest.model != encoder.model_id or previous.manifest.dimension != encoder.dimension:
         notes.append(f"model changed from {previous.manifest.model!r} to {encoder.model_id!r}: everything is re-embedded")
-        return None
+        return None, False
     before, now = {"reader": 0, **previous.manifest.chunking}, asdict(settings)
-    if before != now:
-        changed = {k for k in now if before.get(k) != now[k]}
-        if changed == {"sentence_vectors"}:
-            notes.append(f"sentence vectors changed from {before['sentence_vectors']} to {now['sentence_vectors']}: everything is re-embedded")
-        elif changed == {"reader"}:
-            notes.append(f"the document readers changed (version {before['reader']} to {now['reader']}): every file is read, "
-                         "chunked and embedded again")
-        else:
-            notes.append("chunking settings changed: everything is re-chunked and re-embedded")
-        return None
-    return previous
+    changed = {k for k in now if before.get(k) != now[k]}
+    if changed == {"reader"}:
+        notes.append(f"the document readers changed (version {before['reader']} to {now['reader']}): documents whose "
+                     "passages now come out differently are embedded again, the others keep their vectors")
+        return previous, True
+    if changed == {"sentence_vectors"}:
+        notes.append(f"sentence vectors changed from {before['sentence_vectors']} to {now['sentence_vectors']}: everything is re-embedded")
+        return None, False
+    if changed:
+        notes.append("chunking settings changed: everything is re-chunked and re-embedded")
+        return None, False
+    return previous, False
+
+
+def _read_differently(previous: LiveSummary, documents: Sequence[Document], encoder: Encoder, settings: ChunkSettings) -> set[str]:
+    """Ids of ``documents`` (same bytes as in ``previous``) whose text or passages a new reader makes differently.
+    Loads the previous generation whole: this runs once, on the first build after an upgrade."""
+    loaded = LoadedIndex(previous.path)
+    differ = set()
+    for doc in documents:
+        stored = [loaded.chunks[row] for row in loaded.rows_by_doc.get(doc.id, [])]
+        if loaded.document_text(doc.id) != doc.text or chunk_document(doc, encoder.count_tokens, settings) != stored:
+            differ.add(doc.id)
+    return differ
 
 
 def embed_chunks(
