@@ -24,7 +24,7 @@ Mode = Literal["hybrid", "dense", "keyword"]
 
 class SearchRequest(BaseModel):
     q: str = Field(min_length=1, description="The question, 1 to 1,000 characters (not only spaces).")
-    k: int = Field(10, ge=1, le=100, description="How many passages to return.")
+    k: int = Field(10, ge=1, le=100, strict=True, description="How many passages to return (a JSON integer; true is not 1).")
     doc_ids: list[str] | None = Field(None, description="Only search these documents (ids as in /documents).")
     mode: Mode = Field("hybrid", description="Ranking: hybrid (dense and keyword fused, the default), dense or keyword.")
 

@@ -86,3 +86,8 @@ def test_the_openapi_documents_every_route(api: httpx.Client) -> None:
     paths = api.get("/openapi.json").json()["paths"]
     assert {"/search", "/documents", "/documents/{doc_id}", "/health", "/reindex", "/jobs/{job_id}"} <= set(paths)
     assert paths["/search"]["get"]["parameters"][0]["schema"].get("minLength") == 1
+
+
+def test_a_boolean_is_not_a_count(api: httpx.Client) -> None:
+    resp = api.post("/search", json={"q": "bridge", "k": True})
+    assert resp.status_code == 422 and resp.json()["detail"].startswith("k:")
