@@ -26,6 +26,7 @@ from bayqa.terms import terms
         ("What is the toll for a private car on the bridge?", "amount"),
         ("What is the high-speed rail fare from West Kowloon to Futian?", "amount"),
         ("What's the annual rent?", "amount"),
+        ("What’s the fare for a child?", "amount"),
         ("What are the fees charged to applicants?", "amount"),
         ("What is the toll road called?", None),  # the money word does not head the phrase
         ("What is the cost-sharing arrangement?", None),

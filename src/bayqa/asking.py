@@ -25,7 +25,7 @@ _AUXILIARY = "is|are|was|were|will|would|did|does|do|has|have|had|can|could|shou
 _LEAD_IN = r"and|but|or|since|until|till|from|by|know|tell(?:\s+(?:me|us))?|say|ask|asks|asked|state|states|show|shows|explain"
 _ASKS_FOR_DATE = re.compile(
     rf"(?:^\W*|[,;:?(]\s*|\b(?:{_LEAD_IN})\s+)when\b|\bwhen\s+(?:{_AUXILIARY})\b|\b(?:what|which) (?:year|date|day|month)\b"
-    r"|什[么麼麽]时候|什[么麼麽]時候|甚[么麼麽]時候|何[时時]|[几幾][时時]|哪一?年|哪一?天|哪[个個]月|[几幾]月|几号|幾號"
+    r"|[什甚][么麼麽][时時]候|何[时時]|[几幾][时時]|哪一?年|哪一?天|哪[个個]月|[几幾]月|几号|幾號"
     r"|邊一?年|邊[個个]月|邊一?[日天]",
     re.IGNORECASE,
 )
@@ -33,7 +33,7 @@ _ASKS_FOR_DATE = re.compile(
 # (a preposition, punctuation or the end follows it), unlike "What is the toll road called?".
 _MONEY_WORD = r"(?:tolls?|fees?|fares?|prices?|costs?|rents?|tariffs?|charges?)"
 _WHAT_MONEY = (
-    rf"what(?:'s|\s+(?:is|are|was|were|will\s+be|would\s+be))\s+the\s+(?:[\w-]+\s+){{0,3}}?{_MONEY_WORD}"
+    rf"what(?:['’]s|\s+(?:is|are|was|were|will\s+be|would\s+be))\s+the\s+(?:[\w-]+\s+){{0,3}}?{_MONEY_WORD}"
     r"(?=\s*(?:$|[?.,;:]|(?:for|of|on|to|at|per|in|from|charged|paid|payable|levied|under|each|now)\b))"
 )
 _ASKS_FOR_FIGURE = re.compile(
