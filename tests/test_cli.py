@@ -8,6 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bayqa.chunking import Chunk
+from bayqa.cli import passage_json, search_json
+from bayqa.confidence import Confidence
+from bayqa.highlight import Answer, Match
+from bayqa.search import Answers, Hit
 from tests.conftest import SHIPPED_CORPUS
 
 
@@ -35,11 +40,27 @@ def test_index_search_info_with_env_and_flags(tmp_path: Path) -> None:
 
     found = bayqa("search", "When did the Hong Kong-Zhuhai-Macao Bridge open?", "-k", "2", "--json", "--index", str(tmp_path / "idx"), env=env)
     assert found.returncode == 0, found.stderr
-    results = json.loads(found.stdout)
-    assert len(results) == 2 and results[0]["doc_id"] == "03_infrastructure_connectivity.md"
+    printed = json.loads(found.stdout)
+    assert list(printed) == ["query", "confidence", "results"] and printed["query"] == "When did the Hong Kong-Zhuhai-Macao Bridge open?"
+    assert len(printed["results"]) == 2 and printed["results"][0]["doc_id"] == "03_infrastructure_connectivity.md"
 
     info = bayqa("info", "--json", env=env)
     assert json.loads(info.stdout)["documents"] == 2
+
+
+def test_search_json_is_the_query_its_confidence_and_the_passages() -> None:
+    chunk = Chunk("c1", "bridge.md", 0, "Bridge", ("Opening",), None, 10, 60, "The bridge opened on 24 October 2018. It is long.")
+    hit = Hit(1, 0.93, chunk, Answer("The bridge opened on 24 October 2018.", 10, 47, 0.8), (Match("bridg", 14, 20),))
+    answers = Answers("hybrid", [hit], Confidence(0.91, False, None, None))
+    printed = json.loads(json.dumps(search_json("When did the bridge open?", answers)))
+    assert printed == {
+        "query": "When did the bridge open?",
+        "confidence": {"score": 0.91, "low": False, "check": None, "missing": None},  # the fields of /search's confidence
+        "results": [passage_json(hit)],
+    }
+    assert printed["results"][0]["answer"] == {"text": "The bridge opened on 24 October 2018.", "start": 10, "end": 47}
+    flagged = search_json("How much is the toll?", Answers("hybrid", [], Confidence(0.4, True, 0.1, "amount")))
+    assert flagged["confidence"] == {"score": 0.4, "low": True, "check": 0.1, "missing": "amount"} and flagged["results"] == []
 
 
 @pytest.mark.integration  # runs the real model

@@ -95,13 +95,21 @@ def test_eval_command_on_a_beir_folder_and_a_question_file(tmp_path: Path) -> No
     questions = tmp_path / "questions.jsonl"
     questions.write_text(
         json.dumps({"id": "1", "question": "How big is Qianhai after 2021?", "lang": "en", "doc": "d2.md", "answer": "120.56 km²", "kind": "figure"}) + "\n"
-        + json.dumps({"id": "2", "question": "Who won the 1998 football World Cup?", "lang": "en", "doc": None, "answer": None, "kind": "unanswerable"}) + "\n",
+        + json.dumps({"id": "2", "question": "Who won the 1998 football World Cup?", "lang": "en", "doc": None, "answer": None, "kind": "unanswerable"}) + "\n"
+        + json.dumps({"id": "3", "question": "How much did the third runway of Hong Kong's airport cost?", "lang": "en", "doc": "d5.md", "answer": "HK$141.5 billion", "kind": "figure"}) + "\n",
         encoding="utf-8",
     )
-    run = bayqa("eval", str(questions), "--mode", "hybrid", "--corpus", str(corpus), "--index", str(tmp_path / "qidx"), "--json", str(out))
+    run = bayqa("eval", str(questions), "--mode", "hybrid", "--corpus", str(corpus), "--index", str(tmp_path / "qidx"), "--json", str(out),
+                "--folds", "2")
     assert run.returncode == 0, run.stderr
-    figures = json.loads(out.read_text())["modes"]
+    written = json.loads(out.read_text())
+    figures = written["modes"]
     assert list(figures) == ["hybrid"] and figures["hybrid"]["hit@1"] == 1.0 and figures["hybrid"]["answer@1"] == 1.0
+    validation = written["cross_validation"]["hybrid"]
+    assert [fold["documents"] for fold in validation["folds"]] == [["d2.md"], ["d5.md"]]
+    assert validation["pooled"]["questions"] == 3 and "cross-validation by document, 2 folds" in run.stdout
+    too_many = bayqa("eval", str(questions), "--mode", "hybrid", "--corpus", str(corpus), "--index", str(tmp_path / "qidx"), "--folds", "3")
+    assert too_many.returncode == 2 and "--folds must be between 2 and the number of documents with questions (2)" in too_many.stderr
 
     missing = bayqa("eval", str(corpus), "--index", str(tmp_path / "idx2"))
     assert missing.returncode == 2 and "bayqa: error:" in missing.stderr and "corpus.jsonl is missing" in missing.stderr
@@ -125,6 +133,8 @@ def test_held_out_flags_questions_once_their_document_is_left_out(tmp_path: Path
     assert sorted(p.name for p in (tmp_path / "index").iterdir()) == before  # the service's own index is left alone
 
 
-def test_held_out_is_refused_for_a_beir_folder(tmp_path: Path) -> None:
-    run = bayqa("eval", str(write_benchmark(tmp_path / "tiny")), "--held-out")
-    assert run.returncode == 2 and "--held-out is for question files" in run.stderr
+def test_held_out_and_folds_are_refused_for_a_beir_folder(tmp_path: Path) -> None:
+    folder = write_benchmark(tmp_path / "tiny")
+    for flag in (["--held-out"], ["--folds", "3"]):
+        run = bayqa("eval", str(folder), *flag)
+        assert run.returncode == 2 and "--held-out and --folds are for question files" in run.stderr

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
+from bayqa.asking import asks_for, expected_answer
 from bayqa.confidence import CHECK_BELOW, CHECK_LOW, Confidence, checked, confidence, needs_check, unstated
 from bayqa.embedding import Embedder
 from bayqa.fusion import HYBRID_WEIGHTS, convex, hybrid_weights
-from bayqa.highlight import _terms_of, asks_for, best_sentence, expected_answer, states
+from bayqa.highlight import _terms_of, best_sentence, states
 from bayqa.keyword import B, K1, KeywordIndex
 from bayqa.query import Query
 from bayqa.search import MODES
@@ -232,6 +233,45 @@ def test_a_colon_shows_the_best_list_item_or_the_next_sentence() -> None:
     assert _by_terms("The rule is simple:\nEvery permit lasts five years. Fees vary.", "What is the rule?") == (
         "The rule is simple:\nEvery permit lasts five years."
     )
+
+
+def _answer(passage: str, question: str, cosines: list[float] | None = None) -> str:
+    """The answer chosen for a question analysed as a search does, every question term weighing the same (and every
+    cosine 0 unless given)."""
+    spans = np.array(sentence_spans(passage))
+    query = Query.of(question)
+    found = np.zeros(len(spans), dtype=np.float32) if cosines is None else np.array(cosines, dtype=np.float32)
+    answer = best_sentence(found, dict.fromkeys(query.terms, 1.0), query.answer_kind, spans, passage, 0, query.parts)
+    assert answer is not None and passage[answer.start:answer.end] == answer.text  # the offsets cover the whole span
+    return answer.text
+
+
+def test_a_question_of_two_parts_gets_the_sentence_each_part_needs() -> None:
+    used = "The scheme was first used on 1 July 2023 by private cars."
+    raised = "The quota was raised to 100 vehicles a day on 1 November 2023."
+    passage = f"Northbound Travel began as a pilot. {used} {raised} Applications are made online."
+    assert _answer(passage, "When was the scheme first used, and when was the quota raised?") == f"{used} {raised}"
+    assert _answer(passage, "When was the scheme first used?") == used  # one part: the sentence that answers it
+    linked = "Three pairs of cities are linked by the new lines."
+    strongest = "The Shenzhen–Hong Kong link is the strongest."
+    passage = f"{linked} Trains run every hour. {strongest} Fares are set each year."
+    assert _answer(passage, "Which pairs of cities are linked, and which link is strongest?") == (
+        f"{linked} Trains run every hour. {strongest}"  # up to three consecutive sentences
+    )
+    far = f"{linked} Trains run every hour. Most run at night. {strongest}"
+    assert _answer(far, "Which pairs of cities are linked, and which link is strongest?") == linked  # out of reach
+
+
+def test_an_answer_runs_on_into_the_next_sentence_that_states_what_is_asked() -> None:
+    about = "The crossing pass lets residents drive their own cars over the bridge."
+    passage = f"{about} The pass is priced at HK$500 a year. Other passes exist."
+    close = [0.9, 0.3, 0.1]  # the first sentence is closest to the question but states no figure
+    assert _answer(passage, "How much is the crossing pass?", close) == f"{about} The pass is priced at HK$500 a year."
+    assert _answer(passage, "Who can use the crossing pass?", close) == about  # nothing asked that it lacks
+    unrelated = f"{about} Parking costs HK$20 an hour."
+    assert _answer(unrelated, "How much is the crossing pass?", close[:2]) == about  # no term of the question
+    items = "- The crossing pass lets residents drive their own cars over the bridge.\n- Pass holders paid HK$500 in 2024."
+    assert _answer(items, "How much is the crossing pass?", close[:2]) == items.split("\n")[0]  # another item
 
 
 def test_when_wants_a_date_and_how_many_a_number_that_is_no_date() -> None:

@@ -3,7 +3,7 @@ import pytest
 
 from bayqa.chunking import Chunk
 from bayqa.highlight import Answer
-from bayqa.search import TOP_ROWS_STRIDE, Hit, answer_first, cap_per_document, top_rows
+from bayqa.search import DISTINCT, TOP_ROWS_STRIDE, Hit, answer_first, cap_per_document, top_rows
 from bayqa.service import Service
 
 
@@ -17,7 +17,11 @@ def test_arbitration_question_finds_hkiac(shipped_service: Service) -> None:
 def test_results_are_ranked_and_capped_per_document(shipped_service: Service) -> None:
     hits = shipped_service.search("Qianhai cooperation zone", k=10)
     assert [h.rank for h in hits] == list(range(1, 11))
-    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+    assert len({h.chunk.doc_id for h in hits[:DISTINCT]}) == DISTINCT  # the first places go to different documents
+    for ranked in (hits[:DISTINCT], hits[DISTINCT:]):
+        assert all(a.score >= b.score for a, b in zip(ranked, ranked[1:]))
+    assert min(h.score for h in hits[:DISTINCT]) >= max(h.score for h in hits[DISTINCT:] if h.chunk.doc_id not in
+                                                        {f.chunk.doc_id for f in hits[:DISTINCT]})
     per_doc: dict[str, int] = {}
     for h in hits:
         per_doc[h.chunk.doc_id] = per_doc.get(h.chunk.doc_id, 0) + 1
@@ -45,6 +49,19 @@ def test_cap_per_document_is_pure() -> None:
     chunks = [Chunk(str(i), "a" if i < 3 else "b", i, "t", (), None, 0, 1, "x") for i in range(5)]
     ranked = [(0, 0.9), (1, 0.8), (2, 0.7), (3, 0.6), (4, 0.5)]
     assert cap_per_document(ranked, chunks, k=3, max_per_doc=1) == [(0, 0.9), (3, 0.6)]
+
+
+def test_the_first_places_go_to_different_documents_first() -> None:
+    # one long document with many close passages ("a"), then two short ones
+    chunks = [Chunk(str(i), "a" if i < 3 else "bc"[i - 3], i, "t", (), None, 0, 1, "x") for i in range(5)]
+    ranked = [(0, 0.9), (1, 0.8), (2, 0.7), (3, 0.6), (4, 0.5)]
+    assert cap_per_document(ranked, chunks, k=5, max_per_doc=3, distinct=0) == ranked
+    assert cap_per_document(ranked, chunks, k=5, max_per_doc=3, distinct=2) == [(0, 0.9), (3, 0.6), (1, 0.8), (2, 0.7), (4, 0.5)]
+    assert cap_per_document(ranked, chunks, k=5, max_per_doc=3, distinct=3) == [(0, 0.9), (3, 0.6), (4, 0.5), (1, 0.8), (2, 0.7)]
+    assert cap_per_document(ranked, chunks, k=2, max_per_doc=3, distinct=3) == [(0, 0.9), (3, 0.6)]  # the head of the same list
+    assert cap_per_document(ranked, chunks, k=4, max_per_doc=2, distinct=3) == [(0, 0.9), (3, 0.6), (4, 0.5), (1, 0.8)]
+    alone = ranked[:3]  # fewer documents than distinct places: the rest follow in order
+    assert cap_per_document(alone, chunks, k=5, max_per_doc=3, distinct=3) == alone
 
 
 def test_answer_first_reorders_passages_within_their_document_only() -> None:

@@ -8,8 +8,9 @@ import logging
 import sqlite3
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -19,9 +20,13 @@ from bayqa.embedding import ModelError
 from bayqa.errors import storage_message
 from bayqa.indexing import BuildReport, build
 from bayqa.query import Query, QuestionError
-from bayqa.search import MODES, Hit
+from bayqa.search import MODES, Answers, Hit, Searcher
 from bayqa.service import Service
 from bayqa.store import IndexStoreError
+
+if TYPE_CHECKING:
+    from bayqa.crossval import CrossValidation
+    from bayqa.evaluation import Question
 
 
 
@@ -52,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("-k", type=int, default=5, help="number of passages (1-100, default 5)")
     p.add_argument("--mode", choices=MODES, default="hybrid", help="ranking: hybrid (default), dense or keyword")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--json", action="store_true", help="print the query, its confidence and the results as JSON, as the HTTP API's /search does")
 
     p = sub.add_parser("serve", parents=[common], help="serve the HTTP API and web page (builds the index if there is none)")
     p.add_argument("--host", help="address to listen on (env BAYQA_HOST, default 127.0.0.1)")
@@ -84,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", dest="json_file", help="also write the figures to FILE as JSON")
     p.add_argument("--held-out", action="store_true",
                    help="question files: also ask each answerable question with its document left out of the index")
+    p.add_argument("--folds", type=int, metavar="N",
+                   help="question files: also cross-validate the per-document cap and the distinct-document places "
+                        "over N folds of documents, printing each held-out fold and the pooled figures")
 
     p = sub.add_parser("info", parents=[common], help="describe the live index")
     p.add_argument("--json", action="store_true", help="print as JSON")
@@ -124,6 +132,12 @@ def passage_json(hit: Hit) -> dict[str, Any]:
     }
 
 
+def search_json(question: str, answers: Answers) -> dict[str, Any]:
+    """What ``bayqa search --json`` prints: the question, the confidence and the passages, as the HTTP API's /search
+    gives them."""
+    return {"query": question, "confidence": asdict(answers.confidence), "results": [passage_json(h) for h in answers.hits]}
+
+
 def cmd_index(service: Service, args: argparse.Namespace) -> int:
     print_report(service.build(progress=True, force=args.force))
     return 0
@@ -140,7 +154,7 @@ def cmd_search(service: Service, args: argparse.Namespace) -> int:
     answers = service.answer(query, k=args.k, mode=args.mode)
     hits = answers.hits
     if args.json:
-        print(json.dumps([passage_json(h) for h in hits], ensure_ascii=False, indent=2))
+        print(json.dumps(search_json(query.text, answers), ensure_ascii=False, indent=2))
         return 0
     trust = answers.confidence
     if trust.low:
@@ -184,8 +198,6 @@ def cmd_serve(service: Service, args: argparse.Namespace) -> int:
 
 
 def cmd_info(service: Service, args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
     index = service.store.open()
     info = {"index": str(service.settings.index), "corpus": str(service.settings.corpus), **asdict(index.manifest)}
     if args.json:
@@ -222,12 +234,14 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
     from bayqa.evaluation import (
         BENCHMARK_MEASURES, QUESTION_MEASURES, evaluate_benchmark, evaluate_questions, format_table, held_out_flagged, read_questions,
     )
+    from bayqa.crossval import format_cross_validation
 
     path = Path(args.path)
     modes = list(dict.fromkeys(args.mode or MODES))
+    validations: dict[str, CrossValidation] = {}
     if path.is_dir():
-        if args.held_out:
-            raise UsageError("--held-out is for question files; a BEIR folder has no unanswerable questions to compare")
+        if args.held_out or args.folds:
+            raise UsageError("--held-out and --folds are for question files; a BEIR folder has no documents to hold out")
         benchmark = load_benchmark(path, args.split)
         if not benchmark.queries:
             raise UsageError(f"no query of {path / 'queries.jsonl'} is judged in split {args.split!r}")
@@ -249,15 +263,33 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
             results = {mode: {**figures, "held_out_flagged": held_out[mode]} for mode, figures in results.items()}
             measures = (*QUESTION_MEASURES, "held_out_flagged")
         summary = f"{path.name}: {len(questions)} questions over {service.settings.corpus}"
+        if args.folds:
+            validations = cross_validations(service.searcher, questions, modes, args.folds)
     else:
         raise UsageError(f"{path} is neither a BEIR folder nor a question file")
     verifier = service.settings.verifier
     print(summary + (f"; verifier {verifier}" if verifier else ""))
     print(format_table(results, measures))
+    for mode, validation in validations.items():
+        print()
+        print(format_cross_validation(mode, validation, QUESTION_MEASURES))
     if args.json_file:
-        Path(args.json_file).write_text(json.dumps({"path": str(path), "split": args.split if path.is_dir() else None,
-                                                    "verifier": verifier, "modes": results}, indent=2), encoding="utf-8")
+        figures = {"path": str(path), "split": args.split if path.is_dir() else None, "verifier": verifier, "modes": results}
+        if validations:
+            figures["cross_validation"] = {mode: asdict(v) for mode, v in validations.items()}
+        Path(args.json_file).write_text(json.dumps(figures, indent=2), encoding="utf-8")
     return 0
+
+
+def cross_validations(searcher: Searcher, questions: list[Question], modes: list[str], folds: int) -> dict[str, CrossValidation]:
+    """Per mode, the cross-validation of the crowding settings (bayqa.crossval) over ``folds`` folds of documents."""
+    from bayqa.crossval import CROWDING, answer_with, cross_validate, folds_by_document
+
+    try:
+        fold_of = folds_by_document(questions, folds)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return {mode: cross_validate(answer_with(searcher, questions, CROWDING, mode), fold_of) for mode in modes}
 
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "serve": cmd_serve, "info": cmd_info, "eval": cmd_eval, "bench": cmd_bench}

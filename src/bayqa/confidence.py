@@ -11,7 +11,7 @@ questions), turns them into an estimate of the probability that the corpus answe
 that set's mix of questions). Below LOW the answer is flagged as probably not in the corpus; LOW is
 set so that at most 5% of the answerable questions of the set are flagged.
 
-The answer-type check (bayqa.highlight.expected_answer and states) flags a question that asks for a date, an
+The answer-type check (bayqa.asking.expected_answer and bayqa.highlight.states) flags a question that asks for a date, an
 amount of money or a figure when none of the answer sentences of the top passages states one: the documents then
 hold the subject but not the detail asked for. ``missing`` says which kind was missing.
 

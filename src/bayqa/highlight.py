@@ -1,4 +1,4 @@
-"""Choosing the sentence of a passage that best answers the question.
+"""Choosing the sentences of a passage that answer the question.
 
 Each sentence's vector is computed when the index is built, and a search takes the cosines of all its
 hits' sentences in one product, so choosing here is a term overlap: well under a millisecond for a page
@@ -11,6 +11,10 @@ of results. A sentence's score adds three things:
   asks for a date ("when", "什么时候"), a bonus when it holds a date the question does not state.
 A sentence that ends with a colon introduces what follows: before a list, the list's best item is shown
 instead; before plain text, the next sentence is shown with it.
+The answer then takes in the neighbours that complete it, up to three sentences in all: for a question that asks
+several things ("When was X first used, and when did Y …?"), each part's own best sentence when it adds one of
+that part's terms or the kind of answer it wants; for any question, a next or previous sentence that states the
+date, figure or amount asked for when the answer so far states none ("the answer runs on").
 
 Each hit also says where the question's terms occur in its passage (``matched_terms``), from the same tokenizing
 of its sentences, so a page can mark exactly the words that matched.
@@ -19,7 +23,7 @@ of its sentences, so a page can mark exactly the words that matched.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import takewhile
@@ -27,40 +31,27 @@ from typing import NamedTuple
 
 import numpy as np
 
+from bayqa.asking import Part
 from bayqa.terms import term_spans, terms, without_enumerator
 
 # Chosen on the GBA question set, in the middle of a flat range of settings (docs/experiments.md has the runs).
 LEXICAL_WEIGHT = 0.2
 FIGURE_WEIGHT = 0.1
+# An answer is one to three consecutive sentences: the best one and the neighbours that complete it.
+MAX_SENTENCES = 3
 
-# A question that asks "when" wants a date, not just any number.
-_ASKS_FOR_DATE = re.compile(
-    r"\b(?:when|until|since|(?:what|which) (?:year|date|day|month))\b|什么时候|何时|哪一?年|哪天|哪个月|几月|几号",
-    re.IGNORECASE,
-)
-_ASKS_FOR_FIGURE = re.compile(
-    r"\b(?:how (?:many|much|long|large|big|far|old|often|high|soon)|"
-    r"what (?:share|percentage|proportion|fraction|size|area|number|amount|quota|cap|rent|cost))\b"
-    r"|多少|多大|多长|多高|多久|多远|几",
-    re.IGNORECASE,
-)
-# A figure question about money ("How much is the toll", "租金是多少") wants an amount of money: a currency sign,
-# code or word ("HK$141.5 billion", "RMB 150 billion", "300 dollars", "3亿元", "港元").
-_ASKS_FOR_AMOUNT = re.compile(
-    r"\b(?:tolls?|fares?|rents?|prices?|costs?|fees?|charges?|wages?|salar(?:y|ies)|budgets?)\b|租金|价格|费用|票价|收费|多少钱|造价|工资|薪",
-    re.IGNORECASE,
-)
+# An amount of money: a currency sign, code or word ("HK$141.5 billion", "RMB 150 billion", "300 dollars", "3亿元").
 _AMOUNT = re.compile(
-    r"(?:HK|US|MOP|NT)?\$|\b(?:RMB|CNY|HKD|USD|MOP|yuan|renminbi|dollars?|patacas?|euros?)\b|[€£¥]|\d\s*[万亿千百]?\s*元|港元|港币|美元|澳门元|人民币",
+    r"(?:HK|US|MOP|NT)?\$|\b(?:RMB|CNY|HKD|USD|MOP|yuan|renminbi|dollars?|patacas?|euros?)\b|[€£¥]|\d\s*[万亿千百萬億]?\s*元|港元|港[币幣]|美元|澳[门門]元|人民[币幣]",
     re.IGNORECASE,
 )
 # A date: a year, a month's name with its day ("6 November", "November 6"), or a Chinese date part ("2023年",
 # "9月", "22日"). Digits are not word boundaries in Chinese text, hence the look-arounds.
 _MONTH = "January|February|March|April|May|June|July|August|September|October|November|December"
 _DATE = re.compile(
-    rf"(?<!\d)(?:1[89]|20)\d\d(?!\d)|(?<!\d)(?:\d{{1,2}}\s+)?(?:{_MONTH})\b(?:\s+\d{{1,2}}(?!\d))?|(?<!\d)\d{{1,4}}\s*[年月日号]"
+    rf"(?<!\d)(?:1[89]|20)\d\d(?!\d)|(?<!\d)(?:\d{{1,2}}\s+)?(?:{_MONTH})\b(?:\s+\d{{1,2}}(?!\d))?|(?<!\d)\d{{1,4}}\s*[年月日号號]"
 )
-_DATE_PARTS = frozenset("年月日号")
+_DATE_PARTS = frozenset("年月日号號")
 _FIGURE = re.compile(r"\d")
 _LIST_ITEM = re.compile(r"(?:[-*•]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)])\s")
 # Figures written as words ("valid for five years", "one-third of the land"), as search terms (stemmed).
@@ -74,7 +65,8 @@ _NUMBER_TERMS = frozenset(
 
 @dataclass(frozen=True)
 class Answer:
-    """The answering sentence: ``text`` is ``document.text[start:end]``."""
+    """The answer: one to three consecutive sentences, ``text`` is ``document.text[start:end]``; ``score`` is the best
+    sentence's."""
 
     text: str
     start: int
@@ -90,22 +82,6 @@ class Match(NamedTuple):  # a search makes dozens: a named tuple is cheaper to m
     end: int
 
 
-def asks_for(question: str) -> str | None:
-    """What kind of figure the question wants as its answer: "date", "figure" (a number or an amount) or None.
-
-    The first question word decides: "How many … when it opened?" asks for a number.
-    """
-    found = [(m.start(), kind) for kind, pattern in (("date", _ASKS_FOR_DATE), ("figure", _ASKS_FOR_FIGURE))
-             if (m := pattern.search(question))]
-    return min(found)[1] if found else None
-
-
-def expected_answer(question: str) -> str | None:
-    """What an answer to the question must state: "date", "amount" (of money), "figure", or None (anything)."""
-    wants = asks_for(question)
-    return "amount" if wants == "figure" and _ASKS_FOR_AMOUNT.search(question) else wants
-
-
 def states(kind: str, sentence: str, question_terms: frozenset[str]) -> bool:
     """Whether ``sentence`` states what ``expected_answer`` said the question wants: a date, an amount of money, or a
     figure that the question does not already state (as the highlighter's bonus counts them)."""
@@ -119,38 +95,35 @@ def states(kind: str, sentence: str, question_terms: frozenset[str]) -> bool:
 def best_sentence(
     cosines: np.ndarray,
     question_idf: dict[str, float],
-    wants: str | None,
+    kind: str | None,
     spans: np.ndarray,
     passage: str,
     passage_start: int,
+    parts: Sequence[Part] = (),
 ) -> Answer | None:
-    """The best sentence of a passage (``spans`` are its sentences' document offsets); None if it has none.
+    """The answer in a passage (``spans`` are its sentences' document offsets): its best sentence, with the
+    neighbours that complete it; None if it has no sentence.
 
     ``cosines`` are each sentence's cosine to the question; ``question_idf`` maps each distinct term of the
-    question to its inverse document frequency; ``wants`` is what ``asks_for`` says of the question.
+    question to its inverse document frequency; ``kind`` is what the question wants (bayqa.asking.expected_answer);
+    ``parts`` are the questions it holds when it holds several (bayqa.asking.question_parts).
     """
     if not len(spans):
         return None
     texts = [passage[s - passage_start : e - passage_start] for s, e in np.asarray(spans).tolist()]
-    scores = np.asarray(cosines, dtype=np.float32)
-    total = sum(question_idf.values())
-    if total > 0:
-        sentence_terms = [_terms_of(t) for t in texts]
-        shares = [sum(question_idf[t] for t in ts.intersection(question_idf)) / total for ts in sentence_terms]
-        scores = scores + LEXICAL_WEIGHT * np.array(shares)
-        if wants == "date":
-            scores = scores + FIGURE_WEIGHT * np.array([not _date_terms_of(t) <= question_idf.keys() for t in texts])
-        elif wants == "figure":
-            scores = scores + FIGURE_WEIGHT * np.array([not _figures_of(t) <= question_idf.keys() for t in texts])
+    cosines = np.asarray(cosines, dtype=np.float32)
+    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind)
     best = int(np.argmax(scores))
-    end_at = best
+    first = last = best
     if texts[best].rstrip().endswith((":", "：")):
         items = _items_after(texts, best)
         if items:
-            best = end_at = max(items, key=lambda i: scores[i])
+            best = first = last = max(items, key=lambda i: scores[i])
         elif best + 1 < len(spans):
-            end_at = best + 1
-    start, end = int(spans[best][0]), int(spans[end_at][1])
+            last = best + 1
+    if kind is not None or len(parts) > 1:
+        first, last = _completed(first, last, texts, cosines, scores, question_idf, kind, parts)
+    start, end = int(spans[first][0]), int(spans[last][1])
     return Answer(passage[start - passage_start : end - passage_start], start, end, round(float(scores[best]), 4))
 
 
@@ -166,6 +139,61 @@ def matched_terms(wanted: Collection[str], spans: np.ndarray, passage: str, pass
         if not every.isdisjoint(wanted):
             found.extend([Match(term, start + a, start + b) for term, a, b in located if term in wanted])
     return tuple(found)
+
+
+def _scores(cosines: np.ndarray, texts: list[str], idf: dict[str, float], wanted: Collection[str], kind: str | None) -> np.ndarray:
+    """Each sentence's score for the ``wanted`` terms of the question and the answer ``kind`` they ask for."""
+    total = sum(idf[t] for t in wanted)
+    if total <= 0:
+        return cosines
+    shares = [sum(idf[t] for t in _terms_of(text).intersection(wanted)) / total for text in texts]
+    scores = cosines + LEXICAL_WEIGHT * np.array(shares)
+    if kind is not None:
+        asked = idf.keys()
+        wants = "figure" if kind == "amount" else kind  # the bonus counts any figure; the answer-type check wants money
+        scores = scores + FIGURE_WEIGHT * np.array([states(wants, text, asked) for text in texts])
+    return scores
+
+
+def _completed(
+    first: int, last: int, texts: list[str], cosines: np.ndarray, scores: np.ndarray, idf: dict[str, float], kind: str | None,
+    parts: Sequence[Part],
+) -> tuple[int, int]:
+    """The sentences ``first``..``last`` widened to those around them that complete the answer (``scores`` are the
+    sentences' scores for the whole question).
+
+    A part of the question is answered when the span states the kind of answer it wants and, for a question of
+    several parts, holds the part's own best sentence. An unanswered part brings in its best sentence among those
+    that keep the span within MAX_SENTENCES and supply what the span lacks: one of the part's terms, or the kind it
+    wants in running text that goes on about the part (a sentence of prose holding one of its terms, next to prose:
+    the next item of a list or row of a table is another statement). For a question of one part only the kind
+    counts, and only a next or previous sentence.
+    """
+    asked = idf.keys()
+    several = len(parts) > 1
+    for part in parts if several else (Part(frozenset(asked), kind),):
+        inside = range(first, last + 1)
+        lacks_kind = part.answer_kind is not None and not any(states(part.answer_kind, texts[i], asked) for i in inside)
+        part_scores = _scores(cosines, texts, idf, part.terms & asked, part.answer_kind) if several else None
+        if not lacks_kind and (part_scores is None or int(np.argmax(part_scores)) in inside):
+            continue
+        own = part.terms & asked
+        lacking = own.difference(*(_terms_of(texts[i]) for i in inside)) if several else frozenset()
+        runs_on = lacks_kind and all(_is_prose(texts[i]) for i in inside)
+        width = MAX_SENTENCES if several else len(inside) + 1
+        reach = [i for i in range(max(0, last - width + 1), min(len(texts), first + width)) if i not in inside]
+        useful = [i for i in reach if not lacking.isdisjoint(_terms_of(texts[i])) or (
+            runs_on and _is_prose(texts[i]) and not own.isdisjoint(_terms_of(texts[i])) and states(part.answer_kind, texts[i], asked))]
+        if useful:
+            ranking = part_scores if part_scores is not None else scores
+            pick = max(useful, key=lambda i: ranking[i])
+            first, last = min(first, pick), max(last, pick)
+    return first, last
+
+
+def _is_prose(sentence: str) -> bool:
+    """Whether a sentence is running text, not an item of a list or a row of a table."""
+    return _LIST_ITEM.match(sentence) is None and not sentence.startswith("|")
 
 
 def _items_after(texts: list[str], intro: int) -> list[int]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from bayqa.highlight import expected_answer
+from bayqa.asking import Part, expected_answer, question_parts
 from bayqa.terms import is_mostly_chinese, terms
 
 
@@ -58,19 +58,23 @@ class Query:
 
     ``terms`` are its search terms as BM25 counts them (bayqa.terms, repeats kept); ``chinese`` says whether it is
     mostly Chinese; ``answer_kind`` is what an answer must state ("date", "amount" of money, "figure" or None, see
-    bayqa.highlight.expected_answer); ``vector`` is its embedding, set by the searcher that first needs it.
+    bayqa.asking.expected_answer); ``parts`` are the questions it holds when it asks several at once, else empty
+    (bayqa.asking.question_parts); ``vector`` is its embedding, set by the searcher that first needs it.
     """
 
     text: str
     terms: tuple[str, ...]
     chinese: bool
     answer_kind: str | None
+    parts: tuple[Part, ...] = ()
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, text: str) -> Query:
         """``text`` analysed as it is, unchecked: for library callers that hold their own questions."""
-        return cls(text, tuple(terms(text)), is_mostly_chinese(text), expected_answer(text))
+        pieces = question_parts(text)
+        parts = tuple(Part.of(piece) for piece in pieces) if len(pieces) > 1 else ()
+        return cls(text, tuple(terms(text)), is_mostly_chinese(text), expected_answer(text), parts)
 
     @classmethod
     def parse(cls, text: str, max_chars: int) -> Query:
@@ -79,7 +83,7 @@ class Query:
 
     @property
     def wants(self) -> str | None:
-        """The kind of figure the answering sentence should hold, as bayqa.highlight.asks_for says: "date", "figure"
+        """The kind of figure the answering sentence should hold, as bayqa.asking.asks_for says: "date", "figure"
         (an amount of money is one) or None."""
         return "figure" if self.answer_kind == "amount" else self.answer_kind
 

@@ -32,6 +32,10 @@ TOP_ROWS_STRIDE = 64  # every 64th BM25 score is sampled to find a bound for the
 # passage whose sentence answers best leads its document; the order of documents is untouched (docs/experiments.md).
 ANSWER_WEIGHT = 1.0
 ANSWER_DEPTH = 10
+# The first DISTINCT places of an answer hold as many different documents (cap_per_document): a long document has
+# many passages to match a question by chance, and would otherwise take the first places from the one that answers.
+# Chosen by cross-validation by document on the GBA set with a long document added (docs/ranking.md).
+DISTINCT = 2
 # A verifier reads the answer sentences of this many top passages: fewer flag more answerable questions, more cost
 # time for no gain (docs/experiments.md).
 CHECKED_ANSWERS = 3
@@ -55,26 +59,38 @@ class Answers:
     confidence: Confidence
 
 
-def cap_per_document(ranked: Iterable[tuple[int, float]], chunks: list[Chunk], k: int, max_per_doc: int) -> list[tuple[int, float]]:
-    """The first ``k`` of ``ranked`` (row, score) pairs, keeping at most ``max_per_doc`` passages of one document."""
+def cap_per_document(
+    ranked: Iterable[tuple[int, float]], chunks: list[Chunk], k: int, max_per_doc: int, distinct: int = 0
+) -> list[tuple[int, float]]:
+    """The first ``k`` of ``ranked`` (row, score) pairs, keeping at most ``max_per_doc`` passages of one document, and
+    none of a document's later passages in the first ``distinct`` places while another document has a passage to
+    show there: those wait, in their order, until the first ``distinct`` places are taken."""
     taken: list[tuple[int, float]] = []
+    waiting: list[tuple[int, float]] = []
     per_doc: dict[str, int] = {}
-    for row, score in ranked:
-        doc = chunks[row].doc_id
-        if per_doc.get(doc, 0) >= max_per_doc:
+    for pair in ranked:
+        doc = chunks[pair[0]].doc_id
+        count = per_doc.get(doc, 0)
+        if count >= max_per_doc:
             continue
-        per_doc[doc] = per_doc.get(doc, 0) + 1
-        taken.append((row, score))
-        if len(taken) == k:
-            break
-    return taken
+        per_doc[doc] = count + 1
+        if count and len(taken) < distinct:
+            waiting.append(pair)
+            continue
+        taken.append(pair)
+        if len(taken) == distinct:
+            taken.extend(waiting)
+            waiting.clear()
+        if len(taken) >= k:
+            return taken[:k]
+    return (taken + waiting)[:k]
 
 
 def answer_first(hits: list[Hit], weight: float) -> list[Hit]:
     """The hits with each document's passages reordered among the places they hold, by score + ``weight`` x
     answer score: of two passages of the top document, the one whose sentence answers comes first.
 
-    Documents keep their places, and scores stay with the places, so the list stays ranked by score.
+    Documents keep their places, and scores stay with the places.
     """
     places: dict[str, list[int]] = {}
     for i, hit in enumerate(hits):
@@ -137,15 +153,19 @@ class Searcher:
         _one_blas_thread()
 
     def search(
-        self, question: str | Query, k: int = 10, max_per_doc: int = 3, doc_ids: frozenset[str] | None = None, mode: str = "hybrid"
+        self, question: str | Query, k: int = 10, max_per_doc: int = 3, doc_ids: frozenset[str] | None = None, mode: str = "hybrid",
+        distinct: int = DISTINCT,
     ) -> list[Hit]:
-        return self.answer(question, k, max_per_doc, doc_ids, mode).hits
+        return self.answer(question, k, max_per_doc, doc_ids, mode, distinct).hits
 
     def answer(
         self, question: str | Query, k: int = 10, max_per_doc: int = 3, doc_ids: frozenset[str] | None = None,
-        mode: str = "hybrid",
+        mode: str = "hybrid", distinct: int = DISTINCT,
     ) -> Answers:
-        """The ranked passages for ``question`` and the confidence in them; a plain string is analysed here, as given."""
+        """The ranked passages for ``question`` and the confidence in them; a plain string is analysed here, as given.
+
+        The first ``distinct`` places go to as many different documents when there are that many (see
+        cap_per_document); the other passages follow by score, at most ``max_per_doc`` of one document."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         query = question if isinstance(question, Query) else Query.of(question)
@@ -159,26 +179,28 @@ class Searcher:
         keyword = self.index.keyword.scores(query) if mode != "dense" else None
         allowed = self._allowed_rows(doc_ids)
         # Hybrid reorders a document's passages among the first ANSWER_DEPTH places, so that asking for fewer
-        # passages returns the head of the same list; the answer-type check and a verifier read the first
-        # CHECKED_ANSWERS whatever k is.
-        depth = max(k, ANSWER_DEPTH) if mode == "hybrid" else max(k, CHECKED_ANSWERS)
+        # passages returns the head of the same list; the answer-type check and a verifier read the CHECKED_ANSWERS
+        # best-scoring passages whatever k is, which the distinct places can move down by as many places.
+        depth = max(k, ANSWER_DEPTH if mode == "hybrid" else CHECKED_ANSWERS, distinct + CHECKED_ANSWERS)
         wanted = min(total, max(MIN_CANDIDATES, depth * max(4, max_per_doc) + 32))
         while True:
             dense_rows, dense_scores = self._dense(vector, wanted, allowed)
             ranked, similarity = self._rank(mode, query, dense_rows, dense_scores, keyword, allowed, wanted)
-            taken = cap_per_document(ranked, chunks, depth, max_per_doc)
+            taken = cap_per_document(ranked, chunks, depth, max_per_doc, distinct)
             if len(taken) == depth or wanted >= total:
                 break
             wanted = min(total, wanted * 4)
         idf = {t: self.index.keyword.idf(t) for t in set(query.terms)}
         cosines = self.index.sentence_scores(np.array([row for row, _ in taken], dtype=np.int64), vector)
         hits = [
-            self._hit(rank, row, score, found, idf, query.wants) for rank, ((row, score), found) in enumerate(zip(taken, cosines), start=1)
+            self._hit(rank, row, score, found, idf, query) for rank, ((row, score), found) in enumerate(zip(taken, cosines), start=1)
         ]
         if mode == "hybrid":
             hits = answer_first(hits, ANSWER_WEIGHT)
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
-        sentences = list(dict.fromkeys(h.answer.text for h in hits[:CHECKED_ANSWERS] if h.answer is not None))
+        # By score, not by place: whether the documents answer does not depend on how the list spreads them.
+        best = sorted(hits, key=lambda h: -h.score)[:CHECKED_ANSWERS]
+        sentences = list(dict.fromkeys(h.answer.text for h in best if h.answer is not None))
         kind, asked = query.answer_kind, frozenset(idf)
         stated = kind is None or any(states(kind, t, asked) for t in sentences)
         trust = unstated(confidence(similarity, coverage(query.terms, top_terms, idf)), None if stated else kind)
@@ -237,8 +259,8 @@ class Searcher:
         order = np.lexsort((rows, -dense_all, -fused))  # equal fused scores (no signal left) go by cosine
         return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))
 
-    def _hit(self, rank: int, row: int, score: float, cosines: np.ndarray, question_idf: dict[str, float], wants: str | None) -> Hit:
+    def _hit(self, rank: int, row: int, score: float, cosines: np.ndarray, question_idf: dict[str, float], query: Query) -> Hit:
         chunk = self.index.chunks[row]
         spans = self.index.sentence_spans_of(row)
-        answer = best_sentence(cosines, question_idf, wants, spans, chunk.text, chunk.start)
+        answer = best_sentence(cosines, question_idf, query.answer_kind, spans, chunk.text, chunk.start, query.parts)
         return Hit(rank, round(score, 6), chunk, answer, matched_terms(question_idf.keys(), spans, chunk.text, chunk.start))

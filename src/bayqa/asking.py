@@ -1,0 +1,107 @@
+"""What a question asks: the kind of answer it wants, and the questions it holds when it asks several at once.
+
+The answer kind steers the highlighter's figure bonus and the "not found" answer-type check: "date" for "when",
+"until when", "what year", "什么时候"; "figure" for "how many", "how much", "多少"; "amount" (of money) for a
+figure question about a toll, fee, fare, price, cost or rent, and for "what is the toll …". The first question
+word decides: "How many … when it opened?" asks for a number. "when" asks only as a question word: it opens the
+question or one of its clauses, follows "since", "until" or a verb of knowing or telling, or comes before an
+inverted auxiliary ("… and when did it open?"); elsewhere it is a conjunction ("Who was governor when the plan
+was signed?", "… focus on when analysing …") and asks for nothing. Traditional Chinese and Cantonese question
+words (什麼時候, 幾時, 幾多, 邊個月, 多少錢) count like their Simplified forms.
+
+A question such as "When was X first used, and when did Y …?" holds two questions (``parts``): its clauses are
+cut at a question mark or semicolon inside it, at "and" / "but" / "or" before a question word, and at a Chinese
+comma; each clause with a question word is a part, and a clause without one joins the next part (or the last).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bayqa.terms import terms
+
+_AUXILIARY = "is|are|was|were|will|would|did|does|do|has|have|had|can|could|should|shall|may|might|must"
+_LEAD_IN = r"and|but|or|since|until|till|from|by|know|tell(?:\s+(?:me|us))?|say|ask|asks|asked|state|states|show|shows|explain"
+_ASKS_FOR_DATE = re.compile(
+    rf"(?:^\W*|[,;:?(]\s*|\b(?:{_LEAD_IN})\s+)when\b|\bwhen\s+(?:{_AUXILIARY})\b|\b(?:what|which) (?:year|date|day|month)\b"
+    r"|[什甚][么麼麽][时時]候|何[时時]|[几幾][时時]|哪一?年|哪一?天|哪[个個]月|[几幾]月|几号|幾號"
+    r"|邊一?年|邊[個个]月|邊一?[日天]",
+    re.IGNORECASE,
+)
+# "What is the toll for a car …" asks for money like "How much is the toll …": the money word heads the phrase
+# (a preposition, punctuation or the end follows it), unlike "What is the toll road called?".
+_MONEY_WORD = r"(?:tolls?|fees?|fares?|prices?|costs?|rents?|tariffs?|charges?)"
+_WHAT_MONEY = (
+    rf"what(?:['’]s|\s+(?:is|are|was|were|will\s+be|would\s+be))\s+the\s+(?:[\w-]+\s+){{0,3}}?{_MONEY_WORD}"
+    r"(?=\s*(?:$|[?.,;:]|(?:for|of|on|to|at|per|in|from|charged|paid|payable|levied|under|each|now)\b))"
+)
+_ASKS_FOR_FIGURE = re.compile(
+    r"\b(?:how (?:many|much|long|large|big|far|old|often|high|soon)|"
+    rf"what (?:share|percentage|proportion|fraction|size|area|number|amount|quota|cap|rent|cost)|{_WHAT_MONEY})\b"
+    r"|多少|多大|多[长長]|多高|多久|多[远遠]|[几幾](?!乎)",
+    re.IGNORECASE,
+)
+# A figure question about money ("How much is the toll", "租金是多少") wants an amount of money.
+_ASKS_FOR_AMOUNT = re.compile(
+    rf"\b(?:{_MONEY_WORD}|wages?|salar(?:y|ies)|budgets?)\b"
+    r"|租金|[价價]格|[价價][钱錢]|[费費]用|[票车車学學路][价價费費]|收[费費]|多少[钱錢]|幾多[钱錢]|造[价價]|工[资資]|薪",
+    re.IGNORECASE,
+)
+# Where a question's clauses meet: a question mark or semicolon with more after it, "and" / "but" / "or" before a
+# question word, a Chinese comma.
+_CLAUSE_BREAK = re.compile(
+    r"[?？;；](?=\s*\S)|,?\s*\b(?:and|but|or)\s+(?=(?:when|what|which|who|whom|whose|where|why|how)\b)|，",
+    re.IGNORECASE,
+)
+_QUESTION_WORD = re.compile(
+    r"\b(?:when|what|which|who|whom|whose|where|why|how)\b"
+    r"|什[么麼麽]|甚[么麼麽]|哪|谁|誰|多少|[几幾](?!乎)|如何|怎|[为為]何|何[时時]|邊(?:[個个度位間啲一年日天])|[吗嗎]|是否",
+    re.IGNORECASE,
+)
+# When a date word and a figure word start at the same place (几时, 幾時), the date word is the longer, and decides.
+_KINDS = (("date", _ASKS_FOR_DATE), ("figure", _ASKS_FOR_FIGURE))
+
+
+@dataclass(frozen=True)
+class Part:
+    """One of the questions a question asks: its search terms and the kind of answer it wants (as
+    ``expected_answer`` says)."""
+
+    terms: frozenset[str]
+    answer_kind: str | None
+
+    @classmethod
+    def of(cls, text: str) -> Part:
+        return cls(frozenset(terms(text)), expected_answer(text))
+
+
+def asks_for(question: str) -> str | None:
+    """What kind of figure the question wants as its answer: "date", "figure" (a number or an amount) or None."""
+    found = [(m.start(), order, kind) for order, (kind, pattern) in enumerate(_KINDS) if (m := pattern.search(question))]
+    return min(found)[2] if found else None
+
+
+def expected_answer(question: str) -> str | None:
+    """What an answer to the question must state: "date", "amount" (of money), "figure", or None (anything)."""
+    wants = asks_for(question)
+    return "amount" if wants == "figure" and _ASKS_FOR_AMOUNT.search(question) else wants
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions ``question`` asks, each as the text of its clauses; one (the question) when it asks one."""
+    parts: list[str] = []
+    pending = ""
+    for clause in (c.strip() for c in _CLAUSE_BREAK.split(question)):
+        if not clause:
+            continue
+        pending = f"{pending} {clause}" if pending else clause
+        if _QUESTION_WORD.search(clause):
+            parts.append(pending)
+            pending = ""
+    if pending:
+        if parts:
+            parts[-1] = f"{parts[-1]} {pending}"
+        else:
+            parts.append(pending)
+    return parts if len(parts) > 1 else [question]

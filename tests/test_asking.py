@@ -1,0 +1,93 @@
+"""What a question asks (bayqa.asking): the answer kind, and the parts of a question that asks several things."""
+
+import pytest
+
+from bayqa.asking import Part, asks_for, expected_answer, question_parts
+from bayqa.query import Query
+from bayqa.terms import terms
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        # "when" asks for a date only as a question word
+        ("When did the bridge open?", "date"),
+        ("Until when was the subsidy extended?", "date"),
+        ("Do you know when the bridge opened?", "date"),
+        ("Which city is linked, and when did the link open?", "date"),
+        ("What year was the plan published?", "date"),
+        # "when" as a conjunction asks for nothing
+        ("Who was Governor of Guangdong when the framework agreement was signed?", None),
+        ("Which themes should researchers focus on when analysing the plan?", None),
+        ("Since the bridge opened, which city has road connections to both Hong Kong and Macao?", None),
+        ("How many destinations could passengers reach when the line opened?", "figure"),  # the first question word
+        # money, in English and Chinese
+        ("How much is the toll for a private car on the bridge?", "amount"),
+        ("What is the toll for a private car on the bridge?", "amount"),
+        ("What is the high-speed rail fare from West Kowloon to Futian?", "amount"),
+        ("What's the annual rent?", "amount"),
+        ("What’s the fare for a child?", "amount"),
+        ("What are the fees charged to applicants?", "amount"),
+        ("What is the toll road called?", None),  # the money word does not head the phrase
+        ("What is the cost-sharing arrangement?", None),
+        ("What are the costs and benefits?", None),
+        ("收费是多少？", "amount"),
+        ("费用是多少？", "amount"),
+        ("票价是多少？", "amount"),
+        ("写字楼租金是多少？", "amount"),
+        ("How many jobs will the zone create?", "figure"),
+    ],
+)
+def test_the_answer_kind_of_when_and_money_questions(question: str, kind: str | None) -> None:
+    assert expected_answer(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("traditional", "simplified"),
+    [
+        ("香港科學園深圳分園是什麼時候開幕的？", "香港科学园深圳分园是什么时候开幕的？"),
+        ("大橋幾時通車？", "大桥什么时候通车？"),
+        ("園區有幾多間公司？", "园区有多少家公司？"),
+        ("邊個月開始接受申請？", "哪个月开始接受申请？"),
+        ("車票多少錢？", "车票多少钱？"),
+        ("收費是多少？", "收费是多少？"),
+    ],
+)
+def test_traditional_and_cantonese_question_words_count_like_simplified(traditional: str, simplified: str) -> None:
+    assert expected_answer(traditional) == expected_answer(simplified) is not None
+
+
+def test_almost_is_no_how_many() -> None:
+    assert asks_for("几乎所有企业都在哪里注册？") is None and asks_for("幾乎所有企業都在哪裡註冊？") is None
+
+
+def test_a_date_word_and_a_figure_word_at_the_same_place_ask_for_a_date() -> None:
+    assert asks_for("几时开通？") == asks_for("幾時開通？") == "date"
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("When was the scheme first used, and when did the quota rise?",
+         ["When was the scheme first used", "when did the quota rise?"]),
+        ("Which pairs of cities are linked, and which link is strongest?",
+         ["Which pairs of cities are linked", "which link is strongest?"]),
+        ("When did the bridge open? How much did it cost?", ["When did the bridge open", "How much did it cost?"]),
+        ("For the bridge, when did it open and how much did it cost?",
+         ["For the bridge, when did it open", "how much did it cost?"]),
+        ("河套合作区什么时候开始建设，面积是多少？", ["河套合作区什么时候开始建设", "面积是多少？"]),
+        ("根据规划，河套合作区面积是多少？", ["根据规划，河套合作区面积是多少？"]),  # one question: the comma only leads in
+        ("What are the costs and benefits?", ["What are the costs and benefits?"]),
+        ("Who was mayor when the plan was issued?", ["Who was mayor when the plan was issued?"]),
+    ],
+)
+def test_a_question_is_cut_into_the_questions_it_asks(question: str, parts: list[str]) -> None:
+    assert question_parts(question) == parts
+
+
+def test_a_query_keeps_its_parts_only_when_it_asks_several_things() -> None:
+    query = Query.of("When did the bridge open, and how much did it cost?")
+    assert query.parts == (Part(frozenset(terms("When did the bridge open")), "date"),
+                           Part(frozenset(terms("how much did it cost?")), "amount"))
+    assert query.answer_kind == "date"  # the first question word still decides the whole question's kind
+    assert Query.of("When did the bridge open?").parts == ()
