@@ -30,7 +30,7 @@ class SearchRequest(BaseModel):
 
 
 class AnswerOut(BaseModel):
-    text: str = Field(description="The sentence of the passage that best answers the question.")
+    text: str = Field(description="The sentence of the passage that best answers the question, or up to three consecutive sentences when the question has several parts or the answer runs on.")
     start: int = Field(description="Character offset of the sentence in the document text.")
     end: int
 
