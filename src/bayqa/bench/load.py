@@ -151,10 +151,12 @@ class Server:
         # The collections are built from replicas in memory, not from the corpus folder: a start-up reconciliation
         # would re-index them from the folder while the bench measures.
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "BAYQA_MODEL": model, "BAYQA_RECONCILE": "false"}
+        # Its log goes to a file: a pipe nobody reads fills up after some hundred access lines and stalls the server.
+        self.log = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bayqa.cli", "serve", "--index", str(index), "--corpus", str(corpus),
              "--port", str(self.port), "--workers", str(workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env=env, stdout=subprocess.DEVNULL, stderr=self.log, text=True,
         )
 
     def __enter__(self) -> Server:
@@ -164,7 +166,8 @@ class Server:
         expected = self.workers if self.workers > 1 else None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"bayqa serve exited: {self.process.stderr.read()[-2000:] if self.process.stderr else ''}")
+                self.log.seek(0)
+                raise RuntimeError(f"bayqa serve exited: {self.log.read()[-2000:]}")
             try:
                 health = httpx.get(f"{self.url}/health", timeout=2)
                 if health.status_code == 200 and health.json().get("search_processes") == expected:
@@ -181,6 +184,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.log.close()
 
 
 def http_figures(
