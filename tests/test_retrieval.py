@@ -363,3 +363,14 @@ def test_off_topic_question_is_flagged(shipped_service: Service) -> None:
     answerable = shipped_service.answer("When did the Hong Kong–Zhuhai–Macao Bridge open to traffic?", k=3)
     assert not answerable.confidence.low
     assert answerable.confidence.score > off_topic.confidence.score
+
+
+def test_simplified_and_traditional_text_share_their_terms_and_offsets() -> None:
+    from bayqa.terms import term_spans, terms
+
+    assert terms("粤港澳大湾区发展规划纲要") == terms("粵港澳大灣區發展規劃綱要")
+    assert terms("什么时候开通") == terms("什麼時候開通"), "Traditional question words are dropped like Simplified ones"
+    traditional = "香港國際機場第三跑道"
+    spans = term_spans(traditional)
+    assert [t for t, _, _ in spans] == terms("香港国际机场第三跑道")
+    assert all(len(traditional[a:b]) == len(t) for t, a, b in spans), "offsets point at the document's own characters"

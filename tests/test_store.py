@@ -338,3 +338,18 @@ def test_a_new_reader_re_embeds_only_the_documents_it_reads_differently(tmp_path
     report = build(store, [reread, *docs[1:]], FAKE, newest)
     assert report.changed == (first.id,) and report.chunks_embedded >= 1, "same bytes, read differently: re-embedded"
     assert set(report.unchanged) == {d.id for d in docs[1:]}
+
+
+def test_new_search_terms_recount_bm25_and_embed_nothing(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    store = IndexStore(tmp_path / "index")
+    docs = documents_of(make_corpus(tmp_path / "corpus", {**DOCS, "hetao.md": "# 河套\n\n河套深港科技创新合作区面积3.89平方公里。"}))
+    build(store, docs, FAKE, replace(SETTINGS, terms=SETTINGS.terms - 1))  # an index counted with the old terms
+    report = build(store, docs, FAKE, SETTINGS)
+    assert report.generation is not None and report.chunks_embedded == 0
+    assert any("search terms changed" in note for note in report.notes)
+    loaded = store.open()
+    hetao = loaded.rows_by_doc["hetao.md"][0]
+    assert loaded.keyword.scores(Query.of("河套深港科技創新合作區的面積"))[hetao] > 0, "a Traditional question finds Simplified text"
+    assert build(store, docs, FAKE, SETTINGS).up_to_date

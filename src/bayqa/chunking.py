@@ -16,6 +16,7 @@ from typing import Literal
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from bayqa.documents import Document, Section
+from bayqa.terms import TERMS_VERSION
 
 TokenCounter = Callable[[str], int]
 
@@ -76,8 +77,10 @@ class ChunkSettings:
     window_tokens: int = 256
     sentence_vectors: SentenceVectors = "separate"
     #: The version of the document readers (bayqa.parsing.PARSER_VERSION): a new one reads files differently, so
-    #: every document is read, chunked and embedded again.
+    #: documents whose passages come out differently are embedded again.
     reader: int = 0
+    #: The version of the search terms (bayqa.terms.TERMS_VERSION): a new one recounts BM25, embedding nothing.
+    terms: int = TERMS_VERSION
 
 
 def chunk_id(doc_id: str, start: int, end: int, text: str) -> str:

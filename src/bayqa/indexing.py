@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
@@ -91,7 +91,7 @@ def build_holding_lock(
     started = time.perf_counter()
     store.remove_partial_generations()
     notes: list[str] = []
-    previous, reread = _previous_for_reuse(store, encoder, settings, notes)
+    previous, reread, recount = _previous_for_reuse(store, encoder, settings, notes)
     old_docs = previous.documents if previous else {}
     new_ids = {d.id for d in documents}
     added = tuple(d.id for d in documents if d.id not in old_docs)
@@ -103,7 +103,7 @@ def build_holding_lock(
     removed = tuple(sorted(set(old_docs) - new_ids))
     fingerprint = corpus_fingerprint(documents)
     current = previous is not None and previous.manifest.format == FORMAT_VERSION
-    if (current and not force and not reread and not (added or changed or removed)
+    if (current and not force and not reread and not recount and not (added or changed or removed)
             and previous.manifest.corpus_fingerprint == fingerprint):
         store.prune()
         return BuildReport(None, unchanged=unchanged, problems=tuple(problems), chunks_total=previous.manifest.chunks,
@@ -127,9 +127,11 @@ def build_holding_lock(
     contents = Contents(
         model=encoder.model_id, dimension=encoder.dimension, chunking=asdict(settings), corpus_fingerprint=fingerprint,
         built_at=now, documents=documents, infos=[info(d) for d in documents], chunks=to_embed, rows=rows,
-        keyword_texts=[c.embedding_text for c in to_embed],
+        keyword_texts=[c.embedding_text for c in to_embed], recount=recount,
     )
     plan = store.plan(previous, reuse, (*changed, *removed), len(to_embed))
+    if recount:  # every passage's terms counted again: only a rebuild writes the counts of every row
+        plan = replace(plan, patch=None)
     manifest = store.write(contents, plan, started=started, before_switch=before_switch)
     return BuildReport(
         manifest.generation, added=added, changed=changed, removed=removed, unchanged=unchanged, problems=tuple(problems),
@@ -147,32 +149,36 @@ def corpus_fingerprint(documents: Sequence[Document]) -> str:
 
 def _previous_for_reuse(
     store: IndexStore, encoder: Encoder, settings: ChunkSettings, notes: list[str],
-) -> tuple[LiveSummary | None, bool]:
-    """The live generation, if its vectors can be reused (same model and chunking), and whether the document readers
-    changed since it was built (then its documents must be compared passage by passage, not by their bytes)."""
+) -> tuple[LiveSummary | None, bool, bool]:
+    """The live generation, if its vectors can be reused (same model and chunking); whether the document readers
+    changed since it was built (then its documents are compared passage by passage, not by their bytes); and whether
+    the search terms changed (then BM25 is counted again for every passage)."""
     try:
         previous = store.live()
     except IndexStoreError as exc:
         notes.append(f"previous index not reused: {exc}")
-        return None, False
+        return None, False, False
     if previous is None:
-        return None, False
+        return None, False, False
     if previous.manifest.model != encoder.model_id or previous.manifest.dimension != encoder.dimension:
         notes.append(f"model changed from {previous.manifest.model!r} to {encoder.model_id!r}: everything is re-embedded")
-        return None, False
-    before, now = {"reader": 0, **previous.manifest.chunking}, asdict(settings)
+        return None, False, False
+    before, now = {"reader": 0, "terms": 0, **previous.manifest.chunking}, asdict(settings)
     changed = {k for k in now if before.get(k) != now[k]}
-    if changed == {"reader"}:
-        notes.append(f"the document readers changed (version {before['reader']} to {now['reader']}): documents whose "
-                     "passages now come out differently are embedded again, the others keep their vectors")
-        return previous, True
+    if changed and changed <= {"reader", "terms"}:
+        if "reader" in changed:
+            notes.append(f"the document readers changed (version {before['reader']} to {now['reader']}): documents whose "
+                         "passages now come out differently are embedded again, the others keep their vectors")
+        if "terms" in changed:
+            notes.append(f"search terms changed (version {before['terms']} to {now['terms']}): BM25 is counted again")
+        return previous, "reader" in changed, "terms" in changed
     if changed == {"sentence_vectors"}:
         notes.append(f"sentence vectors changed from {before['sentence_vectors']} to {now['sentence_vectors']}: everything is re-embedded")
-        return None, False
+        return None, False, False
     if changed:
         notes.append("chunking settings changed: everything is re-chunked and re-embedded")
-        return None, False
-    return previous, False
+        return None, False, False
+    return previous, False, False
 
 
 def _read_differently(previous: LiveSummary, documents: Sequence[Document], encoder: Encoder, settings: ChunkSettings) -> set[str]:

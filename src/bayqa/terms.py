@@ -53,11 +53,35 @@ STOPWORDS = frozenset(
 _CJK_STOP = re.compile(r"(有?多[少大长久高远]|时候|怎么|如何|为何|[的是了吗呢么什哪谁几吧])")
 
 
+#: Bump when terms change for the same text: an index counted with other terms is recounted by the next build.
+TERMS_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def _to_simplified():  # noqa: ANN202 - OpenCC's converter object
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=65536)
+def simplified(run: str) -> str:
+    """A run of Chinese characters in Simplified script, character for character, so that Simplified and Traditional
+    text share their terms and every offset stays put (a phrase OpenCC would rewrite to another length is converted
+    one character at a time instead)."""
+    converter = _to_simplified()
+    whole = converter.convert(run)
+    if len(whole) == len(run):
+        return whole
+    return "".join(c if len(s := converter.convert(c)) != 1 else s for c in run)
+
+
 def _cjk_terms(run: str, offset: int, places: tuple[list[int], list[int]] | None) -> list[str]:
-    """The terms of a run of Chinese characters: the bigrams of each piece between particles, or the piece itself
-    when it is one character. With ``places``, the start and end of each (the run starting at ``offset``) are added."""
+    """The terms of a run of Chinese characters, in Simplified script: the bigrams of each piece between particles, or
+    the piece itself when it is one character. With ``places``, the start and end of each (the run starting at
+    ``offset``) are added."""
     out: list[str] = []
-    parts = _CJK_STOP.split(run)  # piece, particle, piece, ..., piece
+    parts = _CJK_STOP.split(simplified(run))  # piece, particle, piece, ..., piece
     for i in range(0, len(parts), 2):
         piece = parts[i]
         found = [piece] if len(piece) == 1 else [piece[j : j + 2] for j in range(len(piece) - 1)]

@@ -33,6 +33,7 @@ class Contents:
     chunks: Sequence[Chunk]  # the passages of the documents not reused, in that order: the new rows
     rows: Part  # their vectors (a float32 matrix), sentence codes and (passage number, start, end) of each sentence
     keyword_texts: Sequence[str]  # what BM25 counts of each new passage
+    recount: bool = False  # count every passage's terms again (the terms changed); only a rebuild does
 
 
 def write_patch(partial: Path, contents: Contents, plan: Plan) -> list[tuple[str, int]]:
@@ -86,8 +87,11 @@ def write_rebuild(partial: Path, contents: Contents, plan: Plan, exact_below: in
     name = new_segment_name()
     write_segment(partial / name, index, sentences, spans)
     write_chunk_db(partial / name / CHUNK_STORE, contents.documents, contents.infos, [*kept_chunks, *contents.chunks])
-    keyword = previous.keyword if previous is not None else KeywordIndex.empty()
-    keyword.extended(kept_rows, contents.keyword_texts).save(partial / name / KEYWORD_FOLDER)
+    if contents.recount:
+        keyword = KeywordIndex.build([c.embedding_text for c in [*kept_chunks, *contents.chunks]])
+    else:
+        keyword = (previous.keyword if previous is not None else KeywordIndex.empty()).extended(kept_rows, contents.keyword_texts)
+    keyword.save(partial / name / KEYWORD_FOLDER)
     return [(name, len(kept_chunks) + len(contents.chunks))]
 
 
