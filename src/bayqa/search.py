@@ -57,6 +57,7 @@ class Answers:
     mode: str
     hits: list[Hit]
     confidence: Confidence
+    signals: tuple[float, float] = (0.0, 0.0)  # the (similarity, coverage) the confidence came from (bayqa.calibration)
 
 
 def cap_per_document(
@@ -203,10 +204,11 @@ class Searcher:
         sentences = list(dict.fromkeys(h.answer.text for h in best if h.answer is not None))
         kind, asked = query.answer_kind, frozenset(idf)
         stated = kind is None or any(states(kind, t, asked) for t in sentences)
-        trust = unstated(confidence(similarity, coverage(query.terms, top_terms, idf)), None if stated else kind)
+        signals = (similarity, coverage(query.terms, top_terms, idf))
+        trust = unstated(confidence(*signals), None if stated else kind)
         if self.verifier is not None and needs_check(trust) and self.verifier.reads(query):
             trust = checked(trust, self.verifier.probability(query, sentences))
-        return Answers(mode, hits[:k], trust)
+        return Answers(mode, hits[:k], trust, signals)
 
     def _allowed_rows(self, doc_ids: frozenset[str] | None) -> np.ndarray | None:
         if doc_ids is None:
