@@ -52,14 +52,6 @@ class Job:
     outcome: dict[str, Any] | None
     error: str | None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "kind": self.kind, "document": self.document, "state": self.state,
-            "progress": {"done": self.done, "total": self.total},
-            "created_at": self.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
-            "outcome": self.outcome, "error": self.error,
-        }
-
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
