@@ -87,3 +87,28 @@ def test_front_matter_metadata_survives_the_parse_cache(tmp_path: Path) -> None:
     key = ParseCache.key(data, "markdown")
     cache.put(key, content, ParseLimits())
     assert cache.get(key, ParseLimits()) == content
+
+
+def test_a_build_reads_the_cache_once_per_file_and_records_its_use_once(tmp_path: Path) -> None:
+    from bayqa.parsing import BoundedReader
+
+    class Counting(ParseCache):
+        gets = touches = 0
+
+        def get(self, key, limits):
+            Counting.gets += 1
+            return super().get(key, limits)
+
+        def touch(self, keys):
+            Counting.touches += 1
+            super().touch(keys)
+
+    (tmp_path / "corpus").mkdir()
+    for n in range(3):
+        (tmp_path / "corpus" / f"{n}.txt").write_text(f"Note {n}\n\nThe Hetao zone, note {n}.", encoding="utf-8")
+    cache = Counting(tmp_path / "parsed.sqlite")
+    with BoundedReader(cache, ParseLimits()) as read:
+        first = load_corpus(tmp_path / "corpus", read)
+        again = load_corpus(tmp_path / "corpus", read)  # what a build does: before the lock, then under it
+    assert first.documents == again.documents and len(first.documents) == 3
+    assert (Counting.gets, Counting.touches) == (3, 1), "one look-up per file, one write for the whole build"

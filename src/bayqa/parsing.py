@@ -54,6 +54,7 @@ class ParseCache:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lookups: sqlite3.Connection | None = None
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, content BLOB, error TEXT, reason TEXT, "
@@ -74,11 +75,12 @@ class ParseCache:
         return f"{PARSER_VERSION}:{kind}:{content_hash(data)}"
 
     def get(self, key: str, limits: ParseLimits) -> Content | DocumentError | None:
-        with self._connect() as db:
-            row = db.execute("SELECT content, error, reason, limits FROM parsed WHERE key = ?", (key,)).fetchone()
-            if row is None:
-                return None
-            db.execute("UPDATE parsed SET used = ? WHERE key = ?", (time.time(), key))
+        """The cached result of ``key`` (``touch`` records its use: one write per build, not one per file)."""
+        if self._lookups is None:  # one connection for a build's many look-ups, closed by ``close``
+            self._lookups = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        row = self._lookups.execute("SELECT content, error, reason, limits FROM parsed WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
         stored, error, reason, limited = row
         if error is None:
             return _content_of(stored)
@@ -94,6 +96,17 @@ class ParseCache:
             values = (key, None, str(result), result.reason, limited, time.time())
         with self._connect() as db:
             db.execute("INSERT OR REPLACE INTO parsed VALUES (?,?,?,?,?,?)", values)
+
+    def close(self) -> None:
+        if self._lookups is not None:
+            self._lookups.close()
+            self._lookups = None
+
+    def touch(self, keys: set[str]) -> None:
+        """Record that a build used ``keys`` now (what ``prune`` keeps)."""
+        now = time.time()
+        with self._connect() as db:
+            db.executemany("UPDATE parsed SET used = ? WHERE key = ?", ((now, k) for k in keys))
 
     def prune(self, keep: set[str], unseen_for: float = KEEP_UNSEEN_SECONDS) -> int:
         """Drop entries not in ``keep`` that nobody used for ``unseen_for`` seconds; returns how many."""
@@ -142,6 +155,7 @@ class BoundedReader:
         self.limits = limits
         self.seen: set[str] = set()
         self.durations: list[float] = []
+        self._read: dict[str, Content | DocumentError] = {}  # this reader's results: a build reads the folder twice
         self._worker: tuple[subprocess.Popen[bytes], Connection, Connection] | None = None
 
     def __enter__(self) -> BoundedReader:
@@ -149,17 +163,24 @@ class BoundedReader:
 
     def __exit__(self, *exc: object) -> None:
         self._stop_worker()
+        if self.cache is not None:
+            self.cache.close()
+            if self.seen:
+                self.cache.touch(self.seen)
 
     def __call__(self, data: bytes, kind: str, name: str) -> Content:
         key = ParseCache.key(data, kind)
         self.seen.add(key)
-        cached = self.cache.get(key, self.limits) if self.cache is not None else None
+        cached = self._read.get(key)
+        if cached is None and self.cache is not None:
+            cached = self.cache.get(key, self.limits)
         if cached is None:
             started = time.perf_counter()
             cached = self._parse(data, kind, name)
             self.durations.append(time.perf_counter() - started)
             if self.cache is not None:
                 self.cache.put(key, cached, self.limits)
+        self._read[key] = cached
         if isinstance(cached, DocumentError):
             raise DocumentError(_renamed(str(cached), name), cached.reason)
         return cached
