@@ -7,7 +7,7 @@ from bayqa.config import Settings
 from bayqa.documents import load_corpus
 from bayqa.embedding import MIN_COSINE, Embedder
 from bayqa.indexing import build, chunk_sentences
-from bayqa.store import IndexStore
+from bayqa.store import FORMAT_VERSION, IndexStore
 from bayqa.search import MODES, Searcher
 from bayqa.service import Service
 
@@ -204,7 +204,7 @@ def test_a_format_8_index_is_served_and_then_rewritten_without_embedding(tmp_pat
     report = Service(Settings(corpus=corpus, index=tmp_path / "old", exact_search_below=2), embedder).build()
     assert report.generation is not None and report.chunks_embedded == 0, "nothing changed: the vectors are reused"
     upgraded = store.open()
-    assert upgraded.manifest.format == 9 and upgraded.manifest.retired == 0 and len(upgraded.manifest.segments) == 1
+    assert upgraded.manifest.format == FORMAT_VERSION and upgraded.manifest.retired == 0 and len(upgraded.manifest.segments) == 1
     assert sorted(c.id for c in upgraded.chunks) == sorted(c.id for c in fresh.chunks)
     # The rewrite answers as the index it rewrote, and its best passage is a fresh build's. (Beyond the first place a
     # fresh build may differ: the fixture's vectors are bfloat16, and a CPU with VNNI but not AMX embeds in int8.)

@@ -2,7 +2,6 @@
 with hand-made vectors or a fake encoder (vectors from hashed words: deterministic, and blind to meaning)."""
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -14,9 +13,8 @@ from bayqa.chunking import ChunkSettings, chunk_document
 from bayqa.documents import Document, load_corpus, parse_document
 from bayqa.indexing import BuildReport, build, chunk_sentences
 from bayqa.query import Query
-from bayqa.store import LOCK_FILE, Contents, DocumentInfo, IndexBusy, IndexMismatch, IndexMissing, IndexStore, Part, quantize
+from bayqa.store import FORMAT_VERSION, LOCK_FILE, Contents, DocumentInfo, IndexBusy, IndexMismatch, IndexMissing, IndexStore, Part, quantize
 from bayqa.store import plan as plan_module
-from bayqa.store import segments as segments_module
 from bayqa.store.codes import CODE_SPREAD, dequantize, quantized_scores
 from bayqa.store.manifest import Retired
 from bayqa.store.plan import Layout, PatchPlan, patch_plan
@@ -95,7 +93,7 @@ def test_the_store_writes_what_it_is_handed(tmp_path: Path) -> None:
         manifest = store.write(contents, store.plan(None, set(), (), len(contents.chunks)), started=time.perf_counter())
     loaded = store.open("hand/made")
     assert loaded.generation == manifest.generation == store.current_generation()
-    assert (manifest.format, manifest.model, manifest.documents, manifest.chunks, manifest.retired) == (9, "hand/made", 3, 3, 0)
+    assert (manifest.format, manifest.model, manifest.documents, manifest.chunks, manifest.retired) == (FORMAT_VERSION, "hand/made", 3, 3, 0)
     assert loaded.chunks == list(contents.chunks) and list(loaded.documents) == sorted(DOCS)
     assert loaded.documents["bridge.md"] == contents.infos[0] and loaded.document_text("tax.md") == documents[1].text
     assert np.array_equal(loaded.vectors_of([0, 1, 2]), contents.rows.vectors)
@@ -242,7 +240,7 @@ def test_loading_after_an_addition_borrows_the_shared_segment_and_equals_a_full_
     assert after_removal.vectors.parts[0] is not served.vectors.parts[0] and "tax.md" not in after_removal.documents
 
 
-def test_a_patch_links_the_main_segment_and_retires_rows_that_searches_skip(tmp_path: Path) -> None:
+def test_a_patch_shares_the_main_segment_and_retires_rows_that_searches_skip(tmp_path: Path) -> None:
     corpus = notes_corpus(tmp_path)
     store = IndexStore(tmp_path / "index")
     build_folder(store, corpus)
@@ -254,8 +252,8 @@ def test_a_patch_links_the_main_segment_and_retires_rows_that_searches_skip(tmp_
     assert report.changed == ("tax.md",) and report.removed == ("rail.txt",) and report.chunks_embedded == 1
     patched = store.open()
     assert [rows for _, rows in patched.manifest.segments] == [10, 1] and patched.manifest.segments[0][0] == main
-    for name in ("vectors.faiss", "chunks.sqlite", "keyword/counts.npz"):
-        assert (patched.path / main / name).stat().st_ino == (first.path / main / name).stat().st_ino, f"{name} is linked"
+    assert not list(patched.path.glob("seg-*")) and not list(first.path.glob("seg-*")), "segments live in the shared folder"
+    assert (tmp_path / "index" / "segments" / main / "vectors.faiss").is_file(), "named by both generations, stored once"
     retired = json.loads((patched.path / "retired.json").read_text())
     assert retired["documents"] == ["rail.txt", "tax.md"] and len(retired["rows"]) == patched.manifest.retired == 2
     assert not patched.alive[retired["rows"]].any() and patched.alive.sum() == patched.manifest.chunks == 9
@@ -274,25 +272,6 @@ def test_retiring_past_the_share_compacts_into_one_segment(tmp_path: Path) -> No
     assert len(index.manifest.segments) == 1 and index.manifest.retired == 0 and index.alive is None
     assert not (tmp_path / "index" / index.generation / "retired.json").exists()
     assert len(index.chunks) == index.manifest.chunks == 7
-
-
-def test_a_segment_is_copied_where_files_cannot_be_linked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    corpus = make_corpus(tmp_path / "corpus", DOCS)
-    store = IndexStore(tmp_path / "index")
-    build_folder(store, corpus)
-    first = store.open()
-
-    def no_links(*args: object) -> None:
-        raise OSError(18, "Invalid cross-device link")
-
-    monkeypatch.setattr(segments_module.os, "link", no_links)
-    (corpus / "port.txt").write_text("Shenzhen Bay Port opened in 2007 with co-location.", encoding="utf-8")
-    build_folder(store, corpus)
-    monkeypatch.undo()
-    after = store.open()
-    main = first.manifest.segments[0][0]
-    assert after.manifest.segments[0][0] == main and after.chunks[:3] == first.chunks
-    assert os.stat(after.path / main / "vectors.faiss").st_ino != os.stat(first.path / main / "vectors.faiss").st_ino
 
 
 def test_sentence_vectors_survive_four_bit_storage(tmp_path: Path) -> None:

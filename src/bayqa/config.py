@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     parse_memory_mb: int = Field(
         1024, ge=256, le=65536, description="Most memory the process reading one file may use, in MB; a file over it is skipped.",
     )
+    segment_grace_seconds: float = Field(
+        600, ge=0, description="How long a segment that no generation names any more is kept before it is deleted: "
+        "a server over the same folder may still be loading a generation that named it.",
+    )
     reconcile: bool = Field(
         True, description="At start, a server brings the index in line with the corpus folder (a no-op when nothing "
         "changed). Turn off to serve an index built from elsewhere than the corpus folder (the bench's collections).",

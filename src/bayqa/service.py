@@ -61,7 +61,8 @@ class IndexedDocument:
 class Service:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.store = IndexStore(settings.index, exact_below=settings.exact_search_below)
+        self.store = IndexStore(settings.index, exact_below=settings.exact_search_below,
+                                grace_seconds=settings.segment_grace_seconds)
         self._embedder = embedder
         self._searcher: Searcher | None = None
         self._load_lock = threading.Lock()

@@ -4,6 +4,7 @@ hands it (it never embeds: see bayqa.indexing)."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -11,21 +12,28 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bayqa.store.generations import (
-    PARTIAL, current_generation, fsync_tree, generation_before, new_generation_name, remove_old_generations,
+    PARTIAL, current_generation, fsync_dir, fsync_tree, generation_before, new_generation_name, remove_old_generations,
     remove_partial_generations, switch, write_lock,
 )
 from bayqa.store.loaded import LiveSummary, LoadedIndex
 from bayqa.store.manifest import FORMAT_VERSION, MANIFEST_FILE, IndexMismatch, IndexMissing, IndexStoreError, Manifest, Retired
 from bayqa.store.plan import Plan, patch_plan
+from bayqa.store.shared import collect, remove_partial_segments, segment_names, segments_folder
 from bayqa.store.writer import Contents, write_patch, write_rebuild
+
+#: Formats whose segments a patch keeps as they are: format 9's differ only in where they are (see shared.adopt).
+PATCHABLE_FORMATS = (9, FORMAT_VERSION)
+#: How long a segment no generation names is kept before it is deleted (BAYQA_SEGMENT_GRACE_SECONDS).
+SEGMENT_GRACE_SECONDS = 600.0
 
 
 class IndexStore:
     """The index folder: find, open and write generations."""
 
-    def __init__(self, root: Path, exact_below: int = 20_000) -> None:
+    def __init__(self, root: Path, exact_below: int = 20_000, grace_seconds: float = SEGMENT_GRACE_SECONDS) -> None:
         self.root = Path(root)
         self.exact_below = exact_below
+        self.grace_seconds = grace_seconds
 
     def current_generation(self) -> str | None:
         return current_generation(self.root)
@@ -77,9 +85,9 @@ class IndexStore:
 
     def plan(self, previous: LiveSummary | None, reuse: Collection[str], replaced: Collection[str], new_rows: int) -> Plan:
         """How to write the next generation, keeping the rows of ``reuse`` from ``previous``: a patch when
-        ``patch_plan`` allows one (``previous`` in the current format), else a rebuild."""
+        ``patch_plan`` allows one (``previous`` in a format whose segments are this format's), else a rebuild."""
         patch = None
-        if previous is not None and previous.manifest.format == FORMAT_VERSION and reuse:
+        if previous is not None and previous.manifest.format in PATCHABLE_FORMATS and reuse:
             patch = patch_plan(previous.layout(replaced), reuse, replaced, new_rows)
         return Plan(previous, frozenset(reuse), patch)
 
@@ -93,14 +101,19 @@ class IndexStore:
         live = self.current_generation()
         generation = new_generation_name()
         partial = self.root / f"{generation}{PARTIAL}"
+        shared = segments_folder(self.root)
+        before = segment_names(self.root)
         try:
             partial.mkdir()
             if plan.patch is not None:
-                segments = write_patch(partial, contents, plan)
+                segments = write_patch(shared, contents, plan)
                 retired = plan.patch.retired
             else:
-                segments = write_rebuild(partial, contents, plan, self.exact_below)
+                segments = write_rebuild(shared, contents, plan, self.exact_below)
                 retired = Retired()
+            for name in segment_names(self.root) - before:
+                fsync_tree(shared / name)
+            fsync_dir(shared)
             retired.write(partial)
             manifest = Manifest(
                 format=FORMAT_VERSION, generation=generation, model=contents.model, dimension=contents.dimension,
@@ -118,15 +131,22 @@ class IndexStore:
             switch(self.root, generation)
         except BaseException:
             self.remove_partial_generations()
+            if self.current_generation() != generation:  # written for this generation alone, which never went live
+                for name in segment_names(self.root) - before:
+                    shutil.rmtree(shared / name, ignore_errors=True)
             raise
         remove_old_generations(self.root, keep={generation, live or generation})
+        collect(self.root, self.grace_seconds)
         return manifest
 
     def prune(self) -> None:
-        """Remove every generation but the live one and the one before it (a process may still be loading it)."""
+        """Remove every generation but the live one and the one before it (a process may still be loading it), and
+        the segments no generation has named for the grace period."""
         live = self.current_generation()
         remove_old_generations(self.root, keep={live, *generation_before(self.root, live)})
+        collect(self.root, self.grace_seconds)
 
     def remove_partial_generations(self) -> None:
         """Remove what a build that died left half written."""
         remove_partial_generations(self.root)
+        remove_partial_segments(self.root)

@@ -64,13 +64,13 @@ def switch(root: Path, generation: str) -> None:
 
 def generation_before(root: Path, live: str | None) -> list[str]:
     """The newest generation older than ``live``: a process that has not switched yet may still load it."""
-    older = [p.name for p in _generations(root) if live is not None and p.name < live]
+    older = [p.name for p in complete_generations(root) if live is not None and p.name < live]
     return older[-1:]
 
 
 def remove_old_generations(root: Path, keep: set[str | None]) -> None:
     """Everything but ``keep``: older generations and any that a crash left unswitched."""
-    for path in _generations(root):
+    for path in complete_generations(root):
         if path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
 
@@ -81,7 +81,8 @@ def remove_partial_generations(root: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _generations(root: Path) -> list[Path]:
+def complete_generations(root: Path) -> list[Path]:
+    """The complete generation folders, oldest first."""
     return sorted(p for p in root.glob("gen-*") if p.is_dir() and not p.name.endswith(PARTIAL))
 
 

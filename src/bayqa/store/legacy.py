@@ -1,6 +1,6 @@
-"""Reading formats 7 and 8, converted in memory to what format 9 holds (the next build writes them as format 9).
+"""Reading formats 7 and 8, converted in memory to what formats 9 and 10 hold (the next build writes the current one).
 
-They differ from format 9 in three places: a chunk database holds each passage's text and title and its
+They differ from formats 9 and 10 in three places: a chunk database holds each passage's text and title and its
 documents' plain texts; sentence vectors are int8 codes with a scale per vector; and one file of BM25 counts
 (``keyword/`` in the generation folder, its retired rows already blank) serves the whole generation.
 """
@@ -17,9 +17,12 @@ from bayqa.store.chunkdb import compressed
 from bayqa.store.codes import quantize
 from bayqa.store.segments import Part
 
+#: The formats read through this module (9 differs from the current one only in where its segments are).
+LEGACY_FORMATS = (7, 8)
+
 
 def read_legacy_chunks(db: sqlite3.Connection, headings: Callable[[str], tuple[str, ...]]) -> tuple[dict[str, bytes], list[Chunk]]:
-    """A format 7 or 8 chunk database: its documents' texts compressed as format 9 keeps them, and its passages."""
+    """A format 7 or 8 chunk database: its documents' texts compressed as later formats keep them, and its passages."""
     texts = {doc_id: compressed(text) for doc_id, text in db.execute("SELECT id, text FROM documents")}
     chunks = [
         Chunk(id=r[0], doc_id=r[1], ordinal=r[2], title=r[3], headings=headings(r[4]), page=r[5], start=r[6], end=r[7], text=r[8])
@@ -29,7 +32,7 @@ def read_legacy_chunks(db: sqlite3.Connection, headings: Callable[[str], tuple[s
 
 
 def legacy_part(part: Part) -> Part:
-    """A format 7 or 8 segment's contents with its sentence vectors in format 9's 4-bit codes."""
+    """A format 7 or 8 segment's contents with its sentence vectors in the later formats' 4-bit codes."""
     return Part(part.vectors, quantize(_legacy_dequantize(part.sentences)), part.spans)
 
 

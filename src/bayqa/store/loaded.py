@@ -14,8 +14,8 @@ from bayqa.chunking import Chunk
 from bayqa.keyword import KeywordIndex
 from bayqa.store.chunkdb import decompressed, document_infos, document_texts, headings, read_chunks, read_only, rows_by_document
 from bayqa.store.codes import dequantize, quantized_scores
-from bayqa.store.legacy import legacy_part, read_legacy_chunks
-from bayqa.store.manifest import CHUNK_STORE, FORMAT_VERSION, MANIFEST_FILE, DocumentInfo, IndexMismatch, Layout, Manifest, Retired
+from bayqa.store.legacy import LEGACY_FORMATS, legacy_part, read_legacy_chunks
+from bayqa.store.manifest import CHUNK_STORE, MANIFEST_FILE, DocumentInfo, IndexMismatch, Layout, Manifest, Retired
 from bayqa.store.segments import KEYWORD_FOLDER, Part, read_segment
 from bayqa.store.vectors import Segments
 
@@ -37,7 +37,7 @@ class LoadedIndex:
         tail_documents: dict[str, DocumentInfo] = {}
         tail_texts: dict[str, bytes] = {}
         from_disk = self.manifest.segments
-        legacy = self.manifest.format < FORMAT_VERSION
+        legacy = self.manifest.format in LEGACY_FORMATS
         keywords: list[KeywordIndex] = []
         if previous is not None and _same_main_segment(previous.manifest, self.manifest):
             # Segments never change once written: the main rows, their documents and vectors are those of ``previous``.
@@ -51,7 +51,8 @@ class LoadedIndex:
             parts.append(Part(previous.vectors.parts[0], previous.sentence_vectors[:sentences], spans))
             from_disk = self.manifest.segments[1:]
         for name, _ in from_disk:
-            with read_only(path / name / CHUNK_STORE) as db:
+            folder = self.manifest.segment_folder(path, name)
+            with read_only(folder / CHUNK_STORE) as db:
                 if legacy:
                     texts, chunks = read_legacy_chunks(db, cached_headings)
                 else:
@@ -64,10 +65,10 @@ class LoadedIndex:
             else:
                 tail_documents.update(documents)
                 tail_texts.update(texts)
-            part = read_segment(path / name)
+            part = read_segment(folder)
             parts.append(legacy_part(part) if legacy else part)
             if not legacy:
-                keywords.append(KeywordIndex.load(path / name / KEYWORD_FOLDER))
+                keywords.append(KeywordIndex.load(folder / KEYWORD_FOLDER))
         if legacy:  # one file of counts for the whole generation, its retired rows already blank
             keywords = [KeywordIndex.load(path / KEYWORD_FOLDER)]
         gone = set(retired.documents)
@@ -164,7 +165,7 @@ class LiveSummary:
         retired = Retired.read(path)
         documents: dict[str, DocumentInfo] = {}
         for number, (name, _) in enumerate(manifest.segments):
-            with read_only(path / name / CHUNK_STORE) as db:
+            with read_only(manifest.segment_folder(path, name) / CHUNK_STORE) as db:
                 found = document_infos(db)
             documents.update({k: v for k, v in found.items() if k not in retired.documents} if number == 0 else found)
         return cls(path, manifest, documents, retired)
@@ -173,11 +174,11 @@ class LiveSummary:
         """The layout of this generation's segments that a patch plan needs: of the main segment, only the rows of
         the documents of ``replaced``, so that nothing is read in proportion to the collection."""
         (main_name, main_rows), *tail = self.manifest.segments
-        with read_only(self.path / main_name / CHUNK_STORE) as db:
+        with read_only(self.manifest.segment_folder(self.path, main_name) / CHUNK_STORE) as db:
             main = rows_by_document(db, replaced)
         tail_rows: dict[str, tuple[int, ...]] = {}
         if tail:
-            with read_only(self.path / tail[0][0] / CHUNK_STORE) as db:
+            with read_only(self.manifest.segment_folder(self.path, tail[0][0]) / CHUNK_STORE) as db:
                 tail_rows = rows_by_document(db)
         return Layout(main_rows, self.retired, main, tail_rows)
 

@@ -7,10 +7,15 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-FORMAT_VERSION = 9
+FORMAT_VERSION = 10
 #: Formats 7 and 8 (8 is 7 with retired rows) are read, converted in memory (see bayqa.store.legacy), and served;
-#: the next build rewrites them as format 9 reusing their vectors, so nothing is embedded again.
-READABLE_FORMATS = (7, 8, 9)
+#: the next build rewrites them in the current format reusing their vectors, so nothing is embedded again. Format 9
+#: is format 10 with each generation's segments inside its own folder (hard-linked from one generation to the next);
+#: the next build moves them to the shared folder (bayqa.store.shared) as they are.
+READABLE_FORMATS = (7, 8, 9, 10)
+#: From this format on, segments live in the index's shared folder and generations name them in their manifest.
+SHARED_SEGMENTS = 10
+SEGMENTS_FOLDER = "segments"
 MANIFEST_FILE = "manifest.json"
 RETIRED_FILE = "retired.json"
 CURRENT_FILE = "CURRENT"
@@ -65,6 +70,11 @@ class Manifest:
     def write(self, generation: Path) -> None:
         (generation / MANIFEST_FILE).write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
 
+    def segment_folder(self, generation: Path, name: str) -> Path:
+        """Where segment ``name`` of this generation (the folder ``generation``) is: in the index's shared segments
+        folder, or for formats before SHARED_SEGMENTS inside the generation's own folder."""
+        return generation.parent / SEGMENTS_FOLDER / name if self.format >= SHARED_SEGMENTS else generation / name
+
 
 @dataclass(frozen=True)
 class Retired:
@@ -78,6 +88,10 @@ class Retired:
     def read(cls, generation: Path) -> Retired:
         path = generation / RETIRED_FILE
         if not path.exists():
+            # A complete generation never changes, so no file means no retired rows, unless the whole generation was
+            # removed meanwhile (pruned while a slow process loaded it): then nothing of it may be trusted.
+            if not (generation / MANIFEST_FILE).exists():
+                raise IndexMissing(f"generation {generation.name} was removed while it was being read; the next try reads the live one")
             return cls()
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(tuple(int(r) for r in data["rows"]), tuple(str(d) for d in data["documents"]))

@@ -6,9 +6,7 @@ A segment folder also holds its chunk database (bayqa.store.chunkdb) and the BM2
 
 from __future__ import annotations
 
-import os
 import secrets
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,8 @@ class Part:
 
 
 def new_segment_name() -> str:
-    return f"seg-{secrets.token_hex(4)}"
+    """Random, and long enough never to meet another in the shared folder (a rebuild always gets a new name)."""
+    return f"seg-{secrets.token_hex(8)}"
 
 
 def read_segment(folder: Path) -> Part:
@@ -44,17 +43,3 @@ def write_segment(folder: Path, index: faiss.Index, sentences: np.ndarray, spans
     faiss.write_index(index, str(folder / VECTORS_FILE))
     np.save(folder / SENTENCES_FILE, sentences)
     np.save(folder / SPANS_FILE, spans.astype(np.int32))  # rows and character offsets: int32 is plenty
-
-
-def link_segment(source: Path, target: Path) -> None:
-    """Share a segment with a new generation: segment files are never changed after they are written, so a
-    hard link is as safe as a copy, and free. Copies where the file system cannot link."""
-    target.mkdir()
-    for path in source.iterdir():
-        if path.is_dir():  # keyword/
-            link_segment(path, target / path.name)
-            continue
-        try:
-            os.link(path, target / path.name)
-        except OSError:
-            shutil.copy2(path, target / path.name)

@@ -13,9 +13,10 @@ from bayqa.documents import Document
 from bayqa.keyword import KeywordIndex
 from bayqa.store.chunkdb import document_texts, headings, read_chunks, read_only, write_chunk_db
 from bayqa.store.loaded import LoadedIndex
-from bayqa.store.manifest import CHUNK_STORE, DocumentInfo
+from bayqa.store.manifest import CHUNK_STORE, SHARED_SEGMENTS, DocumentInfo
 from bayqa.store.plan import Plan
-from bayqa.store.segments import KEYWORD_FOLDER, Part, link_segment, new_segment_name, read_segment, write_segment
+from bayqa.store.segments import KEYWORD_FOLDER, Part, new_segment_name, read_segment, write_segment
+from bayqa.store.shared import adopt
 from bayqa.store.vectors import exact_index, vector_index
 
 
@@ -36,22 +37,25 @@ class Contents:
     recount: bool = False  # count every passage's terms again (the terms changed); only a rebuild does
 
 
-def write_patch(partial: Path, contents: Contents, plan: Plan) -> list[tuple[str, int]]:
-    """Link the live main segment and write the tail anew: its kept rows, then the new ones. Writes nothing and
-    reads nothing of the main segment, however large."""
+def write_patch(segments: Path, contents: Contents, plan: Plan) -> list[tuple[str, int]]:
+    """Keep the live main segment and write the tail anew into the shared ``segments`` folder: its kept rows, then
+    the new ones. Writes nothing and reads nothing of the main segment, however large (a format 9 one is linked or
+    copied into the shared folder once)."""
     previous, patch = plan.previous, plan.patch
     assert previous is not None and patch is not None
     main, *tail = previous.manifest.segments
     main_rows = main[1]
-    link_segment(previous.path / main[0], partial / main[0])
+    if previous.manifest.format < SHARED_SEGMENTS:
+        adopt(previous.manifest.segment_folder(previous.path, main[0]), segments.parent)
     tail_numbers = [n for n, d in enumerate(contents.documents) if d.id in patch.kept_tail_documents]
     tail_numbers += [n for n, d in enumerate(contents.documents) if d.id not in plan.reuse]
     kept_chunks: list[Chunk] = []
     joined = contents.rows
     if tail and patch.kept_tail_rows:
         local = np.asarray(patch.kept_tail_rows, dtype=np.int64) - main_rows
-        old = read_segment(previous.path / tail[0][0])
-        with read_only(previous.path / tail[0][0] / CHUNK_STORE) as db:
+        old_tail = previous.manifest.segment_folder(previous.path, tail[0][0])
+        old = read_segment(old_tail)
+        with read_only(old_tail / CHUNK_STORE) as db:
             kept_chunks = read_chunks(db, headings, document_texts(db), patch.kept_tail_rows)
         picked = np.isin(old.spans[:, 0], local)
         spans = old.spans[picked]
@@ -59,21 +63,22 @@ def write_patch(partial: Path, contents: Contents, plan: Plan) -> list[tuple[str
         joined = Part(np.vstack([old.vectors.reconstruct_batch(local), contents.rows.vectors]),
                       np.concatenate([old.sentences[picked], contents.rows.sentences]),
                       np.concatenate([spans, contents.rows.spans + [len(local), 0, 0]]))
-        keyword = KeywordIndex.load(previous.path / tail[0][0] / KEYWORD_FOLDER).extended(local.tolist(), contents.keyword_texts)
+        keyword = KeywordIndex.load(old_tail / KEYWORD_FOLDER).extended(local.tolist(), contents.keyword_texts)
     else:
         keyword = KeywordIndex.build(contents.keyword_texts)
     if not len(joined.vectors) and not tail_numbers:
         return [main]
     name = new_segment_name()
-    write_segment(partial / name, exact_index(joined.vectors), joined.sentences, joined.spans)
-    keyword.save(partial / name / KEYWORD_FOLDER)
-    write_chunk_db(partial / name / CHUNK_STORE, contents.documents, [contents.infos[n] for n in tail_numbers],
+    write_segment(segments / name, exact_index(joined.vectors), joined.sentences, joined.spans)
+    keyword.save(segments / name / KEYWORD_FOLDER)
+    write_chunk_db(segments / name / CHUNK_STORE, contents.documents, [contents.infos[n] for n in tail_numbers],
                    [*kept_chunks, *contents.chunks], first_row=main_rows)
     return [main, (name, len(joined.vectors))]
 
 
-def write_rebuild(partial: Path, contents: Contents, plan: Plan, exact_below: int) -> list[tuple[str, int]]:
-    """Everything in one new segment: kept documents' rows (in their old order) and then the new ones."""
+def write_rebuild(segments: Path, contents: Contents, plan: Plan, exact_below: int) -> list[tuple[str, int]]:
+    """Everything in one new segment of the shared ``segments`` folder: kept documents' rows (in their old order)
+    and then the new ones."""
     previous = LoadedIndex(plan.previous.path) if plan.previous is not None and plan.reuse else None
     new = contents.rows
     first_row = {doc_id: rows[0] for doc_id, rows in previous.rows_by_doc.items()} if previous is not None else {}
@@ -85,13 +90,13 @@ def write_rebuild(partial: Path, contents: Contents, plan: Plan, exact_below: in
     index = vector_index(np.vstack([old_vectors, new.vectors]), exact_below, main)
     sentences, spans = _sentences_in_order(previous, kept_rows, new)
     name = new_segment_name()
-    write_segment(partial / name, index, sentences, spans)
-    write_chunk_db(partial / name / CHUNK_STORE, contents.documents, contents.infos, [*kept_chunks, *contents.chunks])
+    write_segment(segments / name, index, sentences, spans)
+    write_chunk_db(segments / name / CHUNK_STORE, contents.documents, contents.infos, [*kept_chunks, *contents.chunks])
     if contents.recount:
         keyword = KeywordIndex.build([c.embedding_text for c in [*kept_chunks, *contents.chunks]])
     else:
         keyword = (previous.keyword if previous is not None else KeywordIndex.empty()).extended(kept_rows, contents.keyword_texts)
-    keyword.save(partial / name / KEYWORD_FOLDER)
+    keyword.save(segments / name / KEYWORD_FOLDER)
     return [(name, len(kept_chunks) + len(contents.chunks))]
 
 
