@@ -17,6 +17,7 @@ from bayqa.store.codes import dequantize, quantized_scores
 from bayqa.store.legacy import LEGACY_FORMATS, legacy_part, read_legacy_chunks
 from bayqa.store.manifest import CHUNK_STORE, MANIFEST_FILE, DocumentInfo, IndexMismatch, Layout, Manifest, Retired
 from bayqa.store.segments import KEYWORD_FOLDER, Part, read_segment
+from bayqa.store.stacked import Stacked
 from bayqa.store.vectors import Segments
 
 
@@ -25,7 +26,7 @@ class LoadedIndex:
 
     def __init__(self, path: Path, previous: LoadedIndex | None = None) -> None:
         """Load the generation at ``path``. If ``previous`` (the generation being served) has the same main
-        segment, that segment's passages, vectors and sentences are taken from memory, not disk: switching
+        segment, that segment's passages, vectors and sentences are taken from it, not read again: switching
         after an update then costs a fraction of a full load (``bayqa bench`` times both)."""
         self.path = path
         self.manifest = Manifest.read(path / MANIFEST_FILE)
@@ -41,14 +42,10 @@ class LoadedIndex:
         keywords: list[KeywordIndex] = []
         if previous is not None and _same_main_segment(previous.manifest, self.manifest):
             # Segments never change once written: the main rows, their documents and vectors are those of ``previous``.
-            rows = self.manifest.segments[0][1]
-            sentences = int(previous.sentence_offsets[rows])
-            self.chunks.extend(previous.chunks[:rows])
+            self.chunks.extend(previous.chunks[: self.manifest.segments[0][1]])
             self._main_documents, self._main_texts = previous._main_documents, previous._main_texts
             keywords = [previous._main_keyword]
-            chunk_of_sentence = np.repeat(np.arange(rows, dtype=np.int64), np.diff(previous.sentence_offsets[: rows + 1]))
-            spans = np.column_stack([chunk_of_sentence, previous.sentence_spans[:sentences]])
-            parts.append(Part(previous.vectors.parts[0], previous.sentence_vectors[:sentences], spans))
+            parts.append(previous._parts[0])
             from_disk = self.manifest.segments[1:]
         for name, _ in from_disk:
             folder = self.manifest.segment_folder(path, name)
@@ -90,12 +87,13 @@ class LoadedIndex:
                 self.rows_by_doc.setdefault(chunk.doc_id, []).append(row)
         self._main_keyword = keywords[0]  # as stored, so that the next generation patched from this one can share it
         self.keyword = KeywordIndex.joined(keywords).blanked(retired.rows).prepare()
-        self.sentence_vectors: np.ndarray = _joined([p.sentences for p in parts])
-        spans = _joined([p.spans + [offset, 0, 0] for p, offset in zip(parts, self.vectors.offsets)])
-        self.sentence_spans: np.ndarray = spans[:, 1:]
+        self._parts = parts  # as read, so that the next generation patched from this one can share the main one
+        # Each segment's sentence codes and spans as read from its files, mapped: shared by every process reading them.
+        self.sentence_vectors = Stacked([p.sentences for p in parts])
+        self.sentence_spans = Stacked([p.spans[:, 1:] for p in parts])
         # Sentences are stored in chunk order: those of chunk ``r`` are rows sentence_offsets[r]:sentence_offsets[r + 1].
-        self.sentence_offsets: np.ndarray = np.searchsorted(spans[:, 0], np.arange(len(self.chunks) + 1))
-        if self.keyword.size != len(self.chunks) or len(self.sentence_vectors) != len(spans):
+        self.sentence_offsets: np.ndarray = _sentence_offsets(parts)
+        if self.keyword.size != len(self.chunks) or any(len(p.sentences) != len(p.spans) for p in parts):
             raise IndexMismatch(f"index at {path} is inconsistent (keyword or sentence files do not match the chunks); rebuild it")
 
     @property
@@ -191,5 +189,11 @@ def _same_main_segment(old: Manifest, new: Manifest) -> bool:
     )
 
 
-def _joined(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+def _sentence_offsets(parts: Sequence[Part]) -> np.ndarray:
+    """Where each chunk's sentences start in the sentences of all parts, and where the last ends."""
+    starts, base = [], 0
+    for part in parts:
+        local = np.searchsorted(part.spans[:, 0], np.arange(part.vectors.ntotal + 1))
+        starts.append(local[:-1] + base)
+        base += len(part.sentences)
+    return np.concatenate([*starts, [base]]).astype(np.int64)

@@ -18,6 +18,8 @@ VECTORS_FILE = "vectors.faiss"
 SENTENCES_FILE = "sentences.npy"
 SPANS_FILE = "sentence_spans.npy"
 KEYWORD_FOLDER = "keyword"
+#: FAISS maps the codes of flat indexes and the graph and codes of HNSW ones from the file (faiss/index_io.h).
+MAPPED = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,11 @@ def new_segment_name() -> str:
 
 
 def read_segment(folder: Path) -> Part:
-    return Part(faiss.read_index(str(folder / VECTORS_FILE)), np.load(folder / SENTENCES_FILE), np.load(folder / SPANS_FILE))
+    """A segment's vectors, sentence codes and spans, mapped read-only from its files rather than copied into this
+    process: every process that reads the segment shares one copy in the page cache. Its files never change, and a
+    file deleted while mapped stays readable on a local file system until it is unmapped."""
+    vectors = faiss.read_index(str(folder / VECTORS_FILE), MAPPED)
+    return Part(vectors, np.load(folder / SENTENCES_FILE, mmap_mode="r"), np.load(folder / SPANS_FILE, mmap_mode="r"))
 
 
 def write_segment(folder: Path, index: faiss.Index, sentences: np.ndarray, spans: np.ndarray) -> None:

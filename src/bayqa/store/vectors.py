@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import faiss
 import numpy as np
 
+from bayqa.store.stacked import gathered
+
 HNSW_NEIGHBOURS = 32  # M: links per vector (recall against exact search is what `bayqa bench` reports)
 HNSW_BUILD_DEPTH = 80  # efConstruction
 HNSW_SEARCH_DEPTH = 256  # efSearch: candidates examined per question (stored in the index file)
@@ -49,12 +51,7 @@ class Segments:
     def reconstruct_batch(self, rows: np.ndarray) -> np.ndarray:
         """The stored vectors of ``rows``."""
         out = np.zeros((len(rows), self.parts[0].d if self.parts else 0), dtype=np.float32)
-        which = np.searchsorted(self.offsets, rows, side="right") - 1
-        for number, part in enumerate(self.parts):
-            mine = np.flatnonzero(which == number)
-            if len(mine):
-                out[mine] = part.reconstruct_batch(rows[mine] - self.offsets[number])
-        return out
+        return gathered(self.offsets, rows, out, lambda number, local: self.parts[number].reconstruct_batch(local))
 
 
 def vector_index(vectors: np.ndarray, exact_below: int, previous: faiss.Index | None = None) -> faiss.Index:
