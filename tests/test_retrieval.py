@@ -9,6 +9,7 @@ from bayqa.embedding import Embedder
 from bayqa.fusion import HYBRID_WEIGHTS, convex, hybrid_weights
 from bayqa.highlight import _terms_of, best_sentence, states
 from bayqa.keyword import B, K1, KeywordIndex
+from bayqa.postings import KeywordSearch, Postings
 from bayqa.query import Query
 from bayqa.search import MODES
 from bayqa.service import Service
@@ -75,7 +76,7 @@ def test_a_list_enumerator_stays_with_its_item() -> None:
 def test_keyword_index_scores_round_trip(tmp_path) -> None:
     index = KeywordIndex.build(["Qianhai covers 14.92 km²", "河套合作区面积3.89平方公里", "Talent tax subsidy"])
     index.save(tmp_path / "kw")
-    loaded = KeywordIndex.load(tmp_path / "kw")
+    loaded = KeywordIndex.load(tmp_path / "kw", 3)
     assert int(np.argmax(loaded.scores(Query.of("14.92 km²")))) == 0
     assert int(np.argmax(loaded.scores(Query.of("河套的面积是多少")))) == 1
     assert not loaded.scores(Query.of("zebra crossing")).any()
@@ -125,6 +126,27 @@ def test_segments_keyword_counts_joined_equal_one_index_of_all_passages() -> Non
         np.testing.assert_allclose(joined.scores(Query.of(question)), whole.scores(Query.of(question)), rtol=1e-6)
     assert KeywordIndex.joined(parts[:1]) is parts[0]
     assert parts[0].counts.shape == (2, len(parts[0].vocab)), "the parts are left as they were"
+
+
+def test_segment_postings_with_retired_rows_score_like_bm25s_over_the_passages_that_count(tmp_path) -> None:
+    """What a server searches: each segment's postings mapped from its files, numbered across segments, retired rows
+    left out of the scores and of the statistics."""
+    import bm25s
+
+    for number, texts in enumerate((KEYWORD_TEXTS[:3], KEYWORD_TEXTS[3:])):
+        KeywordIndex.build(texts).save(tmp_path / str(number))
+    search = KeywordSearch([Postings.load(tmp_path / "0", 3), Postings.load(tmp_path / "1", 2)], retired=[1])
+    assert isinstance(search.parts[0].rows, np.memmap), "mapped, not read"
+    alive = [0, 2, 3, 4]
+    reference = bm25s.BM25(k1=K1, b=B, method="lucene")
+    reference.index([terms(KEYWORD_TEXTS[row]) for row in alive], show_progress=False)
+    for question in ("Hong Kong bridge traffic", "Qianhai Qianhai area", "河套的面积", "tax for talents in Hong Kong"):
+        wanted = [t for t in terms(question) if t in reference.vocab_dict]
+        scores = search.scores(Query.of(question))
+        assert scores[1] == 0, "a retired passage never scores"
+        np.testing.assert_allclose(scores[alive], reference.get_scores(wanted), rtol=1e-5, atol=1e-6)
+    assert search.query_terms(Query.of("bridge traffic")) == [], "terms of retired passages alone are in none"
+    assert search.found_in(1, terms("bridge")) == set() and search.found_in(4, terms("Guangdong cars")) == set(terms("Guangdong cars"))
 
 
 @pytest.mark.parametrize("mode", ["keyword", "hybrid"])

@@ -12,6 +12,7 @@ import numpy as np
 
 from bayqa.chunking import Chunk
 from bayqa.keyword import KeywordIndex
+from bayqa.postings import KeywordSearch, Postings
 from bayqa.store.chunkdb import decompressed, document_infos, document_texts, headings, read_chunks, read_only, rows_by_document
 from bayqa.store.codes import dequantize, quantized_scores
 from bayqa.store.legacy import LEGACY_FORMATS, legacy_part, read_legacy_chunks
@@ -39,15 +40,15 @@ class LoadedIndex:
         tail_texts: dict[str, bytes] = {}
         from_disk = self.manifest.segments
         legacy = self.manifest.format in LEGACY_FORMATS
-        keywords: list[KeywordIndex] = []
+        keywords: list[Postings] = []
         if previous is not None and _same_main_segment(previous.manifest, self.manifest):
             # Segments never change once written: the main rows, their documents and vectors are those of ``previous``.
             self.chunks.extend(previous.chunks[: self.manifest.segments[0][1]])
             self._main_documents, self._main_texts = previous._main_documents, previous._main_texts
-            keywords = [previous._main_keyword]
+            keywords = [previous._keyword_parts[0]]
             parts.append(previous._parts[0])
             from_disk = self.manifest.segments[1:]
-        for name, _ in from_disk:
+        for name, rows in from_disk:
             folder = self.manifest.segment_folder(path, name)
             with read_only(folder / CHUNK_STORE) as db:
                 if legacy:
@@ -65,9 +66,9 @@ class LoadedIndex:
             part = read_segment(folder)
             parts.append(legacy_part(part) if legacy else part)
             if not legacy:
-                keywords.append(KeywordIndex.load(folder / KEYWORD_FOLDER))
+                keywords.append(_postings(folder / KEYWORD_FOLDER, rows))
         if legacy:  # one file of counts for the whole generation, its retired rows already blank
-            keywords = [KeywordIndex.load(path / KEYWORD_FOLDER)]
+            keywords = [KeywordIndex.load(path / KEYWORD_FOLDER, len(self.chunks)).postings()]
         gone = set(retired.documents)
         self.documents: dict[str, DocumentInfo] = dict(sorted(
             ({k: v for k, v in self._main_documents.items() if k not in gone} | tail_documents).items()
@@ -85,8 +86,8 @@ class LoadedIndex:
         for row, chunk in enumerate(self.chunks):
             if self.alive is None or self.alive[row]:
                 self.rows_by_doc.setdefault(chunk.doc_id, []).append(row)
-        self._main_keyword = keywords[0]  # as stored, so that the next generation patched from this one can share it
-        self.keyword = KeywordIndex.joined(keywords).blanked(retired.rows).prepare()
+        self._keyword_parts = keywords  # so that the next generation patched from this one can share the main one's
+        self.keyword = KeywordSearch(keywords, retired.rows)
         self._parts = parts  # as read, so that the next generation patched from this one can share the main one
         # Each segment's sentence codes and spans as read from its files, mapped: shared by every process reading them.
         self.sentence_vectors = Stacked([p.sentences for p in parts])
@@ -142,6 +143,10 @@ class LoadedIndex:
         firsts = np.cumsum(lengths) - lengths
         return np.arange(int(lengths.sum())) + np.repeat(starts - firsts, lengths), lengths
 
+    def keyword_counts(self) -> KeywordIndex:
+        """The term counts of every row (retired ones included), for a build to extend."""
+        return KeywordIndex.joined([KeywordIndex(p.matrix(), p.vocab) for p in self._keyword_parts])
+
     def vectors_of(self, rows: Sequence[int]) -> np.ndarray:
         if not rows:
             return np.zeros((0, self.manifest.dimension), dtype=np.float32)
@@ -179,6 +184,11 @@ class LiveSummary:
             with read_only(self.manifest.segment_folder(self.path, tail[0][0]) / CHUNK_STORE) as db:
                 tail_rows = rows_by_document(db)
         return Layout(main_rows, self.retired, main, tail_rows)
+
+
+def _postings(folder: Path, rows: int) -> Postings:
+    """A segment's postings: mapped from its files, or for a format 9 segment (a matrix of counts) read into memory."""
+    return Postings.load(folder, rows) if Postings.stored_in(folder) else KeywordIndex.load(folder, rows).postings()
 
 
 def _same_main_segment(old: Manifest, new: Manifest) -> bool:

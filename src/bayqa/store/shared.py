@@ -16,8 +16,10 @@ import shutil
 import time
 from pathlib import Path
 
+from bayqa.keyword import KeywordIndex
 from bayqa.store.generations import PARTIAL, complete_generations, fsync_dir, fsync_tree
 from bayqa.store.manifest import MANIFEST_FILE, SEGMENTS_FOLDER, SHARED_SEGMENTS
+from bayqa.store.segments import KEYWORD_FOLDER
 
 UNREFERENCED_FILE = "unreferenced.json"  # in the segments folder: {segment name: when it was first seen unnamed}
 log = logging.getLogger("bayqa.store")
@@ -38,26 +40,27 @@ def segment_names(root: Path) -> set[str]:
     return {p.name for p in folder.iterdir() if p.is_dir() and not p.name.endswith(PARTIAL)}
 
 
-def adopt(source: Path, root: Path) -> None:
-    """Move a segment of a format 9 generation (inside its own folder) into the shared folder, keeping its name:
-    hard-linked where the file system can, else copied; complete on disk before it appears under its name."""
+def adopt(source: Path, rows: int, root: Path) -> None:
+    """Move a segment of ``rows`` passages of a format 9 generation (inside its own folder) into the shared folder,
+    keeping its name: its files hard-linked where the file system can, else copied, and its term counts stored by
+    term as format 10 keeps them; complete on disk before it appears under its name."""
     target = segments_folder(root) / source.name
     if target.exists():  # adopted by a build that then died before its switch: complete, since it was renamed
         return
     partial = target.with_name(target.name + PARTIAL)
     shutil.rmtree(partial, ignore_errors=True)
-    _link_or_copy(source, partial)
+    _link_or_copy(source, partial, skip=KEYWORD_FOLDER)
+    KeywordIndex.load(source / KEYWORD_FOLDER, rows).save(partial / KEYWORD_FOLDER)
     fsync_tree(partial)
     os.replace(partial, target)
     fsync_dir(target.parent)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _link_or_copy(source: Path, target: Path, skip: str) -> None:
     """Segment files are never changed once written, so a hard link is as safe as a copy, and free."""
     target.mkdir()
     for path in source.iterdir():
-        if path.is_dir():  # keyword/
-            _link_or_copy(path, target / path.name)
+        if path.name == skip:
             continue
         try:
             os.link(path, target / path.name)

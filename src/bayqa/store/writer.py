@@ -46,7 +46,7 @@ def write_patch(segments: Path, contents: Contents, plan: Plan) -> list[tuple[st
     main, *tail = previous.manifest.segments
     main_rows = main[1]
     if previous.manifest.format < SHARED_SEGMENTS:
-        adopt(previous.manifest.segment_folder(previous.path, main[0]), segments.parent)
+        adopt(previous.manifest.segment_folder(previous.path, main[0]), main_rows, segments.parent)
     tail_numbers = [n for n, d in enumerate(contents.documents) if d.id in patch.kept_tail_documents]
     tail_numbers += [n for n, d in enumerate(contents.documents) if d.id not in plan.reuse]
     kept_chunks: list[Chunk] = []
@@ -63,7 +63,7 @@ def write_patch(segments: Path, contents: Contents, plan: Plan) -> list[tuple[st
         joined = Part(np.vstack([old.vectors.reconstruct_batch(local), contents.rows.vectors]),
                       np.concatenate([old.sentences[picked], contents.rows.sentences]),
                       np.concatenate([spans, contents.rows.spans + [len(local), 0, 0]]))
-        keyword = KeywordIndex.load(old_tail / KEYWORD_FOLDER).extended(local.tolist(), contents.keyword_texts)
+        keyword = KeywordIndex.load(old_tail / KEYWORD_FOLDER, tail[0][1]).extended(local.tolist(), contents.keyword_texts)
     else:
         keyword = KeywordIndex.build(contents.keyword_texts)
     if not len(joined.vectors) and not tail_numbers:
@@ -95,7 +95,7 @@ def write_rebuild(segments: Path, contents: Contents, plan: Plan, exact_below: i
     if contents.recount:
         keyword = KeywordIndex.build([c.embedding_text for c in [*kept_chunks, *contents.chunks]])
     else:
-        keyword = (previous.keyword if previous is not None else KeywordIndex.empty()).extended(kept_rows, contents.keyword_texts)
+        keyword = (previous.keyword_counts() if previous is not None else KeywordIndex.empty()).extended(kept_rows, contents.keyword_texts)
     keyword.save(segments / name / KEYWORD_FOLDER)
     return [(name, len(kept_chunks) + len(contents.chunks))]
 
