@@ -10,7 +10,7 @@ from bayqa.chunking import ChunkSettings, chunk_document
 from bayqa.documents import Content, Document, Section, parse_document
 from bayqa.parsing import ParseCache, ParseLimits
 from bayqa.pdflayout import Line, Page, lay_out
-from bayqa.store.chunkdb import headings, read_chunks, write_chunk_db
+from bayqa.store.chunkdb import document_text, headings, read_chunks, write_chunk_db
 from bayqa.store.manifest import DocumentInfo
 from tests.helpers import make_layout_pdf
 
@@ -155,7 +155,7 @@ def test_passages_carry_the_page_label_through_the_cache_and_the_chunk_database(
     path = tmp_path / "chunks.sqlite"
     write_chunk_db(path, [doc], [info], chunks)
     with sqlite3.connect(path) as db:
-        texts = dict(db.execute("SELECT id, text FROM documents"))
+        texts = lambda doc_id: document_text(db, doc_id)  # noqa: E731
         assert read_chunks(db, headings, texts) == chunks
         # a chunk database written before page labels (no such column) still reads, without labels
         db.executescript("ALTER TABLE chunks DROP COLUMN page_label")

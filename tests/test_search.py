@@ -46,22 +46,22 @@ def test_answer_offsets_point_into_document(shipped_service: Service) -> None:
 
 
 def test_cap_per_document_is_pure() -> None:
-    chunks = [Chunk(str(i), "a" if i < 3 else "b", i, "t", (), None, 0, 1, "x") for i in range(5)]
+    docs = ["a", "a", "a", "b", "b"]  # the document of each row
     ranked = [(0, 0.9), (1, 0.8), (2, 0.7), (3, 0.6), (4, 0.5)]
-    assert cap_per_document(ranked, chunks, k=3, max_per_doc=1) == [(0, 0.9), (3, 0.6)]
+    assert cap_per_document(ranked, docs.__getitem__, k=3, max_per_doc=1) == [(0, 0.9), (3, 0.6)]
 
 
 def test_the_first_places_go_to_different_documents_first() -> None:
     # one long document with many close passages ("a"), then two short ones
-    chunks = [Chunk(str(i), "a" if i < 3 else "bc"[i - 3], i, "t", (), None, 0, 1, "x") for i in range(5)]
+    doc_of = ["a", "a", "a", "b", "c"].__getitem__
     ranked = [(0, 0.9), (1, 0.8), (2, 0.7), (3, 0.6), (4, 0.5)]
-    assert cap_per_document(ranked, chunks, k=5, max_per_doc=3, distinct=0) == ranked
-    assert cap_per_document(ranked, chunks, k=5, max_per_doc=3, distinct=2) == [(0, 0.9), (3, 0.6), (1, 0.8), (2, 0.7), (4, 0.5)]
-    assert cap_per_document(ranked, chunks, k=5, max_per_doc=3, distinct=3) == [(0, 0.9), (3, 0.6), (4, 0.5), (1, 0.8), (2, 0.7)]
-    assert cap_per_document(ranked, chunks, k=2, max_per_doc=3, distinct=3) == [(0, 0.9), (3, 0.6)]  # the head of the same list
-    assert cap_per_document(ranked, chunks, k=4, max_per_doc=2, distinct=3) == [(0, 0.9), (3, 0.6), (4, 0.5), (1, 0.8)]
+    assert cap_per_document(ranked, doc_of, k=5, max_per_doc=3, distinct=0) == ranked
+    assert cap_per_document(ranked, doc_of, k=5, max_per_doc=3, distinct=2) == [(0, 0.9), (3, 0.6), (1, 0.8), (2, 0.7), (4, 0.5)]
+    assert cap_per_document(ranked, doc_of, k=5, max_per_doc=3, distinct=3) == [(0, 0.9), (3, 0.6), (4, 0.5), (1, 0.8), (2, 0.7)]
+    assert cap_per_document(ranked, doc_of, k=2, max_per_doc=3, distinct=3) == [(0, 0.9), (3, 0.6)]  # the head of the same list
+    assert cap_per_document(ranked, doc_of, k=4, max_per_doc=2, distinct=3) == [(0, 0.9), (3, 0.6), (4, 0.5), (1, 0.8)]
     alone = ranked[:3]  # fewer documents than distinct places: the rest follow in order
-    assert cap_per_document(alone, chunks, k=5, max_per_doc=3, distinct=3) == alone
+    assert cap_per_document(alone, doc_of, k=5, max_per_doc=3, distinct=3) == alone
 
 
 def test_answer_first_reorders_passages_within_their_document_only() -> None:

@@ -8,7 +8,7 @@ candidate with its true score from both retrievers (bayqa.fusion). Every answer 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -61,16 +61,16 @@ class Answers:
 
 
 def cap_per_document(
-    ranked: Iterable[tuple[int, float]], chunks: list[Chunk], k: int, max_per_doc: int, distinct: int = 0
+    ranked: Iterable[tuple[int, float]], doc_of: Callable[[int], str], k: int, max_per_doc: int, distinct: int = 0
 ) -> list[tuple[int, float]]:
-    """The first ``k`` of ``ranked`` (row, score) pairs, keeping at most ``max_per_doc`` passages of one document, and
+    """The first ``k`` of ``ranked`` (row, score) pairs, keeping at most ``max_per_doc`` passages of one document (``doc_of`` a row), and
     none of a document's later passages in the first ``distinct`` places while another document has a passage to
     show there: those wait, in their order, until the first ``distinct`` places are taken."""
     taken: list[tuple[int, float]] = []
     waiting: list[tuple[int, float]] = []
     per_doc: dict[str, int] = {}
     for pair in ranked:
-        doc = chunks[pair[0]].doc_id
+        doc = doc_of(pair[0])
         count = per_doc.get(doc, 0)
         if count >= max_per_doc:
             continue
@@ -187,7 +187,7 @@ class Searcher:
         while True:
             dense_rows, dense_scores = self._dense(vector, wanted, allowed)
             ranked, similarity = self._rank(mode, query, dense_rows, dense_scores, keyword, allowed, wanted)
-            taken = cap_per_document(ranked, chunks, depth, max_per_doc, distinct)
+            taken = cap_per_document(ranked, chunks.doc_id, depth, max_per_doc, distinct)
             if len(taken) == depth or wanted >= total:
                 break
             wanted = min(total, wanted * 4)

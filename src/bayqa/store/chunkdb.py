@@ -62,18 +62,20 @@ def headings(stored: str) -> tuple[str, ...]:
     return tuple(json.loads(stored))
 
 
-def document_texts(db: sqlite3.Connection) -> dict[str, bytes]:
-    """The documents' texts, compressed as stored."""
-    return dict(db.execute("SELECT id, text FROM documents"))
+def document_text(db: sqlite3.Connection, doc_id: str) -> str | None:
+    """A document's whole text (None if the database has no such document)."""
+    found = db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+    return None if found is None else decompressed(found[0])
 
 
 def read_chunks(
-    db: sqlite3.Connection, headings: Callable[[str], tuple[str, ...]], texts: dict[str, bytes], rows: Sequence[int] | None = None
+    db: sqlite3.Connection, headings: Callable[[str], tuple[str, ...]], text_of: Callable[[str], str | None],
+    rows: Sequence[int] | None = None,
 ) -> list[Chunk]:
     """The passages of a segment's chunk database in row order (only ``rows``, when given).
 
-    A passage is stored as offsets into its document, whose text (``texts``, compressed as stored) is
-    decompressed once for all its passages: the rows come in document order.
+    A passage is stored as offsets into its document, whose text (``text_of(doc_id)``) is asked for once for all its
+    passages: the rows come in document order.
     """
     where, args = ("WHERE row IN (SELECT value FROM json_each(?))", [json.dumps(list(rows))]) if rows is not None else ("", [])
     label = "c.page_label" if _has_page_labels(db) else "NULL"
@@ -84,7 +86,7 @@ def read_chunks(
         f"JOIN documents d ON d.id = c.doc_id {where} ORDER BY c.row", args
     ):
         if r[1] != doc_id:
-            doc_id, title, text = r[1], r[3], decompressed(texts[r[1]])
+            doc_id, title, text = r[1], r[3], text_of(r[1]) or ""
         chunks.append(Chunk(id=r[0], doc_id=doc_id, ordinal=r[2], title=title, headings=headings(r[4]), page=r[5],
                             start=r[6], end=r[7], text=text[r[6] : r[7]], page_label=r[8]))
     return chunks

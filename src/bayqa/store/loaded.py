@@ -13,17 +13,19 @@ import numpy as np
 from bayqa.chunking import Chunk
 from bayqa.keyword import KeywordIndex
 from bayqa.postings import KeywordSearch, Postings
-from bayqa.store.chunkdb import decompressed, document_infos, document_texts, headings, read_chunks, read_only, rows_by_document
+from bayqa.store.chunkdb import decompressed, document_infos, headings, read_only, rows_by_document
 from bayqa.store.codes import dequantize, quantized_scores
 from bayqa.store.legacy import LEGACY_FORMATS, legacy_part, read_legacy_chunks
 from bayqa.store.manifest import CHUNK_STORE, MANIFEST_FILE, DocumentInfo, IndexMismatch, Layout, Manifest, Retired
+from bayqa.store.passages import Passages, SegmentPassages
 from bayqa.store.segments import KEYWORD_FOLDER, Part, read_segment
 from bayqa.store.stacked import Stacked
 from bayqa.store.vectors import Segments
 
 
 class LoadedIndex:
-    """One generation in memory: its vector segments, every chunk, and document metadata."""
+    """One generation, ready to search: its vector segments, sentence codes and term postings mapped from their
+    files, its passages read when asked for, and what is known of its documents."""
 
     def __init__(self, path: Path, previous: LoadedIndex | None = None) -> None:
         """Load the generation at ``path``. If ``previous`` (the generation being served) has the same main
@@ -31,49 +33,44 @@ class LoadedIndex:
         after an update then costs a fraction of a full load (``bayqa bench`` times both)."""
         self.path = path
         self.manifest = Manifest.read(path / MANIFEST_FILE)
-        cached_headings = lru_cache(maxsize=None)(headings)  # a section's passages share one tuple
         retired = Retired.read(path)
-        self.chunks: list[Chunk] = []
-        parts: list[Part] = []
-        main_name = self.manifest.segments[0][0]
-        tail_documents: dict[str, DocumentInfo] = {}
-        tail_texts: dict[str, bytes] = {}
-        from_disk = self.manifest.segments
         legacy = self.manifest.format in LEGACY_FORMATS
+        parts: list[Part] = []
+        readers: list[SegmentPassages | list[Chunk]] = []
         keywords: list[Postings] = []
+        documents: list[dict[str, DocumentInfo]] = []
+        legacy_texts: list[dict[str, bytes]] = []
+        from_disk = self.manifest.segments
         if previous is not None and _same_main_segment(previous.manifest, self.manifest):
             # Segments never change once written: the main rows, their documents and vectors are those of ``previous``.
-            self.chunks.extend(previous.chunks[: self.manifest.segments[0][1]])
-            self._main_documents, self._main_texts = previous._main_documents, previous._main_texts
-            keywords = [previous._keyword_parts[0]]
             parts.append(previous._parts[0])
+            readers.append(previous.chunks.parts[0])
+            keywords.append(previous._keyword_parts[0])
+            documents.append(previous._segment_documents[0])
+            legacy_texts.extend(previous._legacy_texts[:1])
             from_disk = self.manifest.segments[1:]
         for name, rows in from_disk:
             folder = self.manifest.segment_folder(path, name)
-            with read_only(folder / CHUNK_STORE) as db:
-                if legacy:
-                    texts, chunks = read_legacy_chunks(db, cached_headings)
-                else:
-                    texts = document_texts(db)
-                    chunks = read_chunks(db, cached_headings, texts)
-                self.chunks.extend(chunks)
-                documents = document_infos(db)
-            if name == main_name:
-                self._main_documents, self._main_texts = documents, texts
+            if legacy:
+                with read_only(folder / CHUNK_STORE) as db:
+                    texts, chunks = read_legacy_chunks(db, lru_cache(maxsize=None)(headings))
+                    documents.append(document_infos(db))
+                readers.append(chunks)
+                legacy_texts.append(texts)
             else:
-                tail_documents.update(documents)
-                tail_texts.update(texts)
+                reader = SegmentPassages(folder / CHUNK_STORE)
+                readers.append(reader)
+                documents.append(reader.documents)
+                keywords.append(_postings(folder / KEYWORD_FOLDER, rows))
             part = read_segment(folder)
             parts.append(legacy_part(part) if legacy else part)
-            if not legacy:
-                keywords.append(_postings(folder / KEYWORD_FOLDER, rows))
+        self._segment_documents, self._legacy_texts = documents, legacy_texts  # for the next generation to share
+        self.chunks = Passages(readers)
         if legacy:  # one file of counts for the whole generation, its retired rows already blank
             keywords = [KeywordIndex.load(path / KEYWORD_FOLDER, len(self.chunks)).postings()]
         gone = set(retired.documents)
-        self.documents: dict[str, DocumentInfo] = dict(sorted(
-            ({k: v for k, v in self._main_documents.items() if k not in gone} | tail_documents).items()
-        ))
-        self._texts = {k: v for k, v in self._main_texts.items() if k not in gone} | tail_texts
+        main = {k: v for k, v in documents[0].items() if k not in gone}
+        self.documents: dict[str, DocumentInfo] = dict(sorted((main | {k: v for d in documents[1:] for k, v in d.items()}).items()))
         self.vectors = Segments([p.vectors for p in parts])
         if self.vectors.ntotal != len(self.chunks):
             raise IndexMismatch(f"index at {path} is inconsistent ({self.vectors.ntotal} vectors, {len(self.chunks)} chunks); rebuild it")
@@ -82,10 +79,7 @@ class LoadedIndex:
         if retired.rows:
             self.alive = np.ones(len(self.chunks), dtype=bool)
             self.alive[np.asarray(retired.rows, dtype=np.int64)] = False
-        self.rows_by_doc: dict[str, list[int]] = {}
-        for row, chunk in enumerate(self.chunks):
-            if self.alive is None or self.alive[row]:
-                self.rows_by_doc.setdefault(chunk.doc_id, []).append(row)
+        self.rows_by_doc: dict[str, list[int]] = self.chunks.rows_by_document(self.alive)
         self._keyword_parts = keywords  # so that the next generation patched from this one can share the main one's
         self.keyword = KeywordSearch(keywords, retired.rows)
         self._parts = parts  # as read, so that the next generation patched from this one can share the main one
@@ -102,9 +96,16 @@ class LoadedIndex:
         return self.manifest.generation
 
     def document_text(self, doc_id: str) -> str | None:
-        """The whole text of a document (kept compressed in memory, a fraction of its size, for the rare reader)."""
-        stored = self._texts.get(doc_id)
-        return None if stored is None else decompressed(stored)
+        """The whole text of a document, read when asked for (a few are kept at hand)."""
+        if doc_id not in self.documents:
+            return None
+        # The last segment that holds the document has its live text: a changed one's main entry is retired.
+        number = max(n for n, found in enumerate(self._segment_documents) if doc_id in found)
+        if self._legacy_texts:
+            return decompressed(self._legacy_texts[number][doc_id])
+        reader = self.chunks.parts[number]
+        assert isinstance(reader, SegmentPassages)
+        return reader.text(doc_id)
 
     def sentences_of(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Sentence vectors and (start, end) document offsets of chunk ``row``'s sentences."""

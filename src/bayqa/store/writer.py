@@ -11,7 +11,7 @@ import numpy as np
 from bayqa.chunking import Chunk
 from bayqa.documents import Document
 from bayqa.keyword import KeywordIndex
-from bayqa.store.chunkdb import document_texts, headings, read_chunks, read_only, write_chunk_db
+from bayqa.store.chunkdb import document_text, headings, read_chunks, read_only, write_chunk_db
 from bayqa.store.loaded import LoadedIndex
 from bayqa.store.manifest import CHUNK_STORE, SHARED_SEGMENTS, DocumentInfo
 from bayqa.store.plan import Plan
@@ -56,7 +56,7 @@ def write_patch(segments: Path, contents: Contents, plan: Plan) -> list[tuple[st
         old_tail = previous.manifest.segment_folder(previous.path, tail[0][0])
         old = read_segment(old_tail)
         with read_only(old_tail / CHUNK_STORE) as db:
-            kept_chunks = read_chunks(db, headings, document_texts(db), patch.kept_tail_rows)
+            kept_chunks = read_chunks(db, headings, lambda doc_id: document_text(db, doc_id), patch.kept_tail_rows)
         picked = np.isin(old.spans[:, 0], local)
         spans = old.spans[picked]
         spans[:, 0] = np.searchsorted(local, spans[:, 0])  # row within the kept rows, in their order
@@ -84,7 +84,7 @@ def write_rebuild(segments: Path, contents: Contents, plan: Plan, exact_below: i
     first_row = {doc_id: rows[0] for doc_id, rows in previous.rows_by_doc.items()} if previous is not None else {}
     kept = sorted((d for d in contents.documents if d.id in plan.reuse), key=lambda d: first_row.get(d.id, -1))
     kept_rows = [r for d in kept for r in previous.rows_by_doc.get(d.id, [])] if previous is not None else []
-    kept_chunks = [previous.chunks[r] for r in kept_rows] if previous is not None else []
+    kept_chunks = previous.chunks.many(kept_rows) if previous is not None else []
     old_vectors = previous.vectors_of(kept_rows) if previous is not None else new.vectors[:0]
     main = previous.vectors.parts[0] if previous is not None else None
     index = vector_index(np.vstack([old_vectors, new.vectors]), exact_below, main)
