@@ -22,6 +22,9 @@ from bayqa.errors import disk_full, storage_message
 from bayqa.query import QuestionError, UnknownDocuments
 from bayqa.service import NotReady
 
+#: The name of the routes of a read-only server that stand where the writes are: they answer 405, and take no method
+#: in the Allow header of a 405.
+REFUSED_WRITE = "refused_write"
 NOT_READY_RETRY_SECONDS = 2  # the index loads, or a search process starts, within seconds
 STORAGE_RETRY_SECONDS = 5
 _UPLOAD_STATUS = ((TooLarge, 413), (Unsupported, 415), (AlreadyExists, 409), (NotInCorpus, 404))
@@ -102,9 +105,12 @@ def _message(error: dict) -> str:
 
 
 def allowed_methods(app: FastAPI, request: Request) -> list[str]:
-    """Every method some route takes at this path (each route of a path holds only its own)."""
+    """Every method some route takes at this path (each route of a path holds only its own; the refused writes of a
+    read-only server take none)."""
     methods: set[str] = set()
     for route in _routes(app.router.routes):
+        if route.name == REFUSED_WRITE:
+            continue
         if route.methods and route.matches(request.scope)[0] != Match.NONE:
             methods |= set(route.methods)
     return sorted(methods | ({"HEAD"} if "GET" in methods else set()))

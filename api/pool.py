@@ -209,13 +209,14 @@ def serve_searches(settings: Settings, conn: Connection) -> None:
     threading.Thread(target=follow_index, args=(service, stop), name="bayqa-index-follower", daemon=True).start()
     while not service.ready:
         time.sleep(0.05)
+    service.embedder  # loaded now, not during the first search
     conn.send("ready")
     while True:
         try:
             request_json, generation = conn.recv()
         except (EOFError, OSError):
             return
-        if generation is not None and generation != service.searcher.index.generation:
+        if generation is not None and generation != service.index.generation:
             try:
                 service.refresh()
             except Exception:  # the follower thread logs and retries; serve what is loaded

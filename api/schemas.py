@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
+from bayqa.store import GENERATION_NAME
+
 if TYPE_CHECKING:
     from bayqa.chunking import Chunk
     from bayqa.confidence import Confidence
@@ -22,11 +24,21 @@ if TYPE_CHECKING:
 Mode = Literal["hybrid", "dense", "keyword"]
 
 
+#: What ``min_generation`` must look like: a generation's name, as jobs and searches report it.
+GENERATION = f"^{GENERATION_NAME}$"
+MIN_GENERATION = (
+    "Read your writes: answer from this generation or a later one (the `generation` of the job of a write, once it is "
+    "done). A server behind it loads the newest generation first, or answers 503 with Retry-After when the index folder "
+    "has none that recent yet."
+)
+
+
 class SearchRequest(BaseModel):
     q: str = Field(min_length=1, description="The question, 1 to 1,000 characters (not only spaces).")
     k: int = Field(10, ge=1, le=100, strict=True, description="How many passages to return (a JSON integer; true is not 1).")
     doc_ids: list[str] | None = Field(None, description="Only search these documents (ids as in /documents).")
     mode: Mode = Field("hybrid", description="Ranking: hybrid (dense and keyword fused, the default), dense or keyword.")
+    min_generation: str | None = Field(None, pattern=GENERATION, description=MIN_GENERATION)
 
 
 class AnswerOut(BaseModel):
@@ -185,12 +197,16 @@ class Health(BaseModel):
     search_processes: int | None = Field(
         None, description="With `bayqa serve --workers N`: how many of the N search processes are running (else null)."
     )
+    read_only: bool = Field(
+        False, description="True for `bayqa serve --read-only`: it serves searches and follows the index folder, and sends "
+        "writes to the writer (405)."
+    )
 
     @classmethod
-    def from_index(cls, index: LoadedIndex, search_processes: int | None) -> Health:
+    def from_index(cls, index: LoadedIndex, search_processes: int | None, read_only: bool = False) -> Health:
         """The health of a server that serves ``index``."""
-        return cls(status="ready", generation=index.generation, documents=len(index.documents),
-                   chunks=index.manifest.chunks, model=index.manifest.model, search_processes=search_processes)
+        return cls(status="ready", generation=index.generation, documents=len(index.documents), chunks=index.manifest.chunks,
+                   model=index.manifest.model, search_processes=search_processes, read_only=read_only)
 
 
 class ErrorOut(BaseModel):
@@ -216,6 +232,10 @@ class JobOut(BaseModel):
         "chunks_embedded, chunks_total, seconds."
     )
     error: str | None = Field(description="When failed: what went wrong; the index keeps its previous content.")
+    generation: str | None = Field(
+        None, description="When done: the index generation that holds the write (a removed document is gone from it). "
+        "Pass it as `min_generation` to a search, on any server over the index, to read the write."
+    )
 
     @classmethod
     def from_job(cls, job: Job) -> JobOut:
@@ -223,4 +243,5 @@ class JobOut(BaseModel):
             id=job.id, kind=job.kind, document=job.document, state=job.state,
             progress=JobProgress(done=job.done, total=job.total), created_at=job.created_at, started_at=job.started_at,
             finished_at=job.finished_at, outcome=job.outcome, error=job.error,
+            generation=(job.outcome or {}).get("generation") if job.state == "done" else None,
         )

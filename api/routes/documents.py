@@ -13,7 +13,7 @@ def document_router(service: Service) -> APIRouter:
 
     @router.get("/documents", response_model=DocumentList, summary="What is indexed")
     def documents() -> DocumentList:
-        return DocumentList.from_index(service.searcher.index)
+        return DocumentList.from_index(service.index)
 
     @router.get("/documents/{doc_id:path}", response_model=DocumentDetail, responses={404: {"model": ErrorOut}}, summary="One document")
     def document(doc_id: str) -> DocumentDetail:

@@ -19,9 +19,10 @@ def health_router(service: Service, pool: SearchPool | None, jobs: Jobs) -> APIR
     @router.get("/health", response_model=Health, responses={503: {"model": Health}}, summary="Ready once the index is loaded")
     def health() -> JSONResponse:
         processes = pool.ready if pool is not None else None
+        read_only = service.settings.read_only
         if not service.ready or processes == 0:
-            return JSONResponse(Health(status="loading", search_processes=processes).model_dump(), status_code=503)
-        return JSONResponse(Health.from_index(service.searcher.index, processes).model_dump())
+            return JSONResponse(Health(status="loading", search_processes=processes, read_only=read_only).model_dump(), status_code=503)
+        return JSONResponse(Health.from_index(service.index, processes, read_only).model_dump())
 
     state_registry = CollectorRegistry()
     state_registry.register(StateCollector(lambda: index_state(service), jobs.counts))
@@ -38,6 +39,6 @@ def index_state(service: Service) -> dict[str, object] | None:
     """What the metrics say of the live generation; None while none is loaded."""
     if not service.ready:
         return None
-    index = service.searcher.index
+    index = service.index
     return {"generation": index.generation, "model": index.manifest.model, "documents": len(index.documents),
             "passages": index.manifest.chunks}

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from bayqa.api.errors import NOT_READY_RETRY_SECONDS
 from bayqa.api.pool import SearchPool
-from bayqa.api.schemas import Mode, SearchRequest, SearchResponse
+from bayqa.api.schemas import GENERATION, MIN_GENERATION, Mode, SearchRequest, SearchResponse
 from bayqa.api.searching import search_response
 from bayqa.metrics import record_search
 from bayqa.service import Service
@@ -44,7 +44,9 @@ def search_router(service: Service, pool: SearchPool | None) -> APIRouter:
             answer = await anyio.to_thread.run_sync(lambda: search_response(service, body), limiter=searches)
             record_search(answer.mode, answer.confidence.low)
             return _json(answer)
-        status, content = await pool.search(body.model_dump_json(), service.searcher.index.generation)
+        if body.min_generation is not None:  # this process first, so that it hands the search processes a recent enough one
+            await anyio.to_thread.run_sync(service.reach, body.min_generation)
+        status, content = await pool.search(body.model_dump_json(), service.index.generation)
         if status == 200:
             record_search(body.mode, b'"low":true' in content)
         headers = {"Retry-After": str(NOT_READY_RETRY_SECONDS)} if status == 503 else None
@@ -56,8 +58,9 @@ def search_router(service: Service, pool: SearchPool | None) -> APIRouter:
         k: int = Query(10, ge=1, le=100, description="How many passages to return."),
         doc: list[str] | None = Query(None, description="Only search this document (repeatable)."),
         mode: Mode = Query("hybrid", description="Ranking: hybrid (default), dense or keyword."),
+        min_generation: str | None = Query(None, pattern=GENERATION, description=MIN_GENERATION),
     ) -> Response:
-        return await searched(SearchRequest(q=q, k=k, doc_ids=doc, mode=mode))
+        return await searched(SearchRequest(q=q, k=k, doc_ids=doc, mode=mode, min_generation=min_generation))
 
     @router.post("/search", response_model=SearchResponse, summary="Ask a question (JSON body)")
     async def search_post(body: SearchRequest) -> Response:

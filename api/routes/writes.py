@@ -2,6 +2,7 @@
 
 Each write checks the bearer token, reads the upload, and hands it to bayqa.writes, which changes the corpus folder
 and queues the update job; the call answers 202 with the job at once. ``GET /jobs/{id}`` is open, like the other reads.
+A read-only server answers every write with 405, naming the writer, and still reports on jobs.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from bayqa.api.errors import REFUSED_WRITE
 from bayqa.api.schemas import ErrorOut, JobOut
-from bayqa.jobs import Job
+from bayqa.jobs import Job, Jobs
 from bayqa.writes import Writer
 
 UPLOAD_FIELD = "file"
@@ -95,11 +97,34 @@ def write_router(writer: Writer) -> APIRouter:
     def reindex() -> JSONResponse:
         return _accepted(writer.update("reindex"))
 
+    return router
+
+
+def job_router(jobs: Jobs) -> APIRouter:
+    """``GET /jobs/{id}``: the records are shared by every server over the index folder, so any of them answers."""
+    router = APIRouter(tags=["writes"])
+
     @router.get("/jobs/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}}, summary="State of an update job")
     def job(job_id: str) -> JobOut:
-        found = writer.jobs.get(job_id)
+        found = jobs.get(job_id)
         if found is None:
             raise HTTPException(404, f"no job {job_id!r}; job ids come from the write calls")
         return JobOut.from_job(found)
 
+    return router
+
+
+READ_ONLY_MESSAGE = "this server is read-only; send writes to the writer (bayqa serve without --read-only)"
+
+
+def refused_write_router() -> APIRouter:
+    """The write endpoints of a read-only server (``bayqa serve --read-only``): each answers 405, naming the writer."""
+    router = APIRouter()
+
+    def refuse() -> None:
+        raise HTTPException(405, READ_ONLY_MESSAGE)
+
+    for path, method in (("/documents", "POST"), ("/documents/{doc_id:path}", "PUT"), ("/documents/{doc_id:path}", "DELETE"),
+                         ("/reindex", "POST")):
+        router.add_api_route(path, refuse, methods=[method], name=REFUSED_WRITE, include_in_schema=False)
     return router

@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="run searches in N processes of their own, fed from one queue, to use N cores (default 1: in the "
                         "server process)")
+    p.add_argument("--read-only", action="store_true", default=None,
+                   help="serve searches only, following the index that one writer (bayqa serve without this, or bayqa "
+                        "index) keeps up to date: writes answer 405, no jobs, no write lock (env BAYQA_READ_ONLY)")
 
     p = sub.add_parser("bench", parents=[model], help="measure search latency and indexing speed against LangChain FAISS")
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke run on a tiny sample")
@@ -99,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {name: getattr(args, name, None) for name in ("corpus", "index", "model", "backend", "verifier", "host", "port")}
+    overrides = {name: getattr(args, name, None) for name in ("corpus", "index", "model", "backend", "verifier", "host", "port", "read_only")}
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -179,14 +182,22 @@ def cmd_serve(service: Service, args: argparse.Namespace) -> int:
     settings = service.settings
     if args.workers < 1:
         raise UsageError("--workers must be 1 or more")
+    if args.watch and settings.read_only:
+        raise UsageError("--watch is for the writer: a read-only server follows the index it keeps up to date")
     if args.watch and not settings.corpus.is_dir():
         raise UsageError(f"corpus folder {settings.corpus} does not exist, nothing to watch")
     service.verifier  # a wrong verifier setting fails here, before a long build
     reason = service.store.rebuild_reason()
-    if reason is not None:
+    if reason is not None and not settings.read_only:
         print(f"{reason}: building it from {settings.corpus} first")
         print_report(service.build(progress=True))
-    service.load()
+        reason = None
+    if reason is not None:
+        print(f"{reason}: serving it once the writer has built it")
+    else:
+        service.refresh()  # a wrong --model fails here
+    if args.workers == 1:
+        service.embedder  # questions are embedded in this process: the model is loaded before the first one
     app = create_app(service, watch=args.watch, search_processes=args.workers if args.workers > 1 else 0)
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

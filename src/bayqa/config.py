@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     parse_memory_mb: int = Field(
         1024, ge=256, le=65536, description="Most memory the process reading one file may use, in MB; a file over it is skipped.",
     )
+    read_only: bool = Field(
+        False, description="Serve searches only (`bayqa serve --read-only`): no writes, no jobs, never the write lock; the "
+        "server follows the generations that the one writer over the index folder (`bayqa serve` with the token, or "
+        "`bayqa index`) makes. Any number of read-only servers may share the folder.",
+    )
     segment_grace_seconds: float = Field(
         600, ge=0, description="How long a segment that no generation names any more is kept before it is deleted: "
         "a server over the same folder may still be loading a generation that named it.",

@@ -58,14 +58,18 @@ def _now() -> str:
 
 
 class Jobs:
-    """The job queue of one process, with records shared through ``path``."""
+    """The job queue of one process, with records shared through ``path``; with ``read_only`` (a read-only server),
+    only the records of the writer's jobs, read and never written."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
         self._queue: queue.Queue[tuple[str, Work] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._host = socket.gethostname()
+        if read_only:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(
@@ -75,7 +79,13 @@ class Jobs:
             )
 
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
         return sqlite3.connect(self.path, timeout=30)
+
+    def _no_records(self) -> bool:
+        """A read-only reader before the writer made the records: there are none yet."""
+        return self.read_only and not self.path.exists()
 
     def _update(self, job_id: str, **values: Any) -> None:
         columns = ", ".join(f"{name} = ?" for name in values)
@@ -123,6 +133,8 @@ class Jobs:
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
     def get(self, job_id: str) -> Job | None:
+        if self._no_records():
+            return None
         with self._connect() as db:
             row = db.execute(
                 "SELECT id, kind, document, state, done, total, created_at, started_at, finished_at, outcome, error "
@@ -134,6 +146,8 @@ class Jobs:
 
     def counts(self) -> dict[str, int]:
         """How many job records are in each state (for the metrics)."""
+        if self._no_records():
+            return dict.fromkeys(STATES, 0)
         with self._connect() as db:
             found = dict(db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
         return {state: int(found.get(state, 0)) for state in STATES}

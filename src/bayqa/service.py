@@ -1,7 +1,7 @@
-"""One process's view of bayqa: settings, the loaded model, and the live index generation.
+"""One process's view of bayqa: settings, the model, and the live index generation.
 
 The CLI and the HTTP app both go through this, so they build and search the same way. Swapping the
-searcher is a single reference assignment: a request that already took the old one finishes on it.
+generation is a single reference assignment: a request that already took the old one finishes on it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bayqa.chunking import Chunk, ChunkSettings
-from bayqa.config import Settings
+from bayqa.config import DEFAULT_MODEL, Settings
 from bayqa.documents import load_corpus
 from bayqa.embedding import Embedder
 from bayqa.indexing import BuildReport, build_holding_lock
@@ -22,7 +22,7 @@ from bayqa.metrics import record_build
 from bayqa.parsing import CACHE_FILE, PARSER_VERSION, BoundedReader, ParseCache
 from bayqa.query import Query, check_documents
 from bayqa.search import Answers, Hit, Searcher
-from bayqa.store import DocumentInfo, IndexStore
+from bayqa.store import DocumentInfo, IndexStore, LoadedIndex, generation_order
 from bayqa.verify import Verifier
 
 
@@ -35,6 +35,11 @@ log = logging.getLogger("bayqa.service")
 
 class NotReady(Exception):
     """The index is not loaded yet (first build still running, or it failed)."""
+
+
+class NotReached(NotReady):
+    """The generation a client asked for (``min_generation``) is not in the index folder yet: its build has not
+    switched, or this server's view of a network file system lags. Answered like NotReady: 503, Retry-After."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,8 @@ class Service:
         self.store = IndexStore(settings.index, exact_below=settings.exact_search_below,
                                 grace_seconds=settings.segment_grace_seconds)
         self._embedder = embedder
-        self._searcher: Searcher | None = None
+        self._index: LoadedIndex | None = None
+        self._searcher: Searcher | None = None  # of ``_index``, made when a question first needs one
         self._load_lock = threading.Lock()
 
     @cached_property
@@ -113,33 +119,63 @@ class Service:
         self.refresh()
         return report
 
+    @property
+    def model_id(self) -> str:
+        """The model the index must have been built with, known without loading the model."""
+        return self._embedder.model_id if self._embedder is not None else self.settings.model or DEFAULT_MODEL
+
     def load(self) -> Searcher:
         """Open the live generation (checking it was built with our model) and make it the one searched."""
         with self._load_lock:
-            searcher = Searcher(self.store.open(self.embedder.model_id), self.embedder, self.verifier)
-            self._searcher = searcher
-            return searcher
+            self._index = self.store.open(self.model_id)
+        return self.searcher
 
     def refresh(self) -> bool:
-        """Switch to a newer generation if another build made one; True if it switched."""
+        """Switch to a newer generation if another build made one; True if it switched. The model is not loaded
+        here: a process that never embeds a question (the server of search processes) never loads it."""
         with self._load_lock:
             current = self.store.current_generation()
-            loaded = self._searcher
-            if current is None or (loaded is not None and loaded.index.generation == current):
+            previous = self._index
+            if current is None or (previous is not None and previous.generation == current):
                 return False
-            previous = loaded.index if loaded is not None else None
-            self._searcher = Searcher(self.store.open(self.embedder.model_id, previous), self.embedder, self.verifier)
+            self._index = self.store.open(self.model_id, previous)
             return True
+
+    def reach(self, generation: str) -> LoadedIndex:
+        """The live generation, once it is ``generation`` or a later one: loaded now if the folder has it already
+        (a client that made a write asks for the generation its job reported). Behind ``generation``, NotReached."""
+        wanted = generation_order(generation)
+        index = self._index
+        if index is None or generation_order(index.generation) < wanted:
+            try:
+                self.refresh()
+            except Exception as exc:  # a generation removed while loading it, say: the follower tries again
+                log.warning("could not load the newest index generation: %s", exc)
+            index = self._index
+        if index is None or generation_order(index.generation) < wanted:
+            raise NotReached(f"this server serves {index.generation if index else 'no generation'} and the index folder has no "
+                             f"generation {generation} or later yet; try again in a moment")
+        return index
 
     @property
     def ready(self) -> bool:
-        return self._searcher is not None
+        return self._index is not None
+
+    @property
+    def index(self) -> LoadedIndex:
+        """The generation being served; NotReady before one is loaded."""
+        index = self._index
+        if index is None:
+            raise NotReady("the index is still loading; try again in a few seconds")
+        return index
 
     @property
     def searcher(self) -> Searcher:
+        """A searcher of the generation being served (made with the model on first use)."""
+        index = self.index
         searcher = self._searcher
-        if searcher is None:
-            raise NotReady("the index is still loading; try again in a few seconds")
+        if searcher is None or searcher.index is not index:
+            searcher = self._searcher = Searcher(index, self.embedder, self.verifier)
         return searcher
 
     def search(self, question: str | Query, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> list[Hit]:
@@ -148,9 +184,14 @@ class Service:
     def answer(self, question: str | Query, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> Answers:
         return self.searcher.answer(question, k=k, max_per_doc=self.settings.max_per_doc, doc_ids=doc_ids, mode=mode)
 
-    def ask(self, text: str, k: int = 10, doc_ids: Iterable[str] | None = None, mode: str = "hybrid") -> Reply:
-        """A question as a user sent it, checked (QuestionError, UnknownDocuments) and answered on one generation."""
+    def ask(
+        self, text: str, k: int = 10, doc_ids: Iterable[str] | None = None, mode: str = "hybrid", min_generation: str | None = None,
+    ) -> Reply:
+        """A question as a user sent it, checked (QuestionError, UnknownDocuments) and answered on one generation:
+        ``min_generation`` or a later one when given (NotReached if this server cannot serve one yet)."""
         query = Query.parse(text, self.settings.max_question_chars)
+        if min_generation is not None:
+            self.reach(min_generation)
         searcher = self.searcher
         limited = check_documents(doc_ids, searcher.index.documents)
         started = time.perf_counter()
@@ -159,12 +200,12 @@ class Service:
 
     def document(self, doc_id: str) -> IndexedDocument | None:
         """Document ``doc_id`` of the live generation, or None if it holds none of that id."""
-        index = self.searcher.index
+        index = self.index
         info = index.documents.get(doc_id)
         text = index.document_text(doc_id) if info else None
         if info is None or text is None:
             return None
-        return IndexedDocument(info, text, [index.chunks[row] for row in index.rows_by_doc.get(doc_id, [])])
+        return IndexedDocument(info, text, index.chunks.many(index.rows_by_doc.get(doc_id, [])))
 
 
 def follow_index(service: Service, stop: threading.Event) -> None:

@@ -42,7 +42,7 @@ def update_work(service: Service, kind: str, doc_id: str | None = None, uploaded
             report = service.update(on_progress=progress)
         except (IndexStoreError, DocumentError) as exc:
             raise JobFailed(str(exc)) from exc
-        index = service.searcher.index
+        index = service.index
         if kind in ("add", "replace") and doc_id not in index.documents:
             problems = "; ".join(p for p in report.problems if str(doc_id) in p) or "it is no longer in the corpus folder"
             if kind == "add" and uploaded is not None and remove_if_unchanged(document_path(service.settings.corpus, doc_id), uploaded):

@@ -71,7 +71,7 @@ class Writer:
         """The id of an indexed document with content hash ``digest``, if there is one."""
         if not self.service.ready:
             return None
-        return next((d.id for d in self.service.searcher.index.documents.values() if d.content_hash == digest), None)
+        return next((d.id for d in self.service.index.documents.values() if d.content_hash == digest), None)
 
     def _store(self, doc_id: str, data: bytes, replace: bool) -> Job:
         """Check and write the file, then queue its update (the checks read the whole file: call it off the event loop).

@@ -21,7 +21,7 @@ grace period.
 
 from bayqa.store.codes import quantize
 from bayqa.store.folder import IndexStore
-from bayqa.store.generations import fsync_dir
+from bayqa.store.generations import GENERATION_NAME, fsync_dir, generation_order
 from bayqa.store.loaded import LiveSummary, LoadedIndex
 from bayqa.store.manifest import (
     FORMAT_VERSION, LOCK_FILE, DocumentInfo, IndexBusy, IndexMismatch, IndexMissing, IndexStoreError, Manifest,
@@ -31,6 +31,7 @@ from bayqa.store.vectors import vector_index
 from bayqa.store.writer import Contents
 
 __all__ = [
-    "FORMAT_VERSION", "LOCK_FILE", "Contents", "DocumentInfo", "IndexBusy", "IndexMismatch", "IndexMissing", "IndexStore",
-    "IndexStoreError", "LiveSummary", "LoadedIndex", "Manifest", "Part", "fsync_dir", "quantize", "vector_index",
+    "FORMAT_VERSION", "GENERATION_NAME", "LOCK_FILE", "Contents", "DocumentInfo", "IndexBusy", "IndexMismatch", "IndexMissing",
+    "IndexStore", "IndexStoreError", "LiveSummary", "LoadedIndex", "Manifest", "Part", "fsync_dir", "generation_order", "quantize",
+    "vector_index",
 ]

@@ -7,6 +7,7 @@ and only then replaces ``CURRENT``: a crash at any moment leaves ``CURRENT`` nam
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -28,6 +29,19 @@ def current_generation(root: Path) -> str | None:
     except FileNotFoundError:
         return None
     return name if name and (root / name / MANIFEST_FILE).exists() else None
+
+
+#: A generation's name: ``gen-<UTC date>T<time>-<hex>``; the time has microseconds in all but the oldest indexes.
+GENERATION_NAME = r"gen-\d{8}T\d{6}(\d{6})?-[0-9a-f]+"
+
+
+def generation_order(name: str) -> str:
+    """``name`` as it sorts by when the generation was made: a later generation's is greater. Names made before they
+    had microseconds count as made at the start of their second."""
+    if re.fullmatch(GENERATION_NAME, name) and len(name.split("-")[1]) == len("20260101T000000"):
+        date, rest = name.split("-", 2)[1:]
+        return f"gen-{date}000000-{rest}"
+    return name
 
 
 def new_generation_name() -> str:
