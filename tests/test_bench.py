@@ -66,6 +66,7 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
     assert entry["http_1_client_ms"]["n"] == plan.http_requests // 2
     assert entry["http_8_clients_2_workers_ms"]["n"] == plan.http_requests and entry["server_2_workers_peak_mb"] > entry["server_peak_mb"]
     assert entry["server_peak_mb"] > 50 and entry["disk_mb"] > 0 and entry["add_one_document_s"] > 0
+    assert 0 < entry["server_pss_mb"] < entry["server_2_workers_pss_mb"] < entry["server_2_workers_peak_mb"]
     assert 0 <= entry["switch_after_addition_s"] and 0 <= entry["switch_full_load_s"]
     assert entry["change_one_document_s"] > 0 and entry["remove_one_document_s"] > 0
     if shutil.which("wrk"):  # the C load generator ran against both servers, without errors
@@ -77,7 +78,7 @@ def test_quick_bench_reports_every_figure(tmp_path: Path, embedder: Embedder) ->
         assert entry["wrk_8_connections_ms"]["cpu_ms_per_search"]["search_processes"] == 0
 
     figures = {row["figure"]: row for row in results["targets"]}
-    assert len(figures) == 23
+    assert len(figures) == 25
     optional = ("replicas", "wrk", "the same, serve")  # full size only; wrk if installed
     assert all(row["measured"] is not None for name, row in figures.items() if not any(o in name for o in optional))
     printed = bench.table(results)

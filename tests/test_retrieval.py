@@ -136,7 +136,7 @@ def test_segment_postings_with_retired_rows_score_like_bm25s_over_the_passages_t
     for number, texts in enumerate((KEYWORD_TEXTS[:3], KEYWORD_TEXTS[3:])):
         KeywordIndex.build(texts).save(tmp_path / str(number))
     search = KeywordSearch([Postings.load(tmp_path / "0", 3), Postings.load(tmp_path / "1", 2)], retired=[1])
-    assert isinstance(search.parts[0].rows, np.memmap), "mapped, not read"
+    assert isinstance(search.parts[0].rows.base, np.memmap), "mapped, not read"
     alive = [0, 2, 3, 4]
     reference = bm25s.BM25(k1=K1, b=B, method="lucene")
     reference.index([terms(KEYWORD_TEXTS[row]) for row in alive], show_progress=False)

@@ -193,8 +193,10 @@ class Searcher:
             wanted = min(total, wanted * 4)
         idf = {t: self.index.keyword.idf(t) for t in set(query.terms)}
         cosines = self.index.sentence_scores(np.array([row for row, _ in taken], dtype=np.int64), vector)
+        passages = self.index.chunks.many([row for row, _ in taken])  # read at once: they are read from disk
         hits = [
-            self._hit(rank, row, score, found, idf, query) for rank, ((row, score), found) in enumerate(zip(taken, cosines), start=1)
+            self._hit(rank, chunk, row, score, found, idf, query)
+            for rank, (chunk, (row, score), found) in enumerate(zip(passages, taken, cosines), start=1)
         ]
         if mode == "hybrid":
             hits = answer_first(hits, ANSWER_WEIGHT)
@@ -261,8 +263,9 @@ class Searcher:
         order = np.lexsort((rows, -dense_all, -fused))  # equal fused scores (no signal left) go by cosine
         return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))
 
-    def _hit(self, rank: int, row: int, score: float, cosines: np.ndarray, question_idf: dict[str, float], query: Query) -> Hit:
-        chunk = self.index.chunks[row]
+    def _hit(
+        self, rank: int, chunk: Chunk, row: int, score: float, cosines: np.ndarray, question_idf: dict[str, float], query: Query,
+    ) -> Hit:
         spans = self.index.sentence_spans_of(row)
         answer = best_sentence(cosines, question_idf, query.answer_kind, spans, chunk.text, chunk.start, query.parts)
         return Hit(rank, round(score, 6), chunk, answer, matched_terms(question_idf.keys(), spans, chunk.text, chunk.start))

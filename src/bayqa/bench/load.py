@@ -36,6 +36,19 @@ def peak_rss_mb(pid: int) -> float | None:
     return round(peak / 1024 + sum(peak_rss_mb(int(c)) or 0.0 for c in children), 1)
 
 
+def pss_mb(pid: int) -> float | None:
+    """Memory of a process and its child processes as the kernel shares it out (PSS, /proc/PID/smaps_rollup): a page
+    that n processes map (the index files they map read-only, libraries) counts 1/n in each, so the sum counts it
+    once, where peak resident memory counts it in every process."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return None
+    own = next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
+    return round(own / 1024 + sum(pss_mb(int(c)) or 0.0 for c in children), 1)
+
+
 def cpu_seconds(pid: int) -> tuple[float, float]:
     """CPU time (user and system) used so far by a process, and by its child processes together (the search
     processes of ``serve --workers N``), from /proc; (0, 0) where it cannot be read."""
@@ -198,6 +211,7 @@ def http_figures(
         figures["http_1_client_ms"] = http_latency(server.url, questions, plan.http_requests // 2, 1)
         figures["http_8_clients_ms"] = http_latency(server.url, questions, plan.http_requests, 8)
         figures["server_peak_mb"] = peak_rss_mb(server.process.pid)
+        figures["server_pss_mb"] = pss_mb(server.process.pid)
         if largest:
             figures["wrk_8_connections_ms"] = wrk_latency(server.url, questions, plan.wrk_seconds, 8, server.process.pid)
     if not largest:
@@ -207,5 +221,6 @@ def http_figures(
         http_latency(server.url, questions, plan.http_requests // 4, 8)  # each search process's first searches are slow
         figures["http_8_clients_2_workers_ms"] = http_latency(server.url, questions, plan.http_requests, 8)
         figures["server_2_workers_peak_mb"] = peak_rss_mb(server.process.pid)
+        figures["server_2_workers_pss_mb"] = pss_mb(server.process.pid)
         figures["wrk_8_connections_2_workers_ms"] = wrk_latency(server.url, questions, plan.wrk_seconds, 8, server.process.pid)
     return figures

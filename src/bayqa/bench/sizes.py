@@ -62,7 +62,8 @@ def measure_size(setup: Setup, size: int) -> dict[str, Any]:
     entry: dict[str, Any] = {"chunks": built.chunks_total, "synthetic": rounds > 1, "build_s": round(clock.seconds, 1)}
     loaded = IndexStore(folder).open()
     entry["vector_index"] = loaded.vectors.kind
-    entry["disk_mb"] = folder_mb(folder / loaded.generation)
+    entry["disk_mb"] = round(folder_mb(loaded.path) + sum(folder_mb(loaded.manifest.segment_folder(loaded.path, name))
+                                                         for name, _ in loaded.manifest.segments), 1)
     all_vectors = loaded.vectors_of(list(range(len(loaded.chunks))))
     if entry["vector_index"] != "IndexFlatIP":
         entry["recall_at_10_vs_exact"] = recall_at_10(loaded.vectors, exact_search(all_vectors), setup.question_vectors)

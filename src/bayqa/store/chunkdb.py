@@ -70,15 +70,15 @@ def document_text(db: sqlite3.Connection, doc_id: str) -> str | None:
 
 def read_chunks(
     db: sqlite3.Connection, headings: Callable[[str], tuple[str, ...]], text_of: Callable[[str], str | None],
-    rows: Sequence[int] | None = None,
+    rows: Sequence[int] | None = None, labels: bool | None = None,
 ) -> list[Chunk]:
     """The passages of a segment's chunk database in row order (only ``rows``, when given).
 
     A passage is stored as offsets into its document, whose text (``text_of(doc_id)``) is asked for once for all its
-    passages: the rows come in document order.
+    passages: the rows come in document order. ``labels`` says whether the database has page labels (asked when None).
     """
     where, args = ("WHERE row IN (SELECT value FROM json_each(?))", [json.dumps(list(rows))]) if rows is not None else ("", [])
-    label = "c.page_label" if _has_page_labels(db) else "NULL"
+    label = "c.page_label" if (has_page_labels(db) if labels is None else labels) else "NULL"
     chunks: list[Chunk] = []
     doc_id, text, title = None, "", ""
     for r in db.execute(
@@ -92,16 +92,17 @@ def read_chunks(
     return chunks
 
 
-def _has_page_labels(db: sqlite3.Connection) -> bool:
+def has_page_labels(db: sqlite3.Connection) -> bool:
     """Chunk databases written before page labels have no such column; their passages read as having none."""
     return any(column[1] == "page_label" for column in db.execute("PRAGMA table_info(chunks)"))
 
 
+#: The columns of the documents table that make a DocumentInfo, in its order.
+DOCUMENT_COLUMNS = "id, title, kind, content_hash, size, pages, chunks, added_at, indexed_at"
+
+
 def document_infos(db: sqlite3.Connection) -> dict[str, DocumentInfo]:
-    return {
-        r[0]: DocumentInfo(*r)
-        for r in db.execute("SELECT id, title, kind, content_hash, size, pages, chunks, added_at, indexed_at FROM documents ORDER BY id")
-    }
+    return {r[0]: DocumentInfo(*r) for r in db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY id")}
 
 
 def rows_by_document(db: sqlite3.Connection, ids: Collection[str] | None = None) -> dict[str, tuple[int, ...]]:

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bayqa.chunking import Chunk
 from bayqa.keyword import KeywordIndex
 from bayqa.postings import KeywordSearch, Postings
-from bayqa.store.chunkdb import decompressed, document_infos, headings, read_only, rows_by_document
+from bayqa.store.catalogue import Documents, RowsByDocument
+from bayqa.store.chunkdb import document_infos, headings, read_only, rows_by_document
 from bayqa.store.codes import dequantize, quantized_scores
 from bayqa.store.legacy import LEGACY_FORMATS, legacy_part, read_legacy_chunks
 from bayqa.store.manifest import CHUNK_STORE, MANIFEST_FILE, DocumentInfo, IndexMismatch, Layout, Manifest, Retired
-from bayqa.store.passages import Passages, SegmentPassages
+from bayqa.store.passages import ListedPassages, Passages, Segment, SegmentPassages
 from bayqa.store.segments import KEYWORD_FOLDER, Part, read_segment
 from bayqa.store.stacked import Stacked
 from bayqa.store.vectors import Segments
@@ -36,41 +36,31 @@ class LoadedIndex:
         retired = Retired.read(path)
         legacy = self.manifest.format in LEGACY_FORMATS
         parts: list[Part] = []
-        readers: list[SegmentPassages | list[Chunk]] = []
+        readers: list[Segment] = []
         keywords: list[Postings] = []
-        documents: list[dict[str, DocumentInfo]] = []
-        legacy_texts: list[dict[str, bytes]] = []
         from_disk = self.manifest.segments
         if previous is not None and _same_main_segment(previous.manifest, self.manifest):
             # Segments never change once written: the main rows, their documents and vectors are those of ``previous``.
             parts.append(previous._parts[0])
             readers.append(previous.chunks.parts[0])
             keywords.append(previous._keyword_parts[0])
-            documents.append(previous._segment_documents[0])
-            legacy_texts.extend(previous._legacy_texts[:1])
             from_disk = self.manifest.segments[1:]
         for name, rows in from_disk:
             folder = self.manifest.segment_folder(path, name)
+            first_row = sum(len(reader) for reader in readers)
             if legacy:
                 with read_only(folder / CHUNK_STORE) as db:
                     texts, chunks = read_legacy_chunks(db, lru_cache(maxsize=None)(headings))
-                    documents.append(document_infos(db))
-                readers.append(chunks)
-                legacy_texts.append(texts)
+                    readers.append(ListedPassages(chunks, document_infos(db), texts, first_row))
             else:
-                reader = SegmentPassages(folder / CHUNK_STORE)
-                readers.append(reader)
-                documents.append(reader.documents)
+                readers.append(SegmentPassages(folder / CHUNK_STORE, first_row))
                 keywords.append(_postings(folder / KEYWORD_FOLDER, rows))
             part = read_segment(folder)
             parts.append(legacy_part(part) if legacy else part)
-        self._segment_documents, self._legacy_texts = documents, legacy_texts  # for the next generation to share
         self.chunks = Passages(readers)
         if legacy:  # one file of counts for the whole generation, its retired rows already blank
             keywords = [KeywordIndex.load(path / KEYWORD_FOLDER, len(self.chunks)).postings()]
-        gone = set(retired.documents)
-        main = {k: v for k, v in documents[0].items() if k not in gone}
-        self.documents: dict[str, DocumentInfo] = dict(sorted((main | {k: v for d in documents[1:] for k, v in d.items()}).items()))
+        self.documents = Documents(readers, retired.documents)
         self.vectors = Segments([p.vectors for p in parts])
         if self.vectors.ntotal != len(self.chunks):
             raise IndexMismatch(f"index at {path} is inconsistent ({self.vectors.ntotal} vectors, {len(self.chunks)} chunks); rebuild it")
@@ -79,7 +69,7 @@ class LoadedIndex:
         if retired.rows:
             self.alive = np.ones(len(self.chunks), dtype=bool)
             self.alive[np.asarray(retired.rows, dtype=np.int64)] = False
-        self.rows_by_doc: dict[str, list[int]] = self.chunks.rows_by_document(self.alive)
+        self.rows_by_doc = RowsByDocument(self.chunks, self.documents, self.alive)
         self._keyword_parts = keywords  # so that the next generation patched from this one can share the main one's
         self.keyword = KeywordSearch(keywords, retired.rows)
         self._parts = parts  # as read, so that the next generation patched from this one can share the main one
@@ -97,15 +87,8 @@ class LoadedIndex:
 
     def document_text(self, doc_id: str) -> str | None:
         """The whole text of a document, read when asked for (a few are kept at hand)."""
-        if doc_id not in self.documents:
-            return None
-        # The last segment that holds the document has its live text: a changed one's main entry is retired.
-        number = max(n for n, found in enumerate(self._segment_documents) if doc_id in found)
-        if self._legacy_texts:
-            return decompressed(self._legacy_texts[number][doc_id])
-        reader = self.chunks.parts[number]
-        assert isinstance(reader, SegmentPassages)
-        return reader.text(doc_id)
+        holder = self.documents.holder(doc_id)
+        return None if holder is None else holder.text(doc_id)
 
     def sentences_of(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Sentence vectors and (start, end) document offsets of chunk ``row``'s sentences."""

@@ -1,25 +1,27 @@
-"""A generation's passages and document texts, read from its segments' chunk databases when they are asked for.
+"""A generation's passages, documents and texts, read from its segments' chunk databases when they are asked for.
 
 Every passage held in memory would cost each process that serves the index its own copy: a few hundred bytes a
 passage, the largest part of a server's memory after the vectors. A search shows a few passages, so only which
-document each row belongs to stays in memory; a passage is read (with SQLite's pages mapped from the file, which the
-processes share) when a hit or a document needs it, and the texts of recently read documents are kept at hand.
+document each row belongs to stays in memory; a passage, a document's record or its text is read (with SQLite's pages
+mapped from the file, which the processes share) when a hit or a request needs it, and the texts of recently read
+documents are kept at hand.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import overload
 
 import numpy as np
 
 from bayqa.chunking import Chunk
-from bayqa.store.chunkdb import document_infos, document_text, headings, read_chunks
+from bayqa.store.chunkdb import DOCUMENT_COLUMNS, decompressed, document_text, has_page_labels, headings, read_chunks
 from bayqa.store.manifest import DocumentInfo
 from bayqa.store.stacked import gathered
 
@@ -28,37 +30,87 @@ MAPPED_BYTES = 1 << 40  # SQLite reads the whole file through one read-only map 
 HEADINGS_KEPT = 4096  # parsed heading paths kept: a section's passages share one
 
 
-class SegmentPassages:
-    """One segment's passages and documents, read on demand from its chunk database.
+class Segment:
+    """What a generation needs of one segment's passages: ``doc_ids`` (sorted), the document of each row (a number
+    into them), the passages of rows, and documents' records and texts."""
+
+    doc_ids: list[str]
+    doc_numbers: np.ndarray
+    first_row: int
+
+    def __len__(self) -> int:
+        return len(self.doc_numbers)
+
+    def chunks(self, rows: Sequence[int]) -> list[Chunk]:
+        """The passages of ``rows`` (numbered across the generation), in that order."""
+        raise NotImplementedError
+
+    def info(self, doc_id: str) -> DocumentInfo:
+        raise NotImplementedError
+
+    def infos(self) -> Iterator[DocumentInfo]:
+        """Every document's record, by id."""
+        raise NotImplementedError
+
+    def text(self, doc_id: str) -> str | None:
+        raise NotImplementedError
+
+    def number(self, doc_id: str) -> int | None:
+        """Where ``doc_id`` is in ``doc_ids`` (None if the segment has no such document)."""
+        place = bisect_left(self.doc_ids, doc_id)
+        return place if place < len(self.doc_ids) and self.doc_ids[place] == doc_id else None
+
+    def rows_of(self, number: int) -> np.ndarray:
+        """The rows (numbered across the generation) of document ``number``, in order."""
+        first, last = self._bounds[number], self._bounds[number + 1]
+        return self._by_document[first:last] + self.first_row
+
+    @cached_property
+    def _by_document(self) -> np.ndarray:
+        return np.argsort(self.doc_numbers, kind="stable").astype(np.int32)
+
+    @cached_property
+    def _bounds(self) -> np.ndarray:
+        return np.searchsorted(self.doc_numbers[self._by_document], np.arange(len(self.doc_ids) + 1))
+
+
+class SegmentPassages(Segment):
+    """A format 9 or 10 segment, read on demand from its chunk database.
 
     The connection stays open as long as the segment is served, so a segment deleted meanwhile stays readable on a
     local file system; the file is opened immutable (segment files never change), so SQLite takes no lock on it,
     which a network file system may not offer.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, first_row: int) -> None:
         self._db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
         self._db.execute(f"PRAGMA mmap_size = {MAPPED_BYTES}")
         self._lock = threading.RLock()  # one connection, used by the server's search threads in turn
         self._texts: OrderedDict[str, str] = OrderedDict()
         self._kept_chars = 0
         self._headings = lru_cache(maxsize=HEADINGS_KEPT)(headings)
-        self.documents: dict[str, DocumentInfo] = document_infos(self._db)
-        self.doc_ids = list(self.documents)
-        number = {doc_id: n for n, doc_id in enumerate(self.doc_ids)}
-        found = self._db.execute("SELECT row, doc_id FROM chunks ORDER BY row").fetchall()
-        #: The document of each row (a number into ``doc_ids``).
-        self.doc_numbers = np.fromiter((number[doc_id] for _, doc_id in found), dtype=np.int32, count=len(found))
-
-    def __len__(self) -> int:
-        return len(self.doc_numbers)
+        self._labels = has_page_labels(self._db)
+        self.first_row = first_row
+        self.doc_ids = [doc_id for (doc_id,) in self._db.execute("SELECT id FROM documents ORDER BY id")]
+        # Streamed, so that loading makes no list of every row.
+        found = self._db.execute("SELECT d.n FROM chunks c JOIN (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS n "
+                                 "FROM documents) d ON d.id = c.doc_id ORDER BY c.row")
+        self.doc_numbers = np.fromiter((n for (n,) in found), dtype=np.int32)
 
     def chunks(self, rows: Sequence[int]) -> list[Chunk]:
-        """The passages of ``rows`` (the generation's row numbers), in that order."""
         wanted = sorted(set(rows))
         with self._lock:
-            found = dict(zip(wanted, read_chunks(self._db, self._headings, self.text, wanted)))
+            found = dict(zip(wanted, read_chunks(self._db, self._headings, self.text, wanted, self._labels)))
         return [found[row] for row in rows]
+
+    def info(self, doc_id: str) -> DocumentInfo:
+        with self._lock:
+            return DocumentInfo(*self._db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?", (doc_id,)).fetchone())
+
+    def infos(self) -> Iterator[DocumentInfo]:
+        with self._lock:
+            found = self._db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY id").fetchall()
+        return (DocumentInfo(*row) for row in found)
 
     def text(self, doc_id: str) -> str | None:
         """A document's whole text; the most recently read ones are kept decompressed."""
@@ -75,15 +127,35 @@ class SegmentPassages:
                     self._kept_chars -= len(self._texts.popitem(last=False)[1])
             return text
 
-    def close(self) -> None:
-        self._db.close()
+
+class ListedPassages(Segment):
+    """A format 7 or 8 segment, converted and held in memory (bayqa.store.legacy)."""
+
+    def __init__(self, chunks: list[Chunk], documents: dict[str, DocumentInfo], texts: dict[str, bytes], first_row: int) -> None:
+        self._chunks, self._documents, self._texts = chunks, documents, texts
+        self.first_row = first_row
+        self.doc_ids = sorted(documents)
+        number = {doc_id: n for n, doc_id in enumerate(self.doc_ids)}
+        self.doc_numbers = np.array([number[c.doc_id] for c in chunks], dtype=np.int32)
+
+    def chunks(self, rows: Sequence[int]) -> list[Chunk]:
+        return [self._chunks[row - self.first_row] for row in rows]
+
+    def info(self, doc_id: str) -> DocumentInfo:
+        return self._documents[doc_id]
+
+    def infos(self) -> Iterator[DocumentInfo]:
+        return (self._documents[doc_id] for doc_id in self.doc_ids)
+
+    def text(self, doc_id: str) -> str | None:
+        stored = self._texts.get(doc_id)
+        return None if stored is None else decompressed(stored)
 
 
 class Passages(Sequence[Chunk]):
-    """Every passage of a generation, numbered across its segments: a segment read on demand (SegmentPassages),
-    or a list of passages in memory (formats 7 and 8)."""
+    """Every passage of a generation, numbered across its segments, read when asked for."""
 
-    def __init__(self, parts: Sequence[SegmentPassages | list[Chunk]]) -> None:
+    def __init__(self, parts: Sequence[Segment]) -> None:
         self.parts = list(parts)
         self.offsets = np.cumsum([0, *(len(p) for p in self.parts)])
         # Which document each row belongs to, for the many rows a search ranks: numbers into one list of ids (a
@@ -91,10 +163,8 @@ class Passages(Sequence[Chunk]):
         self._ids: list[str] = []
         numbers = []
         for part in self.parts:
-            ids = [c.doc_id for c in part] if isinstance(part, list) else part.doc_ids
-            local = np.arange(len(part), dtype=np.int32) if isinstance(part, list) else part.doc_numbers
-            numbers.append(local + len(self._ids))
-            self._ids.extend(ids)
+            numbers.append(part.doc_numbers + len(self._ids))
+            self._ids.extend(part.doc_ids)
         self._numbers = np.concatenate(numbers) if numbers else np.zeros(0, dtype=np.int32)
 
     def __len__(self) -> int:
@@ -129,10 +199,8 @@ class Passages(Sequence[Chunk]):
         """The passages of ``rows``, in that order, each segment's read at once."""
 
         def fetch(number: int, local: np.ndarray) -> np.ndarray:
-            part = self.parts[number]
-            found = [part[i] for i in local.tolist()] if isinstance(part, list) else part.chunks((local + self.offsets[number]).tolist())
-            picked = np.empty(len(found), dtype=object)
-            picked[:] = found
+            picked = np.empty(len(local), dtype=object)
+            picked[:] = self.parts[number].chunks((local + self.offsets[number]).tolist())
             return picked
 
         return list(gathered(self.offsets, np.asarray(rows, dtype=np.int64), np.empty(len(rows), dtype=object), fetch))

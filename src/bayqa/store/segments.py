@@ -14,6 +14,8 @@ from typing import Any
 import faiss
 import numpy as np
 
+from bayqa.postings import mapped
+
 VECTORS_FILE = "vectors.faiss"
 SENTENCES_FILE = "sentences.npy"
 SPANS_FILE = "sentence_spans.npy"
@@ -40,8 +42,7 @@ def read_segment(folder: Path) -> Part:
     """A segment's vectors, sentence codes and spans, mapped read-only from its files rather than copied into this
     process: every process that reads the segment shares one copy in the page cache. Its files never change, and a
     file deleted while mapped stays readable on a local file system until it is unmapped."""
-    vectors = faiss.read_index(str(folder / VECTORS_FILE), MAPPED)
-    return Part(vectors, np.load(folder / SENTENCES_FILE, mmap_mode="r"), np.load(folder / SPANS_FILE, mmap_mode="r"))
+    return Part(faiss.read_index(str(folder / VECTORS_FILE), MAPPED), mapped(folder / SENTENCES_FILE), mapped(folder / SPANS_FILE))
 
 
 def write_segment(folder: Path, index: faiss.Index, sentences: np.ndarray, spans: np.ndarray) -> None:
