@@ -4,11 +4,13 @@ fake encoder for the fast tier. Tiers (see tests/README.md) are marked here from
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
 import zlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -140,3 +142,27 @@ def client_of(server: LiveServer) -> Iterator[httpx.Client]:
 @pytest.fixture()
 def client(live_server: LiveServer) -> Iterator[httpx.Client]:
     yield from client_of(live_server)
+
+
+def wait_for_health(url: str, process: subprocess.Popen, deadline: float, logs: Callable[[], str] = lambda: "") -> None:
+    """Wait until a server process answers ``GET /health`` with 200; fail if it exits or ``deadline`` (a
+    ``time.monotonic()``) passes first, with what ``logs`` gives."""
+    while True:
+        assert process.poll() is None and time.monotonic() < deadline, f"{url} did not start: {logs()}"
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+
+
+def stop_processes(processes: Sequence[subprocess.Popen]) -> None:
+    """Stop server processes as a service manager would (SIGTERM), killing any still running after 20 s."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -24,7 +24,7 @@ from bayqa.embedding import Embedder
 from bayqa.indexing import build
 from bayqa.store import LOCK_FILE, IndexBusy, IndexStore
 from bayqa.jobs import JobFailed, Jobs
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, free_port, stop_processes, wait_for_health
 from tests.test_index import DOCS, make_corpus, service_for
 
 
@@ -227,14 +227,7 @@ def test_two_server_processes_follow_the_new_generation(tmp_path: Path, embedder
     try:
         deadline = time.monotonic() + 120
         for url, proc in zip(urls, servers):
-            while True:
-                assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
-                try:
-                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.2)
+            wait_for_health(url, proc, deadline)
         auth = {"Authorization": "Bearer two-procs"}
         doc = b"Hetao park\n\nThe Hetao Shenzhen-Hong Kong park covers 3.89 square kilometres."
         job = httpx.post(f"{urls[0]}/documents", files={"file": ("hetao.txt", doc)}, headers=auth).json()
@@ -263,10 +256,4 @@ def test_two_server_processes_follow_the_new_generation(tmp_path: Path, embedder
             assert time.monotonic() - switched < 3, "a process still serves the deleted document"
             time.sleep(0.1)
     finally:
-        for proc in servers:
-            proc.send_signal(signal.SIGTERM)
-        for proc in servers:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(servers)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -29,7 +28,7 @@ from bayqa.config import Settings
 from bayqa.jobs import Jobs
 from bayqa.service import Service
 from bayqa.writes import JOBS_FILE
-from tests.conftest import FakeEncoder, LiveServer, free_port
+from tests.conftest import FakeEncoder, LiveServer, free_port, stop_processes, wait_for_health
 from tests.test_index import DOCS, make_corpus
 
 TOKEN = "replica-token"
@@ -164,24 +163,11 @@ def replicas(tmp_path: Path, shipped_settings: Settings) -> Iterator[tuple[Setti
     try:
         deadline = time.monotonic() + 180
         for url, process in zip(urls, processes):
-            while True:
-                logs = "\n".join(log.read_text(errors="replace")[-1000:] for log in tmp_path.glob("*.log"))
-                assert process.poll() is None and time.monotonic() < deadline, f"{url} did not start:\n{logs}"
-                try:
-                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.2)
+            wait_for_health(url, process, deadline, lambda: "\n".join(log.read_text(errors="replace")[-1000:]
+                                                                      for log in tmp_path.glob("*.log")))
         yield settings, urls
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
 
 
 QUESTIONS = ("How long is the ferry crossing to Nansha?", "When does the Hetao night market open?",

@@ -119,7 +119,8 @@ def test_a_format_9_index_is_served_as_it_is_and_moved_to_the_shared_folder_by_t
     store, corpus = format_9_copy(tmp_path)
     old = store.open(FAKE.model_id)
     assert old.manifest.format == 9 and old.manifest.retired == 1 and len(old.manifest.segments) == 2
-    assert "toll is not set" in old.document_text("bridge.md") and len(old.documents) == 7
+    assert "set in 2019" in old.document_text("tax.md") and "toll is not set" in old.document_text("bridge.md")
+    assert len(old.documents) == 7
     before = answers(store)
     old_main = old.path / old.manifest.segments[0][0]
     report = build_folder(store, corpus)
