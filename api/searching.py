@@ -13,7 +13,8 @@ log = logging.getLogger("bayqa.api")
 
 def search_response(service: Service, body: SearchRequest) -> SearchResponse:
     """The answer to ``body``; the library's errors (NotReady, NotReached, QuestionError, UnknownDocuments) pass through."""
-    return SearchResponse.from_reply(service.ask(body.q, k=body.k, doc_ids=body.doc_ids, mode=body.mode, min_generation=body.min_generation))
+    reply = service.ask(body.q, k=body.k, doc_ids=body.doc_ids, mode=body.mode, min_generation=body.min_generation)
+    return SearchResponse.from_reply(reply)
 
 
 def search_json(service: Service, request_json: str) -> tuple[int, bytes]:

@@ -21,7 +21,8 @@ def health_router(service: Service, pool: SearchPool | None, jobs: Jobs) -> APIR
         processes = pool.ready if pool is not None else None
         read_only = service.settings.read_only
         if not service.ready or processes == 0:
-            return JSONResponse(Health(status="loading", search_processes=processes, read_only=read_only).model_dump(), status_code=503)
+            loading = Health(status="loading", search_processes=processes, read_only=read_only)
+            return JSONResponse(loading.model_dump(), status_code=503)
         return JSONResponse(Health.from_index(service.index, processes, read_only).model_dump())
 
     state_registry = CollectorRegistry()

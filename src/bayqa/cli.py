@@ -102,7 +102,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {name: getattr(args, name, None) for name in ("corpus", "index", "model", "backend", "verifier", "host", "port", "read_only")}
+    names = ("corpus", "index", "model", "backend", "verifier", "host", "port", "read_only")
+    overrides = {name: getattr(args, name, None) for name in names}
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 

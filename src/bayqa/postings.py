@@ -49,7 +49,8 @@ class Postings:
         """The postings of a matrix of term counts (a row per passage, a column per term), in memory."""
         by_term = counts.tocsc()
         by_term.sort_indices()
-        return cls(vocab, by_term.indptr.astype(np.int64), by_term.indices.astype(np.int32), _narrow(by_term.data), counts.shape[0])
+        rows = by_term.indices.astype(np.int32)
+        return cls(vocab, by_term.indptr.astype(np.int64), rows, _narrow(by_term.data), counts.shape[0])
 
     def save(self, folder: Path) -> None:
         (folder / VOCAB_FILE).write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
@@ -68,7 +69,8 @@ class Postings:
 
     def matrix(self) -> sp.csr_matrix:
         """The counts as a matrix again (a row per passage), for a build to extend."""
-        by_term = sp.csc_matrix((np.asarray(self.counts, dtype=np.float32), self.rows, self.starts), shape=(self.size, len(self.vocab)))
+        counts = np.asarray(self.counts, dtype=np.float32)
+        by_term = sp.csc_matrix((counts, self.rows, self.starts), shape=(self.size, len(self.vocab)))
         return by_term.tocsr()
 
     def lengths(self) -> np.ndarray:

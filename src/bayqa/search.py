@@ -63,9 +63,9 @@ class Answers:
 def cap_per_document(
     ranked: Iterable[tuple[int, float]], doc_of: Callable[[int], str], k: int, max_per_doc: int, distinct: int = 0
 ) -> list[tuple[int, float]]:
-    """The first ``k`` of ``ranked`` (row, score) pairs, keeping at most ``max_per_doc`` passages of one document (``doc_of`` a row), and
-    none of a document's later passages in the first ``distinct`` places while another document has a passage to
-    show there: those wait, in their order, until the first ``distinct`` places are taken."""
+    """The first ``k`` of ``ranked`` (row, score) pairs, keeping at most ``max_per_doc`` passages of one document (the
+    one ``doc_of`` a row names), and none of a document's later passages in the first ``distinct`` places while another
+    document has a passage to show there: those wait, in their order, until the first ``distinct`` places are taken."""
     taken: list[tuple[int, float]] = []
     waiting: list[tuple[int, float]] = []
     per_doc: dict[str, int] = {}

@@ -185,7 +185,8 @@ class Service:
         return self.searcher.answer(question, k=k, max_per_doc=self.settings.max_per_doc, doc_ids=doc_ids, mode=mode)
 
     def ask(
-        self, text: str, k: int = 10, doc_ids: Iterable[str] | None = None, mode: str = "hybrid", min_generation: str | None = None,
+        self, text: str, k: int = 10, doc_ids: Iterable[str] | None = None, mode: str = "hybrid",
+        min_generation: str | None = None,
     ) -> Reply:
         """A question as a user sent it, checked (QuestionError, UnknownDocuments) and answered on one generation:
         ``min_generation`` or a later one when given (NotReached if this server cannot serve one yet)."""

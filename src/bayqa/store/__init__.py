@@ -31,7 +31,7 @@ from bayqa.store.vectors import vector_index
 from bayqa.store.writer import Contents
 
 __all__ = [
-    "FORMAT_VERSION", "GENERATION_NAME", "LOCK_FILE", "Contents", "DocumentInfo", "IndexBusy", "IndexMismatch", "IndexMissing",
-    "IndexStore", "IndexStoreError", "LiveSummary", "LoadedIndex", "Manifest", "Part", "fsync_dir", "generation_order", "quantize",
-    "vector_index",
+    "FORMAT_VERSION", "GENERATION_NAME", "LOCK_FILE", "Contents", "DocumentInfo", "IndexBusy", "IndexMismatch",
+    "IndexMissing", "IndexStore", "IndexStoreError", "LiveSummary", "LoadedIndex", "Manifest", "Part", "fsync_dir",
+    "generation_order", "quantize", "vector_index",
 ]

@@ -91,7 +91,8 @@ class Retired:
             # A complete generation never changes, so no file means no retired rows, unless the whole generation was
             # removed meanwhile (pruned while a slow process loaded it): then nothing of it may be trusted.
             if not (generation / MANIFEST_FILE).exists():
-                raise IndexMissing(f"generation {generation.name} was removed while it was being read; the next try reads the live one")
+                raise IndexMissing(f"generation {generation.name} was removed while it was being read; "
+                                   "the next try reads the live one")
             return cls()
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(tuple(int(r) for r in data["rows"]), tuple(str(d) for d in data["documents"]))

@@ -42,7 +42,8 @@ def read_segment(folder: Path) -> Part:
     """A segment's vectors, sentence codes and spans, mapped read-only from its files rather than copied into this
     process: every process that reads the segment shares one copy in the page cache. Its files never change, and a
     file deleted while mapped stays readable on a local file system until it is unmapped."""
-    return Part(faiss.read_index(str(folder / VECTORS_FILE), MAPPED), mapped(folder / SENTENCES_FILE), mapped(folder / SPANS_FILE))
+    vectors = faiss.read_index(str(folder / VECTORS_FILE), MAPPED)
+    return Part(vectors, mapped(folder / SENTENCES_FILE), mapped(folder / SPANS_FILE))
 
 
 def write_segment(folder: Path, index: faiss.Index, sentences: np.ndarray, spans: np.ndarray) -> None:

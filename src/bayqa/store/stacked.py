@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 
-def gathered(offsets: np.ndarray, rows: np.ndarray, out: np.ndarray, fetch: Callable[[int, np.ndarray], np.ndarray]) -> np.ndarray:
+def gathered(
+    offsets: np.ndarray, rows: np.ndarray, out: np.ndarray, fetch: Callable[[int, np.ndarray], np.ndarray],
+) -> np.ndarray:
     """Fill ``out`` with ``rows`` (numbered across parts that start at ``offsets``), each part's rows fetched at
     once with ``fetch(part number, rows within it)``."""
     which = np.searchsorted(offsets, rows, side="right") - 1

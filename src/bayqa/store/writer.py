@@ -95,7 +95,8 @@ def write_rebuild(segments: Path, contents: Contents, plan: Plan, exact_below: i
     if contents.recount:
         keyword = KeywordIndex.build([c.embedding_text for c in [*kept_chunks, *contents.chunks]])
     else:
-        keyword = (previous.keyword_counts() if previous is not None else KeywordIndex.empty()).extended(kept_rows, contents.keyword_texts)
+        counts = previous.keyword_counts() if previous is not None else KeywordIndex.empty()
+        keyword = counts.extended(kept_rows, contents.keyword_texts)
     keyword.save(segments / name / KEYWORD_FOLDER)
     return [(name, len(kept_chunks) + len(contents.chunks))]
 
