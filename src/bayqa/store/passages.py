@@ -9,6 +9,7 @@ documents are kept at hand.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from bisect import bisect_left
@@ -100,8 +101,17 @@ class SegmentPassages(Segment):
     def chunks(self, rows: Sequence[int]) -> list[Chunk]:
         wanted = sorted(set(rows))
         with self._lock:
+            self._read_texts({self.doc_ids[n] for n in self.doc_numbers[np.asarray(wanted, dtype=np.int64) - self.first_row]})
             found = dict(zip(wanted, read_chunks(self._db, self._headings, self.text, wanted, self._labels)))
         return [found[row] for row in rows]
+
+    def _read_texts(self, doc_ids: set[str]) -> None:
+        """Read the texts of ``doc_ids`` not at hand in one query, rather than one query each."""
+        missing = [doc_id for doc_id in doc_ids if doc_id not in self._texts]
+        if missing:
+            query = "SELECT id, text FROM documents WHERE id IN (SELECT value FROM json_each(?))"
+            for doc_id, stored in self._db.execute(query, [json.dumps(missing)]):
+                self._keep(doc_id, decompressed(stored))
 
     def info(self, doc_id: str) -> DocumentInfo:
         with self._lock:
@@ -120,12 +130,17 @@ class SegmentPassages(Segment):
                 self._texts.move_to_end(doc_id)
                 return text
             text = document_text(self._db, doc_id)
-            if text is not None and len(text) <= TEXTS_KEPT_CHARS:
-                self._texts[doc_id] = text
-                self._kept_chars += len(text)
-                while self._kept_chars > TEXTS_KEPT_CHARS:
-                    self._kept_chars -= len(self._texts.popitem(last=False)[1])
+            if text is not None:
+                self._keep(doc_id, text)
             return text
+
+    def _keep(self, doc_id: str, text: str) -> None:
+        if len(text) > TEXTS_KEPT_CHARS or doc_id in self._texts:
+            return
+        self._texts[doc_id] = text
+        self._kept_chars += len(text)
+        while self._kept_chars > TEXTS_KEPT_CHARS:
+            self._kept_chars -= len(self._texts.popitem(last=False)[1])
 
 
 class ListedPassages(Segment):
