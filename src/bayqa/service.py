@@ -16,7 +16,7 @@ from functools import cached_property
 from bayqa.chunking import Chunk, ChunkSettings
 from bayqa.config import Settings
 from bayqa.documents import load_corpus
-from bayqa.embedding import Embedder
+from bayqa.embedding import Embedder, MultilingualModel, multilingual_model
 from bayqa.indexing import BuildReport, build_holding_lock
 from bayqa.metrics import record_build
 from bayqa.parsing import CACHE_FILE, PARSER_VERSION, BoundedReader, ParseCache
@@ -75,6 +75,11 @@ class Service:
     def embedder(self) -> Embedder:
         return self._embedder or Embedder(self.settings.model, backend=self.settings.backend, cache_dir=self.settings.cache)
 
+    @cached_property
+    def multilingual(self) -> MultilingualModel | None:
+        """The second, multilingual model of the settings (None when off), loaded once."""
+        return multilingual_model(self.settings.multilingual)
+
     def chunk_settings(self) -> ChunkSettings:
         return ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder.max_tokens,
                              self.settings.sentence_vectors, PARSER_VERSION)
@@ -98,6 +103,7 @@ class Service:
                 report = build_holding_lock(
                     self.store, corpus.documents, self.embedder, self.chunk_settings(), problems=corpus.problems,
                     batch_size=self.settings.batch_size, progress=progress, force=force, on_progress=on_progress,
+                    multilingual=self.multilingual,
                 )
                 cache.prune(read.seen)
         record_build(time.perf_counter() - started, read.durations, [s.reason for s in corpus.skipped])
@@ -115,7 +121,7 @@ class Service:
     def load(self) -> Searcher:
         """Open the live generation (checking it was built with our model) and make it the one searched."""
         with self._load_lock:
-            searcher = Searcher(self.store.open(self.embedder.model_id), self.embedder, self.verifier)
+            searcher = Searcher(self.store.open(self.embedder.model_id), self.embedder, self.verifier, self.multilingual)
             self._searcher = searcher
             return searcher
 
@@ -127,7 +133,7 @@ class Service:
             if current is None or (loaded is not None and loaded.index.generation == current):
                 return False
             previous = loaded.index if loaded is not None else None
-            self._searcher = Searcher(self.store.open(self.embedder.model_id, previous), self.embedder, self.verifier)
+            self._searcher = Searcher(self.store.open(self.embedder.model_id, previous), self.embedder, self.verifier, self.multilingual)
             return True
 
     @property

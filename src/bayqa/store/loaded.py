@@ -48,7 +48,8 @@ class LoadedIndex:
             keywords = [previous._main_keyword]
             chunk_of_sentence = np.repeat(np.arange(rows, dtype=np.int64), np.diff(previous.sentence_offsets[: rows + 1]))
             spans = np.column_stack([chunk_of_sentence, previous.sentence_spans[:sentences]])
-            parts.append(Part(previous.vectors.parts[0], previous.sentence_vectors[:sentences], spans))
+            main_multilingual = previous.multilingual.parts[0] if previous.multilingual is not None else None
+            parts.append(Part(previous.vectors.parts[0], previous.sentence_vectors[:sentences], spans, main_multilingual))
             from_disk = self.manifest.segments[1:]
         for name, _ in from_disk:
             with read_only(path / name / CHUNK_STORE) as db:
@@ -76,6 +77,12 @@ class LoadedIndex:
         ))
         self._texts = {k: v for k, v in self._main_texts.items() if k not in gone} | tail_texts
         self.vectors = Segments([p.vectors for p in parts])
+        #: The multilingual model's passage vectors (None when the index was built without that model).
+        self.multilingual: Segments | None = None
+        if self.manifest.multilingual and all(p.multilingual is not None for p in parts):
+            self.multilingual = Segments([p.multilingual for p in parts])
+            if self.multilingual.ntotal != len(self.chunks):
+                raise IndexMismatch(f"index at {path} is inconsistent (multilingual vectors do not match the chunks); rebuild it")
         if self.vectors.ntotal != len(self.chunks):
             raise IndexMismatch(f"index at {path} is inconsistent ({self.vectors.ntotal} vectors, {len(self.chunks)} chunks); rebuild it")
         #: False for retired rows (None when there are none): searches skip them.
@@ -144,9 +151,12 @@ class LoadedIndex:
         return np.arange(int(lengths.sum())) + np.repeat(starts - firsts, lengths), lengths
 
     def vectors_of(self, rows: Sequence[int]) -> np.ndarray:
-        if not rows:
-            return np.zeros((0, self.manifest.dimension), dtype=np.float32)
-        return self.vectors.reconstruct_batch(np.asarray(rows, dtype=np.int64)).astype(np.float32)
+        return _stored(self.vectors, rows, self.manifest.dimension)
+
+    def multilingual_of(self, rows: Sequence[int]) -> np.ndarray:
+        """The multilingual vectors of ``rows`` (the index must have them)."""
+        assert self.multilingual is not None
+        return _stored(self.multilingual, rows, self.multilingual.parts[0].d)
 
 
 @dataclass(frozen=True)
@@ -185,9 +195,15 @@ class LiveSummary:
 def _same_main_segment(old: Manifest, new: Manifest) -> bool:
     """Whether ``new`` was patched from ``old`` (or from a generation patched from it): segment names are random,
     so a shared main segment means no build since ``old`` rebuilt it (a rebuild always writes a new one)."""
-    return (old.format, old.model, old.dimension, old.chunking, old.segments[:1]) == (
-        new.format, new.model, new.dimension, new.chunking, new.segments[:1]
+    return (old.format, old.model, old.dimension, old.chunking, old.multilingual, old.segments[:1]) == (
+        new.format, new.model, new.dimension, new.chunking, new.multilingual, new.segments[:1]
     )
+
+
+def _stored(vectors: Segments, rows: Sequence[int], dimension: int) -> np.ndarray:
+    if not len(rows):
+        return np.zeros((0, dimension), dtype=np.float32)
+    return vectors.reconstruct_batch(np.asarray(rows, dtype=np.int64)).astype(np.float32)
 
 
 def _joined(arrays: Sequence[np.ndarray]) -> np.ndarray:

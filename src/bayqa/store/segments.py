@@ -19,16 +19,19 @@ import numpy as np
 VECTORS_FILE = "vectors.faiss"
 SENTENCES_FILE = "sentences.npy"
 SPANS_FILE = "sentence_spans.npy"
+MULTILINGUAL_FILE = "multilingual.faiss"  # the second model's passage vectors, when the index has one
 KEYWORD_FOLDER = "keyword"
 
 
 @dataclass(frozen=True)
 class Part:
-    """The contents of a segment: its vectors, its sentence vectors and their (row in segment, start, end)."""
+    """The contents of a segment: its vectors, its sentence vectors and their (row in segment, start, end), and the
+    multilingual model's passage vectors (None in an index built without one)."""
 
     vectors: Any  # a faiss.Index once stored, a float32 matrix while being built
     sentences: np.ndarray
     spans: np.ndarray
+    multilingual: Any = None  # like ``vectors``
 
 
 def new_segment_name() -> str:
@@ -36,14 +39,18 @@ def new_segment_name() -> str:
 
 
 def read_segment(folder: Path) -> Part:
-    return Part(faiss.read_index(str(folder / VECTORS_FILE)), np.load(folder / SENTENCES_FILE), np.load(folder / SPANS_FILE))
+    multilingual = folder / MULTILINGUAL_FILE
+    return Part(faiss.read_index(str(folder / VECTORS_FILE)), np.load(folder / SENTENCES_FILE), np.load(folder / SPANS_FILE),
+                faiss.read_index(str(multilingual)) if multilingual.exists() else None)
 
 
-def write_segment(folder: Path, index: faiss.Index, sentences: np.ndarray, spans: np.ndarray) -> None:
+def write_segment(folder: Path, index: faiss.Index, sentences: np.ndarray, spans: np.ndarray, multilingual: faiss.Index | None = None) -> None:
     folder.mkdir()
     faiss.write_index(index, str(folder / VECTORS_FILE))
     np.save(folder / SENTENCES_FILE, sentences)
     np.save(folder / SPANS_FILE, spans.astype(np.int32))  # rows and character offsets: int32 is plenty
+    if multilingual is not None:
+        faiss.write_index(multilingual, str(folder / MULTILINGUAL_FILE))
 
 
 def link_segment(source: Path, target: Path) -> None:
