@@ -238,10 +238,12 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
         BENCHMARK_MEASURES, QUESTION_MEASURES, evaluate_benchmark, evaluate_questions, format_table, held_out_flagged, read_questions,
     )
     from bayqa.crossval import format_cross_validation
+    from bayqa.groups import format_groups
 
     path = Path(args.path)
     modes = list(dict.fromkeys(args.mode or MODES))
     validations: dict[str, CrossValidation] = {}
+    groups: dict[str, dict[str, float]] = {}
     if path.is_dir():
         if args.held_out or args.folds:
             raise UsageError("--held-out and --folds are for question files; a BEIR folder has no documents to hold out")
@@ -259,7 +261,8 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
     elif path.is_file():
         questions = read_questions(path)
         print_report(service.build(progress=True))
-        results = evaluate_questions(service.load(), questions, modes, service.settings.max_per_doc)
+        evaluated = evaluate_questions(service.load(), questions, modes, service.settings.max_per_doc)
+        results, groups = evaluated.modes, evaluated.groups
         measures = QUESTION_MEASURES
         if args.held_out:
             held_out = held_out_flagged(service, questions, modes)
@@ -273,11 +276,16 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
     verifier = service.settings.verifier
     print(summary + (f"; verifier {verifier}" if verifier else ""))
     print(format_table(results, measures))
+    if groups:
+        print()
+        print(format_groups(groups))
     for mode, validation in validations.items():
         print()
         print(format_cross_validation(mode, validation, QUESTION_MEASURES))
     if args.json_file:
         figures = {"path": str(path), "split": args.split if path.is_dir() else None, "verifier": verifier, "modes": results}
+        if groups:
+            figures["groups"] = groups
         if validations:
             figures["cross_validation"] = {mode: asdict(v) for mode, v in validations.items()}
         Path(args.json_file).write_text(json.dumps(figures, indent=2), encoding="utf-8")
