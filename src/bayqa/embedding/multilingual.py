@@ -15,6 +15,7 @@ import numpy as np
 
 from bayqa.config import DEFAULT_MULTILINGUAL
 from bayqa.embedding.model import ModelError
+from bayqa.terms import simplified
 
 OFF = "off"
 
@@ -42,7 +43,9 @@ class MultilingualModel:
         ``batch_size`` (there to be called like Embedder.encode) changes nothing."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+        # In Simplified script: the model matches English to Simplified text better than to Traditional, and a
+        # question then meets a passage in the same script whichever it was written in (docs/embedding.md).
+        return np.asarray(self._model.encode([simplified(t) for t in texts]), dtype=np.float32)
 
 
 def multilingual_model(name: str) -> MultilingualModel | None:
