@@ -4,8 +4,9 @@ Three steps, each in the venv that has what it imports:
     # 1. bayqa's passages of a pool mixing languages (main venv: needs bayqa and its model's tokenizer)
     PYTHONPATH=src HF_HUB_OFFLINE=1 .venv/bin/python scripts/multilingual_candidates.py passages POOL passages.jsonl \
         --copy corpus=corpus --copy realdocs=../shared/realdocs
-    # 2. one run of one candidate (any venv that has it), on one core; repeat and interleave the candidates
-    taskset -c 1 python scripts/multilingual_candidates.py measure use passages.jsonl \
+    # 2. one run of one candidate (any venv that has it; minilm needs PYTHONPATH=src), on one core; repeat and
+    #    interleave the candidates. --script t2s or both: how Chinese script is handled (script_forms).
+    taskset -c 1 python scripts/multilingual_candidates.py measure use passages.jsonl eval/bilingual_questions.jsonl \
         eval/realdocs_questions.jsonl:realdocs/ eval/gba_questions.jsonl:corpus/ --out runs/use-1.json
     # 3. the table: timings are the medians over the runs of a candidate
     python scripts/multilingual_candidates.py table runs/*.json --out candidates.json
