@@ -194,6 +194,9 @@ class Health(BaseModel):
     documents: int | None = None
     chunks: int | None = None
     model: str | None = None
+    multilingual: str | None = Field(
+        None, description="The multilingual model whose vectors the index holds (cross-lingual search), or null."
+    )
     search_processes: int | None = Field(
         None, description="With `bayqa serve --workers N`: how many of the N search processes are running (else null)."
     )
@@ -205,8 +208,9 @@ class Health(BaseModel):
     @classmethod
     def from_index(cls, index: LoadedIndex, search_processes: int | None, read_only: bool = False) -> Health:
         """The health of a server that serves ``index``."""
-        return cls(status="ready", generation=index.generation, documents=len(index.documents), chunks=index.manifest.chunks,
-                   model=index.manifest.model, search_processes=search_processes, read_only=read_only)
+        return cls(status="ready", generation=index.generation, documents=len(index.documents),
+                   chunks=index.manifest.chunks, model=index.manifest.model, multilingual=index.manifest.multilingual or None,
+                   search_processes=search_processes, read_only=read_only)
 
 
 class ErrorOut(BaseModel):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bayqa.asking import Part, asks_for, expected_answer, question_parts
+from bayqa.asking import Part, asks_for, expected_answer, named_years, question_parts
 from bayqa.query import Query
 from bayqa.terms import terms
 
@@ -91,3 +91,14 @@ def test_a_query_keeps_its_parts_only_when_it_asks_several_things() -> None:
                            Part(frozenset(terms("how much did it cost?")), "amount"))
     assert query.answer_kind == "date"  # the first question word still decides the whole question's kind
     assert Query.of("When did the bridge open?").parts == ()
+
+
+@pytest.mark.parametrize(("question", "years"), [
+    ("How many headquarters were in Hong Kong in 2015?", {"2015"}),
+    ("粤港澳大湾区2020年末总人口是多少？", {"2020"}),
+    ("What changed from 1997 to 2047?", {"1997", "2047"}),
+    ("Which fund holds HK$2019.5 million, or 2,015 units?", set()),  # amounts, not years
+    ("What does code 20201 mean?", set()),
+])
+def test_the_years_a_question_names(question: str, years: set[str]) -> None:
+    assert named_years(question) == years and Query.of(question).years == years

@@ -105,6 +105,7 @@ def test_eval_command_on_a_beir_folder_and_a_question_file(tmp_path: Path) -> No
     written = json.loads(out.read_text())
     figures = written["modes"]
     assert list(figures) == ["hybrid"] and figures["hybrid"]["hit@1"] == 1.0 and figures["hybrid"]["answer@1"] == 1.0
+    assert "groups" not in written and "by group" not in run.stdout  # English questions on English documents: no group
     validation = written["cross_validation"]["hybrid"]
     assert [fold["documents"] for fold in validation["folds"]] == [["d2.md"], ["d5.md"]]
     assert validation["pooled"]["questions"] == 3 and "cross-validation by document, 2 folds" in run.stdout

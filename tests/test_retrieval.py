@@ -396,3 +396,10 @@ def test_simplified_and_traditional_text_share_their_terms_and_offsets() -> None
     spans = term_spans(traditional)
     assert [t for t, _, _ in spans] == terms("香港国际机场第三跑道")
     assert all(len(traditional[a:b]) == len(t) for t, a, b in spans), "offsets point at the document's own characters"
+
+
+def test_a_question_about_a_year_no_top_passage_mentions_is_flagged(shipped_service: Service) -> None:
+    asked = shipped_service.answer("What will the population of the Greater Bay Area be in 2090?", k=3).confidence
+    assert asked.low and asked.missing == "year"
+    mentioned = shipped_service.answer("When did the Hong Kong-Zhuhai-Macao Bridge open in 2018?", k=3).confidence
+    assert mentioned.missing != "year"

@@ -1,7 +1,7 @@
 """Segments in the index's shared folder, named by the manifests (bayqa.store.shared): a patch shares the main
 segment without a hard link, a segment no generation names is deleted only after the grace period, and a format 9
-index (segments hard-linked inside each generation) is served as it is and moved over by the next build. With the
-fake encoder: fast, and blind to meaning."""
+index (segments hard-linked inside each generation) is served as it is and moved over by the next build, its
+multilingual vectors with it. With the fake encoders: fast, and blind to meaning."""
 
 from __future__ import annotations
 
@@ -11,17 +11,23 @@ import shutil
 import time
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
+from bayqa.indexing import build
 from bayqa.query import Query
 from bayqa.search import Searcher
-from bayqa.store import FORMAT_VERSION, IndexMissing, IndexStore
+from bayqa.store import FORMAT_VERSION, IndexMissing, IndexStore, LoadedIndex
 from bayqa.store import shared as shared_module
 from bayqa.store.manifest import Retired
+from bayqa.store.segments import MULTILINGUAL_FILE
 from bayqa.store.shared import UNREFERENCED_FILE, collect, referenced, segment_names
+from bayqa.store.vectors import exact_index
+from bayqa.terms import is_mostly_chinese
 from tests.test_index import DOCS, make_corpus
-from tests.test_store import FAKE, build_folder
+from tests.test_multilingual import SECOND, stored_rows_match_their_passages
+from tests.test_store import FAKE, SETTINGS, build_folder, documents_of
 
 FORMAT_9 = Path(__file__).parent / "fixtures" / "format9"  # written by bayqa 63fdb5e (make_fixture.py there)
 QUESTIONS = ("bridge to Macao", "third runway", "河套合作区面积", "Qianhai km²", "Express Rail Link")
@@ -168,3 +174,64 @@ def test_a_loaded_generation_keeps_answering_after_its_segments_are_deleted(tmp_
     assert loaded.vectors.search(FAKE.encode(["bridge"]), 2)[1].shape == (1, 2)
     assert loaded.best_sentence_scores(np.array([0, 1]), FAKE.encode_query("bridge")).shape == (2,)
     assert "55 km" in loaded.document_text("bridge.md") and loaded.chunks[0].text
+
+
+def with_multilingual(root: Path) -> None:
+    """Give each generation of a format 9 copy what bayqa wrote in format 9 once it had the multilingual model: each
+    segment's second vectors in multilingual.faiss beside vectors.faiss, and the model named in the manifest."""
+    for manifest in root.glob("gen-*/manifest.json"):
+        passages = LoadedIndex(manifest.parent).chunks
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        first = 0
+        for name, rows in data["segments"]:
+            texts = [passages[row].embedding_text for row in range(first, first + rows)]
+            faiss.write_index(exact_index(SECOND.encode(texts)), str(manifest.parent / name / MULTILINGUAL_FILE))
+            first += rows
+        manifest.write_text(json.dumps({**data, "multilingual": SECOND.model_id}), encoding="utf-8")
+
+
+def test_a_format_9_index_keeps_its_multilingual_vectors_when_moved_to_the_shared_folder(tmp_path: Path) -> None:
+    store, corpus = format_9_copy(tmp_path)
+    with_multilingual(tmp_path / "index")
+    old = store.open(FAKE.model_id)
+    assert old.manifest.format == 9 and old.multilingual is not None and stored_rows_match_their_passages(old)
+    report = build(store, documents_of(corpus), FAKE, SETTINGS, multilingual=SECOND)
+    assert report.generation is not None and report.chunks_embedded == 0, "nothing is embedded again"
+    upgraded = store.open(FAKE.model_id)
+    assert upgraded.manifest.format == FORMAT_VERSION and upgraded.manifest.multilingual == SECOND.model_id
+    main, rows = old.manifest.segments[0]
+    adopted = tmp_path / "index" / "segments" / main / MULTILINGUAL_FILE
+    assert adopted.stat().st_ino == (old.path / main / MULTILINGUAL_FILE).stat().st_ino, "moved with the main segment"
+    assert np.array_equal(upgraded.multilingual_of(range(rows)), old.multilingual_of(range(rows)))
+    assert stored_rows_match_their_passages(upgraded), "the tail's kept rows and the new ones too"
+
+
+def test_multilingual_vectors_are_mapped_from_the_shared_segment_not_copied(tmp_path: Path) -> None:
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        pytest.skip("needs /proc to see the process's mapped files")
+    store = IndexStore(tmp_path / "index")
+    build(store, documents_of(make_corpus(tmp_path / "corpus", DOCS)), FAKE, SETTINGS, multilingual=SECOND)
+    loaded = store.open()
+    (name, _), = loaded.manifest.segments
+    mapped = maps.read_text()
+    assert str(tmp_path / "index" / "segments" / name / MULTILINGUAL_FILE) in mapped
+    assert str(tmp_path / "index" / "segments" / name / "vectors.faiss") in mapped
+    assert loaded.multilingual is not None and loaded.multilingual.ntotal == len(loaded.chunks)
+
+
+def test_which_passages_are_chinese_is_read_in_one_batch_and_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = IndexStore(tmp_path / "index")
+    chinese = {"hetao_zh.txt": "河套\n\n河套深港科技创新合作区总面积约3.89平方公里，由深圳园区和香港园区组成。"}
+    build(store, documents_of(make_corpus(tmp_path / "corpus", {**DOCS, **chinese})), FAKE, SETTINGS, multilingual=SECOND)
+    searcher = Searcher(store.open(), FAKE, multilingual=SECOND)  # type: ignore[arg-type]
+    passages = searcher.index.chunks
+    expected = [is_mostly_chinese(chunk.text) for chunk in passages]
+    assert any(expected) and not all(expected)
+    reads: list[list[int]] = []
+    many = passages.many
+    monkeypatch.setattr(passages, "many", lambda rows: reads.append(list(rows)) or many(rows))
+    rows = np.arange(len(passages))
+    assert searcher.chinese_rows(rows[1::2]).tolist() == expected[1::2]
+    assert searcher.chinese_rows(rows[::-1]).tolist() == expected[::-1]
+    assert reads == [rows[1::2].tolist(), rows[::2].tolist()], "each passage read once, the unknown ones at once"

@@ -60,6 +60,7 @@ _QUESTION_WORD = re.compile(
     re.IGNORECASE,
 )
 # When a date word and a figure word start at the same place (几时, 幾時), the date word is the longer, and decides.
+_YEAR = re.compile(r"(?<![\d.,])(1[89]\d\d|20\d\d)(?!\d)(?![.,]\d)")  # not part of a longer number
 _KINDS = (("date", _ASKS_FOR_DATE), ("figure", _ASKS_FOR_FIGURE))
 
 
@@ -86,6 +87,11 @@ def expected_answer(question: str) -> str | None:
     """What an answer to the question must state: "date", "amount" (of money), "figure", or None (anything)."""
     wants = asks_for(question)
     return "amount" if wants == "figure" and _ASKS_FOR_AMOUNT.search(question) else wants
+
+
+def named_years(question: str) -> frozenset[str]:
+    """The years a question names ("in 2015", "2020年末"): an answer about another year does not answer it."""
+    return frozenset(_YEAR.findall(question))
 
 
 def question_parts(question: str) -> list[str]:

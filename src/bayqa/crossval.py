@@ -78,26 +78,29 @@ def answer_with(searcher: Searcher, questions: Sequence[Question], candidates: S
     return {c.name: [(q, searcher.answer(q.question, k=k, mode=mode, **c.options)) for q in questions] for c in candidates}
 
 
+def best(answered: Mapping[str, Sequence[tuple[Question, Answers]]], keep: Sequence[bool]) -> str:
+    """The candidate (a name of ``answered``, which lists them in order of preference) that does best on the
+    questions ``keep`` marks."""
+    names = list(answered)
+
+    def merit(name: str) -> float:
+        figures = question_scores([pair for pair, kept in zip(answered[name], keep) if kept])
+        return (sum(figures[m] for m in SELECTION) + sum(1 - figures[m] for m in AGAINST)) / (len(SELECTION) + len(AGAINST))
+    return max(names, key=lambda name: (merit(name), -names.index(name)))
+
+
 def cross_validate(answered: Mapping[str, Sequence[tuple[Question, Answers]]], folds: Sequence[int]) -> CrossValidation:
     """Per fold, the candidate that does best on the other folds and its figures on this one; ``answered`` maps each
     candidate's name (in order of preference) to its answers, question by question, in the order of ``folds``."""
-    names = list(answered)
-
-    def best(keep: Sequence[bool]) -> str:
-        def merit(name: str) -> float:
-            figures = question_scores([pair for pair, kept in zip(answered[name], keep) if kept])
-            return (sum(figures[m] for m in SELECTION) + sum(1 - figures[m] for m in AGAINST)) / (len(SELECTION) + len(AGAINST))
-        return max(names, key=lambda name: (merit(name), -names.index(name)))
-
     results: list[Fold] = []
     pooled: list[tuple[Question, Answers]] = []
     for fold in sorted(set(folds)):
-        chosen = best([f != fold for f in folds])
+        chosen = best(answered, [f != fold for f in folds])
         held = [pair for pair, f in zip(answered[chosen], folds) if f == fold]
         pooled.extend(held)
         documents = tuple(sorted({q.doc for q, _ in held if q.doc is not None}))
         results.append(Fold(documents, len(held), chosen, question_scores(held)))
-    return CrossValidation(results, question_scores(pooled), best([True] * len(folds)))
+    return CrossValidation(results, question_scores(pooled), best(answered, [True] * len(folds)))
 
 
 def format_cross_validation(mode: str, validation: CrossValidation, measures: Sequence[str]) -> str:

@@ -9,7 +9,9 @@ Two kinds of test set:
   top five (answer@5) contains the expected answer,
   and how well the "not found" flag separates unanswerable questions (``doc`` null) from the rest; with
   ``held_out_flagged``, also how often it flags answerable questions once their own document is left out of
-  the index (questions nobody wrote to be unanswerable).
+  the index (questions nobody wrote to be unanswerable). For a set that mixes languages and scripts, also figures
+  by group of questions (bayqa.groups): cross-lingual hits per direction, Chinese questions' hits and "not found"
+  flags, and how often a Simplified question and its Traditional twin put the same passage first.
 
 Both also time each mode per question (``ms_p50``) and say how much that adds to dense retrieval alone
 (``ms_over_dense_alone``): the price of fusion, highlighting and the confidence signal.
@@ -30,6 +32,7 @@ import pytrec_eval
 
 from bayqa.beir import Benchmark
 from bayqa.documents import DocumentError, load_corpus
+from bayqa.groups import GROUP_FIGURES, is_chinese_text, question_groups, twin_agreement, twin_pairs
 from bayqa.indexing import build
 from bayqa.search import MIN_CANDIDATES, Answers, Searcher
 from bayqa.service import Service
@@ -49,6 +52,16 @@ class Question:
     doc: str | None
     answer: str | None
     kind: str
+    twin: str | None = None  # the id of the same question in the other Chinese script
+
+
+@dataclass(frozen=True)
+class QuestionFigures:
+    """What ``evaluate_questions`` measured, per mode: the question measures, and the figures by group (empty when
+    the set has no question in any group)."""
+
+    modes: dict[str, dict[str, float]]
+    groups: dict[str, dict[str, float]]
 
 
 def read_questions(path: Path) -> list[Question]:
@@ -59,7 +72,8 @@ def read_questions(path: Path) -> list[Question]:
             continue
         try:
             row = json.loads(line)
-            questions.append(Question(str(row["id"]), row["question"], row.get("lang", ""), row.get("doc"), row.get("answer"), row.get("kind", "")))
+            questions.append(Question(str(row["id"]), row["question"], row.get("lang", ""), row.get("doc"), row.get("answer"), row.get("kind", ""),
+                                      row.get("twin")))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise DocumentError(f"{path}, line {number}: expected a JSON object with id, question, doc and answer ({exc})") from exc
     if not questions:
@@ -90,15 +104,37 @@ def evaluate_benchmark(searcher: Searcher, benchmark: Benchmark, modes: Sequence
     return _with_latency(results, searcher, list(benchmark.queries.values()))
 
 
-def evaluate_questions(searcher: Searcher, questions: Sequence[Question], modes: Sequence[str], max_per_doc: int) -> dict[str, dict[str, float]]:
-    """Per mode: the question-set measures, over answerable questions (ranking) or all (not found)."""
+def evaluate_questions(searcher: Searcher, questions: Sequence[Question], modes: Sequence[str], max_per_doc: int) -> QuestionFigures:
+    """Per mode: the question-set measures, over answerable questions (ranking) or all (not found), and the figures
+    by group, a document's language read from its indexed text."""
+    expected = {q.doc for q in questions if q.doc is not None}
+    chinese = frozenset(d for d in expected if is_chinese_text(searcher.index.document_text(d) or ""))
     results: dict[str, dict[str, float]] = {}
+    groups: dict[str, dict[str, float]] = {}
     for mode in modes:
         started = time.perf_counter()
         answered = [(q, searcher.answer(q.question, k=5, max_per_doc=max_per_doc, mode=mode)) for q in questions]
         seconds = time.perf_counter() - started
         results[mode] = {**question_scores(answered), "seconds": round(seconds, 2)}
-    return _with_latency(results, searcher, [q.question for q in questions])
+        if figures := group_figures(answered, chinese):
+            groups[mode] = figures
+    return QuestionFigures(_with_latency(results, searcher, [q.question for q in questions]), groups)
+
+
+def group_figures(answered: Sequence[tuple[Question, Answers]], chinese_documents: frozenset[str]) -> dict[str, float]:
+    """The figures of bayqa.groups.GROUP_FIGURES for the groups that have questions, each group's size
+    (``<group>_questions``), and the twins' agreement on the first passage with the number of pairs."""
+    questions = [q for q, _ in answered]
+    figures: dict[str, float] = {}
+    for group, members in question_groups(questions, chinese_documents).items():
+        if members:
+            scores = question_scores([answered[i] for i in members])
+            figures |= {name: scores[measure] for name, of, measure in GROUP_FIGURES if of == group}
+            figures[f"{group}_questions"] = len(members)
+    if pairs := twin_pairs(questions):
+        firsts = [a.hits[0].chunk.id if a.hits else None for _, a in answered]
+        figures |= {"twin_agreement": twin_agreement(firsts, pairs), "twin_pairs": len(pairs)}
+    return figures
 
 
 def held_out_flagged(service: Service, questions: Sequence[Question], modes: Sequence[str]) -> dict[str, float]:

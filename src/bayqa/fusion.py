@@ -7,6 +7,7 @@ for every candidate; the fused score is higher for better passages.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,6 +28,26 @@ NOISE_COSINE = 0.2
 SURE_COSINE = 0.3
 
 
+@dataclass(frozen=True)
+class LanguageWeights:
+    """How much the multilingual model's cosine counts, by the languages of question and passage.
+
+    For a passage in the question's language, it takes ``same_english`` (English) or ``same_chinese`` (Chinese)
+    of the weight, the other signals share the rest as in HYBRID_WEIGHTS / CHINESE_WEIGHTS. For a passage in the
+    other language, the English model's cosines say nothing (it reads one language), so only BM25 (numbers and
+    names the two share) and the multilingual cosine count, with the ``cross`` weights. Chosen by cross-validation
+    on three question sets, documents left out (docs/ranking.md).
+    """
+
+    same_english: float = 0.2
+    same_chinese: float = 0.0
+    cross: tuple[float, float] = (0.15, 0.9)  # (BM25, multilingual cosine)
+    # The best passage in the other language is lifted to this place (1 = first) when it ranks lower; 0: never.
+    # Min-max scaling makes the best passage of the question's own language look as good on its signals as a real
+    # answer, so the other language's best would otherwise rarely reach the first places.
+    cross_place: int = 2
+
+
 def hybrid_weights(query: Query, best_cosine: float) -> tuple[float, float, float]:
     """The (passage cosine, best sentence cosine, BM25) weights for this question's language, with the two
     cosines faded out when ``best_cosine`` (the closest passage's) says the model did not understand it."""
@@ -35,13 +56,37 @@ def hybrid_weights(query: Query, best_cosine: float) -> tuple[float, float, floa
     return dense * trust, sentence * trust, keyword
 
 
-def convex(signals: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
-    """Weighted sum of the signals, each rescaled to 0..1 over the candidates (min-max).
+def row_weights(query: Query, best_cosine: float, chinese_rows: np.ndarray, weights: LanguageWeights) -> np.ndarray:
+    """The (passage cosine, best sentence cosine, BM25, multilingual cosine) weights of each candidate, one row per
+    candidate: by whether it is in the question's language (``chinese_rows`` says which candidates are Chinese)."""
+    share = weights.same_chinese if query.chinese else weights.same_english
+    same = np.array([*(w * (1 - share) for w in hybrid_weights(query, best_cosine)), share])
+    other = np.array([0.0, 0.0, *weights.cross])
+    return np.where((chinese_rows != query.chinese)[:, np.newaxis], other, same)
+
+
+def lift_first(order: np.ndarray, other: np.ndarray, place: int) -> np.ndarray:
+    """``order`` (candidate numbers, best first) with the first candidate that ``other`` marks moved up to ``place``
+    (1-based) when it stands lower; unchanged when ``place`` is 0 or no candidate is marked."""
+    marked = np.flatnonzero(other[order])
+    if place <= 0 or not len(marked) or marked[0] < place:
+        return order
+    at = int(marked[0])
+    return np.concatenate([order[: place - 1], order[at : at + 1], order[place - 1 : at], order[at + 1 :]])
+
+
+def convex(signals: Sequence[np.ndarray], weights: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Weighted sum of the signals, each rescaled to 0..1 over the candidates (min-max). ``weights`` has one weight
+    a signal, or a row of them for each candidate (``row_weights``).
 
     Unlike reciprocal ranks, this keeps how far apart the candidates are: a passage far ahead on one
     signal stays ahead unless the others disagree strongly.
     """
-    return sum((w * _min_max(s) for s, w in zip(signals, weights, strict=True)), start=np.zeros(len(signals[0])))
+    weights = np.asarray(weights, dtype=np.float64)
+    scaled = np.column_stack([_min_max(s) for s in signals]) if len(signals[0]) else np.zeros((0, len(signals)))
+    if weights.ndim == 1:
+        return scaled @ weights
+    return np.einsum("ij,ij->i", scaled, weights)
 
 
 def _min_max(scores: np.ndarray) -> np.ndarray:

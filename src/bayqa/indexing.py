@@ -26,6 +26,15 @@ from bayqa.terms import sentence_spans
 EMBED_SLICE = 64  # chunks embedded between two progress reports (two batches of 32)
 
 
+class TextEncoder(Protocol):
+    """What embeds whole texts: the multilingual model (bayqa.embedding.multilingual) fits."""
+
+    model_id: str
+    dimension: int
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray: ...
+
+
 class Encoder(Protocol):
     """What a build needs from an embedding model (bayqa.embedding.Embedder fits)."""
 
@@ -82,16 +91,18 @@ def build_holding_lock(
     force: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     before_switch: Callable[[Path], None] | None = None,
+    multilingual: TextEncoder | None = None,
 ) -> BuildReport:
     """``build`` for a caller inside ``store.writing()``. ``problems`` (files that could not be read) pass into the
     report; ``force`` re-embeds unchanged documents too; ``progress`` shows progress bars, and ``on_progress(done,
     total)`` reports embedded texts. ``before_switch`` runs on the finished generation just before it goes live
-    (a hook for tests). A build that fails leaves the live generation as it was, and nothing half written.
+    (a hook for tests). ``multilingual``, a second model, embeds every passage again into a space shared by
+    English and Chinese (bayqa.embedding.multilingual). A build that fails leaves the live generation as it was, and nothing half written.
     """
     started = time.perf_counter()
     store.remove_partial_generations()
     notes: list[str] = []
-    previous, reread, recount = _previous_for_reuse(store, encoder, settings, notes)
+    previous, reread, recount = _previous_for_reuse(store, encoder, settings, notes, multilingual.model_id if multilingual else "")
     old_docs = previous.documents if previous else {}
     new_ids = {d.id for d in documents}
     added = tuple(d.id for d in documents if d.id not in old_docs)
@@ -113,7 +124,7 @@ def build_holding_lock(
     new_docs = [d for d in documents if d.id not in reuse]
     doc_chunks = {d.id: chunk_document(d, encoder.count_tokens, settings) for d in new_docs}
     to_embed = [c for d in new_docs for c in doc_chunks[d.id]]
-    rows = embed_chunks(encoder, to_embed, settings, batch_size, progress, on_progress)
+    rows = embed_chunks(encoder, to_embed, settings, batch_size, progress, on_progress, multilingual)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
     def info(d: Document) -> DocumentInfo:
@@ -127,7 +138,7 @@ def build_holding_lock(
     contents = Contents(
         model=encoder.model_id, dimension=encoder.dimension, chunking=asdict(settings), corpus_fingerprint=fingerprint,
         built_at=now, documents=documents, infos=[info(d) for d in documents], chunks=to_embed, rows=rows,
-        keyword_texts=[c.embedding_text for c in to_embed], recount=recount,
+        keyword_texts=[c.embedding_text for c in to_embed], recount=recount, multilingual=multilingual.model_id if multilingual else "",
     )
     plan = store.plan(previous, reuse, (*changed, *removed), len(to_embed))
     if recount:  # every passage's terms counted again: only a rebuild writes the counts of every row
@@ -148,7 +159,7 @@ def corpus_fingerprint(documents: Sequence[Document]) -> str:
 
 
 def _previous_for_reuse(
-    store: IndexStore, encoder: Encoder, settings: ChunkSettings, notes: list[str],
+    store: IndexStore, encoder: Encoder, settings: ChunkSettings, notes: list[str], multilingual: str,
 ) -> tuple[LiveSummary | None, bool, bool]:
     """The live generation, if its vectors can be reused (same model and chunking); whether the document readers
     changed since it was built (then its documents are compared passage by passage, not by their bytes); and whether
@@ -162,6 +173,10 @@ def _previous_for_reuse(
         return None, False, False
     if previous.manifest.model != encoder.model_id or previous.manifest.dimension != encoder.dimension:
         notes.append(f"model changed from {previous.manifest.model!r} to {encoder.model_id!r}: everything is re-embedded")
+        return None, False, False
+    if previous.manifest.multilingual != multilingual:
+        notes.append(f"multilingual model changed from {previous.manifest.multilingual or 'none'!r} to {multilingual or 'none'!r}: "
+                     "everything is re-embedded")
         return None, False, False
     before, now = {"reader": 0, "terms": 0, **previous.manifest.chunking}, asdict(settings)
     changed = {k for k in now if before.get(k) != now[k]}
@@ -195,17 +210,29 @@ def _read_differently(previous: LiveSummary, documents: Sequence[Document], enco
 
 def embed_chunks(
     encoder: Encoder, chunks: Sequence[Chunk], settings: ChunkSettings, batch_size: int = 32, progress: bool = False,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None, multilingual: TextEncoder | None = None,
 ) -> Part:
-    """The vectors of ``chunks``, their sentences' vectors as 4-bit codes, and (passage number, start, end) of each
-    sentence: what the store writes for new rows."""
+    """The vectors of ``chunks``, their sentences' vectors as 4-bit codes, (passage number, start, end) of each
+    sentence, and with ``multilingual`` the passages' vectors by that model: what the store writes for new rows."""
     sentences = {c.id: chunk_sentences(c) for c in chunks}
+    extra = len(chunks) if multilingual is not None else 0  # the multilingual pass comes last, a text a passage
+    main_total = [0]
+
+    def main_progress(done: int, total: int) -> None:
+        main_total[0] = total
+        if on_progress is not None:
+            on_progress(done, total + extra)
+
     if settings.sentence_vectors == "pooled":
-        vectors, sentence_vectors = _embed_pooled(encoder, chunks, sentences, batch_size, progress, on_progress)
+        vectors, sentence_vectors = _embed_pooled(encoder, chunks, sentences, batch_size, progress, main_progress)
     else:
-        vectors, sentence_vectors = _embed_separately(encoder, chunks, sentences, batch_size, progress, on_progress)
+        vectors, sentence_vectors = _embed_separately(encoder, chunks, sentences, batch_size, progress, main_progress)
+    second = None
+    if multilingual is not None:
+        second = _embed(multilingual, [c.embedding_text for c in chunks], batch_size, progress, "passages (multilingual)",
+                        on_progress and (lambda done, _: on_progress(main_total[0] + done, main_total[0] + extra)))
     spans = [(row, s, e) for row, c in enumerate(chunks) for s, e in sentences[c.id]]
-    return Part(vectors, quantize(sentence_vectors), np.asarray(spans, dtype=np.int64).reshape(-1, 3))
+    return Part(vectors, quantize(sentence_vectors), np.asarray(spans, dtype=np.int64).reshape(-1, 3), second)
 
 
 def _embed_separately(
@@ -255,7 +282,7 @@ def _embed_pooled(
 
 
 def _embed(
-    encoder: Encoder, texts: list[str], batch_size: int, progress: bool, what: str,
+    encoder: Encoder | TextEncoder, texts: list[str], batch_size: int, progress: bool, what: str,
     on_progress: Callable[[int, int], None] | None,
 ) -> np.ndarray:
     """Embed in slices so a long build can report how far it got (and show a progress bar of ``what``).
@@ -267,7 +294,7 @@ def _embed(
 
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
-    with tqdm(total=len(texts), desc=f"embedding {what}", unit=what[:-1], disable=not progress or not texts) as bar:
+    with tqdm(total=len(texts), desc=f"embedding {what}", unit=what.split()[0][:-1], disable=not progress or not texts) as bar:
         for start in range(0, len(texts), EMBED_SLICE):
             rows = order[start : start + EMBED_SLICE]
             vectors[rows] = encoder.encode([texts[i] for i in rows], batch_size=batch_size)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from bayqa.asking import Part, expected_answer, question_parts
+from bayqa.asking import Part, expected_answer, named_years, question_parts
 from bayqa.terms import is_mostly_chinese, terms
 
 
@@ -59,7 +59,7 @@ class Query:
     ``terms`` are its search terms as BM25 counts them (bayqa.terms, repeats kept); ``chinese`` says whether it is
     mostly Chinese; ``answer_kind`` is what an answer must state ("date", "amount" of money, "figure" or None, see
     bayqa.asking.expected_answer); ``parts`` are the questions it holds when it asks several at once, else empty
-    (bayqa.asking.question_parts); ``vector`` is its embedding, set by the searcher that first needs it.
+    (bayqa.asking.question_parts); ``years`` are the years it names (bayqa.asking.named_years); ``vector`` is its embedding, set by the searcher that first needs it.
     """
 
     text: str
@@ -67,6 +67,7 @@ class Query:
     chinese: bool
     answer_kind: str | None
     parts: tuple[Part, ...] = ()
+    years: frozenset[str] = frozenset()
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @classmethod
@@ -74,7 +75,7 @@ class Query:
         """``text`` analysed as it is, unchecked: for library callers that hold their own questions."""
         pieces = question_parts(text)
         parts = tuple(Part.of(piece) for piece in pieces) if len(pieces) > 1 else ()
-        return cls(text, tuple(terms(text)), is_mostly_chinese(text), expected_answer(text), parts)
+        return cls(text, tuple(terms(text)), is_mostly_chinese(text), expected_answer(text), parts, named_years(text))
 
     @classmethod
     def parse(cls, text: str, max_chars: int) -> Query:

@@ -17,12 +17,14 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bayqa.chunking import Chunk
-from bayqa.confidence import Confidence, checked, confidence, needs_check, unstated
-from bayqa.embedding import Embedder
-from bayqa.fusion import convex, hybrid_weights
+from bayqa.confidence import Confidence, checked, confidence, cross_confidence, needs_check, unstated
+from bayqa.embedding import Embedder, MultilingualModel
+from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_first, row_weights
 from bayqa.highlight import Answer, Match, best_sentence, matched_terms, states
 from bayqa.query import Query
 from bayqa.store import LoadedIndex
+from bayqa.store.vectors import Segments
+from bayqa.terms import is_mostly_chinese
 from bayqa.verify import Verifier
 
 MODES = ("hybrid", "dense", "keyword")
@@ -39,6 +41,9 @@ DISTINCT = 2
 # A verifier reads the answer sentences of this many top passages: fewer flag more answerable questions, more cost
 # time for no gain (docs/experiments.md).
 CHECKED_ANSWERS = 3
+# The English model cannot pick the answering sentence of a passage in another language: the sentences of this many
+# of the first such passages are embedded by the multilingual model at question time (a few dozen short texts).
+CROSS_ANSWERS = 3
 
 
 @dataclass(frozen=True)
@@ -145,12 +150,21 @@ def _one_blas_thread() -> None:
 
 
 class Searcher:
-    """Retrieval over one index generation with one embedding model."""
+    """Retrieval over one index generation with one embedding model, and the multilingual model when the
+    generation holds its vectors."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, verifier: Verifier | None = None) -> None:
+    def __init__(
+        self, index: LoadedIndex, embedder: Embedder, verifier: Verifier | None = None, multilingual: MultilingualModel | None = None,
+        weights: LanguageWeights = LanguageWeights(),
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.verifier = verifier
+        usable = multilingual is not None and index.multilingual is not None and index.manifest.multilingual == multilingual.model_id
+        self.multilingual = multilingual if usable else None
+        self.weights = weights
+        # Whether each passage is mostly Chinese, worked out the first time a passage is a candidate (-1: not yet).
+        self._chinese = np.full(len(index.chunks), -1, dtype=np.int8)
         _one_blas_thread()
 
     def search(
@@ -184,16 +198,20 @@ class Searcher:
         # best-scoring passages whatever k is, which the distinct places can move down by as many places.
         depth = max(k, ANSWER_DEPTH if mode == "hybrid" else CHECKED_ANSWERS, distinct + CHECKED_ANSWERS)
         wanted = min(total, max(MIN_CANDIDATES, depth * max(4, max_per_doc) + 32))
+        second = self.multilingual.encode([query.text])[0] if self.multilingual is not None and mode == "hybrid" else None
         while True:
-            dense_rows, dense_scores = self._dense(vector, wanted, allowed)
-            ranked, similarity = self._rank(mode, query, dense_rows, dense_scores, keyword, allowed, wanted)
+            dense_rows, dense_scores = self._nearest(self.index.vectors, self.index.vectors_of, vector, wanted, allowed)
+            ranked, similarity = self._rank(mode, query, dense_rows, dense_scores, keyword, allowed, wanted, second)
             taken = cap_per_document(ranked, chunks.doc_id, depth, max_per_doc, distinct)
             if len(taken) == depth or wanted >= total:
                 break
             wanted = min(total, wanted * 4)
         idf = {t: self.index.keyword.idf(t) for t in set(query.terms)}
-        cosines = self.index.sentence_scores(np.array([row for row, _ in taken], dtype=np.int64), vector)
-        passages = self.index.chunks.many([row for row, _ in taken])  # read at once: they are read from disk
+        taken_rows = np.array([row for row, _ in taken], dtype=np.int64)
+        cosines = self.index.sentence_scores(taken_rows, vector)
+        passages = self.index.chunks.many(taken_rows.tolist())  # read at once: they are read from disk
+        if second is not None:
+            cosines = self._cross_sentence_scores(taken_rows, passages, cosines, query, second)
         hits = [
             self._hit(rank, chunk, row, score, found, idf, query)
             for rank, (chunk, (row, score), found) in enumerate(zip(passages, taken, cosines), start=1)
@@ -207,7 +225,9 @@ class Searcher:
         kind, asked = query.answer_kind, frozenset(idf)
         stated = kind is None or any(states(kind, t, asked) for t in sentences)
         signals = (similarity, coverage(query.terms, top_terms, idf))
-        trust = unstated(confidence(*signals), None if stated else kind)
+        trust = unstated(self._trust(signals, taken, query, second), None if stated else kind)
+        if trust.missing is None and query.years and not any(y in f"{h.chunk.context} {h.chunk.text}" for h in best for y in query.years):
+            trust = unstated(trust, "year")  # the passages are about other years than the one asked about
         if self.verifier is not None and needs_check(trust) and self.verifier.reads(query):
             trust = checked(trust, self.verifier.probability(query, sentences))
         return Answers(mode, hits[:k], trust, signals)
@@ -220,17 +240,56 @@ class Searcher:
             mask[self.index.rows_by_doc.get(doc, [])] = True
         return mask
 
-    def _dense(self, vector: np.ndarray, wanted: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _trust(self, signals: tuple[float, float], taken: list[tuple[int, float]], query: Query, second: np.ndarray | None) -> Confidence:
+        """The "not found" confidence from the signals, or, when the first passage is in the other language than the
+        question, from its multilingual cosine (bayqa.confidence.cross_confidence)."""
+        if second is not None and taken:
+            first = np.array([taken[0][0]], dtype=np.int64)
+            if bool(self.chinese_rows(first)[0]) != query.chinese:
+                return cross_confidence(float((self.index.multilingual_of(first.tolist()) @ second)[0]))
+        return confidence(*signals)
+
+    def _cross_sentence_scores(
+        self, rows: np.ndarray, passages: list[Chunk], cosines: list[np.ndarray], query: Query, second: np.ndarray,
+    ) -> list[np.ndarray]:
+        """``cosines`` with those of the first CROSS_ANSWERS passages (of ``rows``, read as ``passages``) in the other
+        language than the question's replaced by the multilingual model's cosines of their sentences."""
+        other = np.flatnonzero(self.chinese_rows(rows) != query.chinese)[:CROSS_ANSWERS]
+        if not len(other):
+            return cosines
+        texts: list[str] = []
+        for i in other.tolist():
+            chunk = passages[i]
+            texts.extend(chunk.text[s - chunk.start : e - chunk.start] for s, e in self.index.sentence_spans_of(int(rows[i])).tolist())
+        scores = self.multilingual.encode(texts) @ second if texts else np.zeros(0)
+        replaced = list(cosines)
+        at = 0
+        for i in other.tolist():
+            replaced[i] = scores[at : at + len(cosines[i])]
+            at += len(cosines[i])
+        return replaced
+
+    def chinese_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Whether each passage of ``rows`` is mostly Chinese; the passages not met before are read in one batch."""
+        unknown = np.unique(rows[self._chinese[rows] < 0])
+        if len(unknown):
+            self._chinese[unknown] = [is_mostly_chinese(c.text) for c in self.index.chunks.many(unknown.tolist())]
+        return self._chinese[rows] == 1
+
+    def _nearest(
+        self, vectors: Segments, stored: Callable[[list[int]], np.ndarray], vector: np.ndarray, wanted: int, allowed: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The rows nearest ``vector`` among ``vectors`` (whose stored rows ``stored`` returns) and their cosines."""
         if allowed is not None:
             # Score the chosen documents' own rows exactly: an approximate (HNSW) index is not built for filters.
             rows = np.flatnonzero(allowed)
-            scores = self.index.vectors_of(rows.tolist()) @ vector
+            scores = stored(rows.tolist()) @ vector
             order = np.lexsort((rows, -scores))
             return rows[order].astype(np.int64), scores[order].astype(np.float64)
         # One question is too little work to share: on a busy machine, OpenMP threads waiting on each other cost many
         # times the search itself. The setting is per calling thread, so builds keep theirs.
         faiss.omp_set_num_threads(1)
-        scores, rows = self.index.vectors.search(vector[np.newaxis, :], wanted)
+        scores, rows = vectors.search(vector[np.newaxis, :], wanted)
         keep = rows[0] >= 0
         if self.index.alive is not None:  # rows of documents changed or removed since the main segment was written
             keep &= self.index.alive[np.maximum(rows[0], 0)]
@@ -245,8 +304,10 @@ class Searcher:
         keyword: np.ndarray | None,
         allowed: np.ndarray | None,
         wanted: int,
+        second: np.ndarray | None = None,
     ) -> tuple[list[tuple[int, float]], float]:
-        """(row, score) best first for the mode, and the highest cosine among the candidates."""
+        """(row, score) best first for the mode, and the highest cosine among the candidates. ``second``, the
+        question's multilingual vector, adds that model's nearest passages and its cosine to hybrid fusion."""
         similarity = float(dense_scores[0]) if len(dense_scores) else 0.0
         if mode == "dense":
             return list(zip(dense_rows.tolist(), dense_scores.tolist())), similarity
@@ -255,12 +316,25 @@ class Searcher:
         if mode == "keyword":
             order = np.lexsort((keyword_rows, -keyword[keyword_rows]))
             return list(zip(keyword_rows[order].tolist(), keyword[keyword_rows[order]].tolist())), similarity
-        extra = np.setdiff1d(keyword_rows, dense_rows, assume_unique=True)
+        if second is not None:
+            near, _ = self._nearest(self.index.multilingual, self.index.multilingual_of, second, wanted, allowed)
+            keyword_rows = np.union1d(keyword_rows, near)
+        extra = np.setdiff1d(keyword_rows, dense_rows)
         rows = np.concatenate([dense_rows, extra])
         dense_all = np.concatenate([dense_scores, self.index.vectors_of(extra.tolist()) @ query.vector if len(extra) else np.zeros(0)])
         sentences = self.index.best_sentence_scores(rows, query.vector)
-        fused = convex((dense_all, sentences, keyword[rows]), hybrid_weights(query, similarity))
+        signals = [dense_all, sentences, keyword[rows]]
+        if second is None:
+            weights = np.asarray(hybrid_weights(query, similarity))
+        else:
+            signals.append(self.index.multilingual_of(rows.tolist()) @ second)
+            chinese = self.chinese_rows(rows)
+            other = chinese != query.chinese
+            weights = row_weights(query, similarity, chinese, self.weights)
+        fused = convex(signals, weights)
         order = np.lexsort((rows, -dense_all, -fused))  # equal fused scores (no signal left) go by cosine
+        if second is not None:
+            order = lift_first(order, other, self.weights.cross_place)
         return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))
 
     def _hit(

@@ -16,7 +16,7 @@ from functools import cached_property
 from bayqa.chunking import Chunk, ChunkSettings
 from bayqa.config import DEFAULT_MODEL, Settings
 from bayqa.documents import load_corpus
-from bayqa.embedding import Embedder
+from bayqa.embedding import Embedder, MultilingualModel, multilingual_model
 from bayqa.indexing import BuildReport, build_holding_lock
 from bayqa.metrics import record_build
 from bayqa.parsing import CACHE_FILE, PARSER_VERSION, BoundedReader, ParseCache
@@ -82,6 +82,11 @@ class Service:
     def embedder(self) -> Embedder:
         return self._embedder or Embedder(self.settings.model, backend=self.settings.backend, cache_dir=self.settings.cache)
 
+    @cached_property
+    def multilingual(self) -> MultilingualModel | None:
+        """The second, multilingual model of the settings (None when off), loaded once."""
+        return multilingual_model(self.settings.multilingual)
+
     def chunk_settings(self) -> ChunkSettings:
         return ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder.max_tokens,
                              self.settings.sentence_vectors, PARSER_VERSION)
@@ -105,6 +110,7 @@ class Service:
                 report = build_holding_lock(
                     self.store, corpus.documents, self.embedder, self.chunk_settings(), problems=corpus.problems,
                     batch_size=self.settings.batch_size, progress=progress, force=force, on_progress=on_progress,
+                    multilingual=self.multilingual,
                 )
                 cache.prune(read.seen)
         record_build(time.perf_counter() - started, read.durations, [s.reason for s in corpus.skipped])
@@ -171,11 +177,11 @@ class Service:
 
     @property
     def searcher(self) -> Searcher:
-        """A searcher of the generation being served (made with the model on first use)."""
+        """A searcher of the generation being served (made with the models on first use)."""
         index = self.index
         searcher = self._searcher
         if searcher is None or searcher.index is not index:
-            searcher = self._searcher = Searcher(index, self.embedder, self.verifier)
+            searcher = self._searcher = Searcher(index, self.embedder, self.verifier, self.multilingual)
         return searcher
 
     def search(self, question: str | Query, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> list[Hit]:

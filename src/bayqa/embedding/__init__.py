@@ -12,10 +12,11 @@ and ``model`` (shared pieces).
 from bayqa.embedding.embedder import Embedder
 from bayqa.embedding.export import MIN_COSINE, MIN_COSINE_INT8
 from bayqa.embedding.model import ModelError, resolve_model
+from bayqa.embedding.multilingual import MultilingualModel, multilingual_model
 from bayqa.embedding.route import BACKENDS, Backend
 from bayqa.embedding.sessions import lowercased, onnx_feeds  # onnx_feeds: the verifier feeds its graph the same way
 
 __all__ = [
-    "BACKENDS", "MIN_COSINE", "MIN_COSINE_INT8", "Backend", "Embedder", "ModelError", "lowercased", "onnx_feeds",
+    "BACKENDS", "MIN_COSINE", "MIN_COSINE_INT8", "Backend", "Embedder", "ModelError", "MultilingualModel", "lowercased", "multilingual_model", "onnx_feeds",
     "resolve_model",
 ]

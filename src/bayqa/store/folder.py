@@ -120,7 +120,7 @@ class IndexStore:
                 chunking=contents.chunking, documents=len(contents.documents),
                 chunks=sum(rows for _, rows in segments) - len(retired.rows), corpus_fingerprint=contents.corpus_fingerprint,
                 built_at=contents.built_at, build_seconds=round(time.perf_counter() - started, 3), segments=tuple(segments),
-                retired=len(retired.rows),
+                retired=len(retired.rows), multilingual=contents.multilingual,
             )
             manifest.write(partial)
             fsync_tree(partial)

@@ -62,6 +62,12 @@ class LoadedIndex:
             keywords = [KeywordIndex.load(path / KEYWORD_FOLDER, len(self.chunks)).postings()]
         self.documents = Documents(readers, retired.documents)
         self.vectors = Segments([p.vectors for p in parts])
+        #: The multilingual model's passage vectors (None when the index was built without that model).
+        self.multilingual: Segments | None = None
+        if self.manifest.multilingual and all(p.multilingual is not None for p in parts):
+            self.multilingual = Segments([p.multilingual for p in parts])
+            if self.multilingual.ntotal != len(self.chunks):
+                raise IndexMismatch(f"index at {path} is inconsistent (multilingual vectors do not match the chunks); rebuild it")
         if self.vectors.ntotal != len(self.chunks):
             raise IndexMismatch(f"index at {path} is inconsistent ({self.vectors.ntotal} vectors, {len(self.chunks)} chunks); rebuild it")
         #: False for retired rows (None when there are none): searches skip them.
@@ -132,9 +138,12 @@ class LoadedIndex:
         return KeywordIndex.joined([KeywordIndex(p.matrix(), p.vocab) for p in self._keyword_parts])
 
     def vectors_of(self, rows: Sequence[int]) -> np.ndarray:
-        if not rows:
-            return np.zeros((0, self.manifest.dimension), dtype=np.float32)
-        return self.vectors.reconstruct_batch(np.asarray(rows, dtype=np.int64)).astype(np.float32)
+        return _stored(self.vectors, rows, self.manifest.dimension)
+
+    def multilingual_of(self, rows: Sequence[int]) -> np.ndarray:
+        """The multilingual vectors of ``rows`` (the index must have them)."""
+        assert self.multilingual is not None
+        return _stored(self.multilingual, rows, self.multilingual.parts[0].d)
 
 
 @dataclass(frozen=True)
@@ -178,8 +187,8 @@ def _postings(folder: Path, rows: int) -> Postings:
 def _same_main_segment(old: Manifest, new: Manifest) -> bool:
     """Whether ``new`` was patched from ``old`` (or from a generation patched from it): segment names are random,
     so a shared main segment means no build since ``old`` rebuilt it (a rebuild always writes a new one)."""
-    return (old.format, old.model, old.dimension, old.chunking, old.segments[:1]) == (
-        new.format, new.model, new.dimension, new.chunking, new.segments[:1]
+    return (old.format, old.model, old.dimension, old.chunking, old.multilingual, old.segments[:1]) == (
+        new.format, new.model, new.dimension, new.chunking, new.multilingual, new.segments[:1]
     )
 
 
@@ -191,3 +200,10 @@ def _sentence_offsets(parts: Sequence[Part]) -> np.ndarray:
         starts.append(local[:-1] + base)
         base += len(part.sentences)
     return np.concatenate([*starts, [base]]).astype(np.int64)
+
+
+def _stored(vectors: Segments, rows: Sequence[int], dimension: int) -> np.ndarray:
+    if not len(rows):
+        return np.zeros((0, dimension), dtype=np.float32)
+    return vectors.reconstruct_batch(np.asarray(rows, dtype=np.int64)).astype(np.float32)
+

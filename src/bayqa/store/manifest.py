@@ -53,6 +53,7 @@ class Manifest:
     build_seconds: float
     segments: tuple[tuple[str, int], ...]  # (folder name, rows) of each segment, in row order
     retired: int = 0  # main-segment rows that no longer count (``chunks`` is the rows of the segments less these)
+    multilingual: str = ""  # the multilingual model of every segment's second vectors ("" when there are none)
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
@@ -62,9 +63,10 @@ class Manifest:
                 f"index at {path.parent} has format {data.get('format')}, this bayqa reads formats {', '.join(map(str, READABLE_FORMATS))}; "
                 "rebuild it with `bayqa index`"
             )
-        fields = {k: data[k] for k in cls.__dataclass_fields__ if k != "retired"}
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k not in ("retired", "multilingual")}
         chunking = {"sentence_vectors": "separate", **data["chunking"]}  # the only kind before the setting existed
         return cls(**fields | {"segments": tuple((str(n), int(r)) for n, r in data["segments"]), "retired": int(data.get("retired", 0)),
+                               "multilingual": str(data.get("multilingual", "")),
                                "chunking": chunking})
 
     def write(self, generation: Path) -> None:

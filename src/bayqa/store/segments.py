@@ -19,6 +19,7 @@ from bayqa.postings import mapped
 VECTORS_FILE = "vectors.faiss"
 SENTENCES_FILE = "sentences.npy"
 SPANS_FILE = "sentence_spans.npy"
+MULTILINGUAL_FILE = "multilingual.faiss"  # the second model's passage vectors, when the index has one
 KEYWORD_FOLDER = "keyword"
 #: FAISS maps the codes of flat indexes and the graph and codes of HNSW ones from the file (faiss/index_io.h).
 MAPPED = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
@@ -26,11 +27,13 @@ MAPPED = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
 
 @dataclass(frozen=True)
 class Part:
-    """The contents of a segment: its vectors, its sentence vectors and their (row in segment, start, end)."""
+    """The contents of a segment: its vectors, its sentence vectors and their (row in segment, start, end), and the
+    multilingual model's passage vectors (None in an index built without one)."""
 
     vectors: Any  # a faiss.Index once stored, a float32 matrix while being built
     sentences: np.ndarray
     spans: np.ndarray
+    multilingual: Any = None  # like ``vectors``
 
 
 def new_segment_name() -> str:
@@ -39,15 +42,22 @@ def new_segment_name() -> str:
 
 
 def read_segment(folder: Path) -> Part:
-    """A segment's vectors, sentence codes and spans, mapped read-only from its files rather than copied into this
-    process: every process that reads the segment shares one copy in the page cache. Its files never change, and a
-    file deleted while mapped stays readable on a local file system until it is unmapped."""
+    """A segment's vectors, sentence codes and spans (and multilingual vectors, when it has them), mapped read-only
+    from its files rather than copied into this process: every process that reads the segment shares one copy in the
+    page cache. Its files never change, and a file deleted while mapped stays readable on a local file system until
+    it is unmapped."""
     vectors = faiss.read_index(str(folder / VECTORS_FILE), MAPPED)
-    return Part(vectors, mapped(folder / SENTENCES_FILE), mapped(folder / SPANS_FILE))
+    multilingual = folder / MULTILINGUAL_FILE
+    return Part(vectors, mapped(folder / SENTENCES_FILE), mapped(folder / SPANS_FILE),
+                faiss.read_index(str(multilingual), MAPPED) if multilingual.exists() else None)
 
 
-def write_segment(folder: Path, index: faiss.Index, sentences: np.ndarray, spans: np.ndarray) -> None:
+def write_segment(
+    folder: Path, index: faiss.Index, sentences: np.ndarray, spans: np.ndarray, multilingual: faiss.Index | None = None,
+) -> None:
     folder.mkdir()
     faiss.write_index(index, str(folder / VECTORS_FILE))
     np.save(folder / SENTENCES_FILE, sentences)
     np.save(folder / SPANS_FILE, spans.astype(np.int32))  # rows and character offsets: int32 is plenty
+    if multilingual is not None:
+        faiss.write_index(multilingual, str(folder / MULTILINGUAL_FILE))

@@ -35,6 +35,7 @@ class Contents:
     rows: Part  # their vectors (a float32 matrix), sentence codes and (passage number, start, end) of each sentence
     keyword_texts: Sequence[str]  # what BM25 counts of each new passage
     recount: bool = False  # count every passage's terms again (the terms changed); only a rebuild does
+    multilingual: str = ""  # the multilingual model of ``rows.multilingual`` ("" when the build has none)
 
 
 def write_patch(segments: Path, contents: Contents, plan: Plan) -> list[tuple[str, int]]:
@@ -62,14 +63,17 @@ def write_patch(segments: Path, contents: Contents, plan: Plan) -> list[tuple[st
         spans[:, 0] = np.searchsorted(local, spans[:, 0])  # row within the kept rows, in their order
         joined = Part(np.vstack([old.vectors.reconstruct_batch(local), contents.rows.vectors]),
                       np.concatenate([old.sentences[picked], contents.rows.sentences]),
-                      np.concatenate([spans, contents.rows.spans + [len(local), 0, 0]]))
+                      np.concatenate([spans, contents.rows.spans + [len(local), 0, 0]]),
+                      None if old.multilingual is None
+                      else np.vstack([old.multilingual.reconstruct_batch(local), contents.rows.multilingual]))
         keyword = KeywordIndex.load(old_tail / KEYWORD_FOLDER, tail[0][1]).extended(local.tolist(), contents.keyword_texts)
     else:
         keyword = KeywordIndex.build(contents.keyword_texts)
     if not len(joined.vectors) and not tail_numbers:
         return [main]
     name = new_segment_name()
-    write_segment(segments / name, exact_index(joined.vectors), joined.sentences, joined.spans)
+    multilingual = None if joined.multilingual is None else exact_index(joined.multilingual)
+    write_segment(segments / name, exact_index(joined.vectors), joined.sentences, joined.spans, multilingual)
     keyword.save(segments / name / KEYWORD_FOLDER)
     write_chunk_db(segments / name / CHUNK_STORE, contents.documents, [contents.infos[n] for n in tail_numbers],
                    [*kept_chunks, *contents.chunks], first_row=main_rows)
@@ -89,8 +93,13 @@ def write_rebuild(segments: Path, contents: Contents, plan: Plan, exact_below: i
     main = previous.vectors.parts[0] if previous is not None else None
     index = vector_index(np.vstack([old_vectors, new.vectors]), exact_below, main)
     sentences, spans = _sentences_in_order(previous, kept_rows, new)
+    multilingual = None
+    if contents.multilingual:
+        old_multilingual = previous.multilingual_of(kept_rows) if previous is not None else new.multilingual[:0]
+        old_main = previous.multilingual.parts[0] if previous is not None and previous.multilingual else None
+        multilingual = vector_index(np.vstack([old_multilingual, new.multilingual]), exact_below, old_main)
     name = new_segment_name()
-    write_segment(segments / name, index, sentences, spans)
+    write_segment(segments / name, index, sentences, spans, multilingual)
     write_chunk_db(segments / name / CHUNK_STORE, contents.documents, contents.infos, [*kept_chunks, *contents.chunks])
     if contents.recount:
         keyword = KeywordIndex.build([c.embedding_text for c in [*kept_chunks, *contents.chunks]])
