@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bayqa.config import Settings
+from bayqa.confidence import CROSS_LOW, LOW, cross_confidence
 from bayqa.embedding import ModelError, multilingual_model
 from bayqa.fusion import CHINESE_WEIGHTS, HYBRID_WEIGHTS, LanguageWeights, convex, lift_other, row_weights
 from bayqa.indexing import build
@@ -93,6 +94,12 @@ def test_the_best_passages_in_the_other_language_are_lifted_to_their_places() ->
     assert lift_other(order, other, ()).tolist() == order.tolist() and lift_other(order, other & False, (1,)).tolist() == order.tolist()
     assert lift_other(order, other, (1,)).tolist() == [3, 4, 0, 1, 2]
     assert lift_other(order, other, (1, 3)).tolist() == [3, 4, 1, 0, 2], "the second, 1, to place 3"
+
+
+def test_an_answer_in_the_other_language_is_trusted_by_its_multilingual_cosine() -> None:
+    assert cross_confidence(CROSS_LOW).score == pytest.approx(LOW, abs=1e-4) and not cross_confidence(CROSS_LOW).low
+    assert cross_confidence(CROSS_LOW - 0.05).low and not cross_confidence(CROSS_LOW + 0.05).low
+    assert cross_confidence(0.2).score < cross_confidence(0.4).score
 
 
 def test_an_unknown_multilingual_model_is_refused_with_the_choices() -> None:
