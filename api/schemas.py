@@ -110,7 +110,8 @@ class ConfidenceOut(BaseModel):
     )
     missing: str | None = Field(
         None, description="What the question asks for ('date', 'amount' of money, 'figure') when none of the answer "
-        "sentences of the top three passages states one: such a question is flagged low whatever its score; else null.",
+        "sentences of the top three passages states one, or 'year' when the question names a year that none of those "
+        "passages mentions: such a question is flagged low whatever its score; else null.",
     )
 
     @classmethod

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from bayqa.config import Settings
+from bayqa.confidence import CROSS_LOW, LOW, cross_confidence
 from bayqa.embedding import ModelError, multilingual_model
-from bayqa.fusion import CHINESE_WEIGHTS, HYBRID_WEIGHTS, LanguageWeights, convex, lift_first, row_weights
+from bayqa.fusion import CHINESE_WEIGHTS, HYBRID_WEIGHTS, LanguageWeights, convex, lift_other, row_weights
 from bayqa.indexing import build
 from bayqa.query import Query
 from bayqa.service import Service
@@ -85,13 +86,20 @@ def test_passages_in_the_other_language_are_weighed_by_the_multilingual_cosine_a
     assert np.allclose(convex(signals, rows), [rows[0] @ [0, 1, 0, 1], rows[1] @ [1, 0, 1, 0]])
 
 
-def test_the_best_passage_in_the_other_language_is_lifted_to_its_place() -> None:
+def test_the_best_passages_in_the_other_language_are_lifted_to_their_places() -> None:
     order = np.array([4, 0, 3, 1, 2])
     other = np.array([False, True, False, True, False])  # candidates 1 and 3 are in the other language
-    assert lift_first(order, other, 2).tolist() == [4, 3, 0, 1, 2], "the first of them, 3, moves up to place 2"
-    assert lift_first(order, other, 3).tolist() == order.tolist(), "already there"
-    assert lift_first(order, other, 0).tolist() == order.tolist() and lift_first(order, other & False, 1).tolist() == order.tolist()
-    assert lift_first(order, other, 1).tolist() == [3, 4, 0, 1, 2]
+    assert lift_other(order, other, (2,)).tolist() == [4, 3, 0, 1, 2], "the first of them, 3, moves up to place 2"
+    assert lift_other(order, other, (3,)).tolist() == order.tolist(), "already there"
+    assert lift_other(order, other, ()).tolist() == order.tolist() and lift_other(order, other & False, (1,)).tolist() == order.tolist()
+    assert lift_other(order, other, (1,)).tolist() == [3, 4, 0, 1, 2]
+    assert lift_other(order, other, (1, 3)).tolist() == [3, 4, 1, 0, 2], "the second, 1, to place 3"
+
+
+def test_an_answer_in_the_other_language_is_trusted_by_its_multilingual_cosine() -> None:
+    assert cross_confidence(CROSS_LOW).score == pytest.approx(LOW, abs=1e-4) and not cross_confidence(CROSS_LOW).low
+    assert cross_confidence(CROSS_LOW - 0.05).low and not cross_confidence(CROSS_LOW + 0.05).low
+    assert cross_confidence(0.2).score < cross_confidence(0.4).score
 
 
 def test_an_unknown_multilingual_model_is_refused_with_the_choices() -> None:

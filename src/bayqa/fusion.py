@@ -39,13 +39,13 @@ class LanguageWeights:
     on three question sets, documents left out (docs/ranking.md).
     """
 
-    same_english: float = 0.2
+    same_english: float = 0.3
     same_chinese: float = 0.0
     cross: tuple[float, float] = (0.15, 0.9)  # (BM25, multilingual cosine)
-    # The best passage in the other language is lifted to this place (1 = first) when it ranks lower; 0: never.
-    # Min-max scaling makes the best passage of the question's own language look as good on its signals as a real
-    # answer, so the other language's best would otherwise rarely reach the first places.
-    cross_place: int = 2
+    # The best passages in the other language are lifted to these places (1 = first), the best to the first of
+    # them, when they rank lower. Min-max scaling makes the best passage of the question's own language look as good
+    # on its signals as a real answer, so the other language's best would otherwise rarely reach the first places.
+    cross_places: tuple[int, ...] = (2,)
 
 
 def hybrid_weights(query: Query, best_cosine: float) -> tuple[float, float, float]:
@@ -65,14 +65,16 @@ def row_weights(query: Query, best_cosine: float, chinese_rows: np.ndarray, weig
     return np.where((chinese_rows != query.chinese)[:, np.newaxis], other, same)
 
 
-def lift_first(order: np.ndarray, other: np.ndarray, place: int) -> np.ndarray:
-    """``order`` (candidate numbers, best first) with the first candidate that ``other`` marks moved up to ``place``
-    (1-based) when it stands lower; unchanged when ``place`` is 0 or no candidate is marked."""
-    marked = np.flatnonzero(other[order])
-    if place <= 0 or not len(marked) or marked[0] < place:
-        return order
-    at = int(marked[0])
-    return np.concatenate([order[: place - 1], order[at : at + 1], order[place - 1 : at], order[at + 1 :]])
+def lift_other(order: np.ndarray, other: np.ndarray, places: Sequence[int]) -> np.ndarray:
+    """``order`` (candidate numbers, best first) with the n-th candidate that ``other`` marks moved up to the n-th of
+    ``places`` (1-based, ascending) when it stands lower."""
+    for n, place in enumerate(places):
+        marked = np.flatnonzero(other[order])
+        if len(marked) <= n or marked[n] < place:
+            continue
+        at = int(marked[n])
+        order = np.concatenate([order[: place - 1], order[at : at + 1], order[place - 1 : at], order[at + 1 :]])
+    return order
 
 
 def convex(signals: Sequence[np.ndarray], weights: Sequence[float] | np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from bayqa.chunking import Chunk
 from bayqa.confidence import Confidence, checked, confidence, cross_confidence, needs_check, unstated
 from bayqa.embedding import Embedder, MultilingualModel
-from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_first, row_weights
+from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, row_weights
 from bayqa.highlight import Answer, Match, best_sentence, matched_terms, states
 from bayqa.query import Query
 from bayqa.store import LoadedIndex
@@ -41,9 +41,10 @@ DISTINCT = 2
 # A verifier reads the answer sentences of this many top passages: fewer flag more answerable questions, more cost
 # time for no gain (docs/experiments.md).
 CHECKED_ANSWERS = 3
-# The English model cannot pick the answering sentence of a passage in another language: the sentences of this many
-# of the first such passages are embedded by the multilingual model at question time (a few dozen short texts).
-CROSS_ANSWERS = 3
+# The English model cannot pick the answering sentence of a passage in another language: the sentences of such a
+# passage in the first CROSS_ANSWERS places are embedded by the multilingual model at question time. It costs about
+# a millisecond a sentence, so only the first place gets it: the answer shown first (docs/ranking.md).
+CROSS_ANSWERS = 1
 
 
 @dataclass(frozen=True)
@@ -252,9 +253,10 @@ class Searcher:
     def _cross_sentence_scores(
         self, rows: np.ndarray, passages: list[Chunk], cosines: list[np.ndarray], query: Query, second: np.ndarray,
     ) -> list[np.ndarray]:
-        """``cosines`` with those of the first CROSS_ANSWERS passages (of ``rows``, read as ``passages``) in the other
-        language than the question's replaced by the multilingual model's cosines of their sentences."""
-        other = np.flatnonzero(self.chinese_rows(rows) != query.chinese)[:CROSS_ANSWERS]
+        """``cosines`` with those of the passages in the first CROSS_ANSWERS places (of ``rows``, read as ``passages``)
+        that are in the other language than the question's replaced by the multilingual model's cosines of their
+        sentences."""
+        other = np.flatnonzero(self.chinese_rows(rows[:CROSS_ANSWERS]) != query.chinese)
         if not len(other):
             return cosines
         texts: list[str] = []
@@ -334,7 +336,7 @@ class Searcher:
         fused = convex(signals, weights)
         order = np.lexsort((rows, -dense_all, -fused))  # equal fused scores (no signal left) go by cosine
         if second is not None:
-            order = lift_first(order, other, self.weights.cross_place)
+            order = lift_other(order, other, self.weights.cross_places)
         return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))
 
     def _hit(
