@@ -28,8 +28,8 @@ from bayqa.terms import sentence_spans, term_spans, terms, without_enumerator
         ("河套的面积是多少？", ["河套", "面积"]),  # particles and question words are the Chinese stopwords
         ("香港园区什么时候开幕的", ["香港", "港园", "园区", "开幕"]),
         # A footnote marker glued to a word is no part of it; codes keep their digits.
-        ("some 210 hectares4 of land", ["210", "hectar", "land"]),
-        ("the BUD Fund21 and", ["bud", "fund"]),
+        ("some 210 hectares4 of land", ["210", "hectar", "land", "hectares4"]),  # the glued whole too: a gene's "beta1"
+        ("the BUD Fund21 and", ["bud", "fund", "fund21"]),
         ("IPv6, Web3, G20, A380 and COVID-19 in 5G", ["ipv6", "web3", "g20", "a380", "covid", "19", "5g"]),
     ],
 )
@@ -48,11 +48,13 @@ def test_term_spans_say_what_each_term_was_made_of() -> None:
     ]
 
 
-def test_term_spans_skip_footnote_markers() -> None:
+def test_term_spans_skip_footnote_markers_and_keep_the_glued_whole() -> None:
     text = "some 210 hectares4 of land in the BUD Fund21."
     assert [(term, text[start:end]) for term, start, end in term_spans(text)] == [
-        ("210", "210"), ("hectar", "hectares"), ("land", "land"), ("bud", "BUD"), ("fund", "Fund"),
+        ("210", "210"), ("hectares4", "hectares4"), ("hectar", "hectares"), ("land", "land"), ("bud", "BUD"),
+        ("fund21", "Fund21"), ("fund", "Fund"),
     ]
+    assert sorted(term for term, _, _ in term_spans(text)) == sorted(terms(text))
 
 
 def test_sentences_do_not_break_inside_document_numbers() -> None:

@@ -265,7 +265,7 @@ def cmd_eval(service: Service, args: argparse.Namespace) -> int:
         index = Path(args.index) if args.index else Path(".bayqa-eval") / path.resolve().name
         service = Service(service.settings.model_copy(update={"index": index}), service.embedder)
         report = build(service.store, benchmark.documents, service.embedder, service.chunk_settings(),
-                       batch_size=service.settings.batch_size, progress=True)
+                       batch_size=service.settings.batch_size, progress=True, multilingual=service.multilingual)
         print_report(report)
         results = evaluate_benchmark(service.load(), benchmark, modes)
         measures = BENCHMARK_MEASURES

@@ -163,8 +163,9 @@ def _index_without(service: Service) -> Iterator[Callable[[str], Searcher]]:
 
         def searcher_without(doc_id: str) -> Searcher:
             kept = [d for d in documents if d.id != doc_id]
-            build(store, kept, service.embedder, service.chunk_settings(), batch_size=service.settings.batch_size)
-            return Searcher(store.open(service.embedder.model_id), service.embedder, service.verifier)
+            build(store, kept, service.embedder, service.chunk_settings(), batch_size=service.settings.batch_size,
+                  multilingual=service.multilingual)
+            return Searcher(store.open(service.embedder.model_id), service.embedder, service.verifier, service.multilingual)
 
         yield searcher_without
 

@@ -7,7 +7,8 @@ Search terms are what BM25 counts, so the same function runs on passages and on 
   ("approved" and "approval" meet at "approv");
 - figures stay whole and lose their thousands separators ("56,000" → "56000", "14.92" stays "14.92"),
   and codes that mix letters and digits stay one term ("LL7999", "km²", "5G"), while a footnote marker
-  glued to a word is dropped ("hectares4" → "hectar");
+  glued to a word is dropped from the word's term ("hectares4" → "hectar"), the whole kept as a code beside it
+  ("beta1" → "beta", "beta1"), since a name such as a gene's looks the same;
 - runs of Chinese characters become overlapping character bigrams ("河套合作区" → 河套 套合 合作 作区),
   the usual dictionary-free way to index Chinese: a question and a passage share a bigram exactly when
   they share a two-character word, whatever the word segmentation would have been; particles and
@@ -54,7 +55,7 @@ _CJK_STOP = re.compile(r"(有?多[少大长久高远]|时候|怎么|如何|为�
 
 
 #: Bump when terms change for the same text: an index counted with other terms is recounted by the next build.
-TERMS_VERSION = 1
+TERMS_VERSION = 2
 
 
 @lru_cache(maxsize=1)
@@ -134,13 +135,14 @@ def _append_trimmed(spans: list[tuple[int, int]], text: str, start: int, end: in
 
 
 def terms(text: str) -> list[str]:
-    """The search terms of ``text`` in order (repeats kept, as BM25 counts them)."""
-    return _scan(_without_footnotes(text).lower(), None)
+    """The search terms of ``text`` (repeats kept, as BM25 counts them): in order, then the glued codes."""
+    return _scan(_without_footnotes(text).lower(), None) + [code for code, _, _ in _glued_codes(text)]
 
 
 def term_spans(text: str) -> list[tuple[str, int, int]]:
     """Each search term of ``text`` in order, with the (start, end) in ``text`` of the characters it was made of: the
     whole word, figure or code, or the one or two Chinese characters."""
+    glued = _glued_codes(text)
     text = _without_footnotes(text)
     lowered = text.lower()
     starts: list[int] = []
@@ -149,7 +151,20 @@ def term_spans(text: str) -> list[tuple[str, int, int]]:
     if len(lowered) != len(text):  # a few letters lower-case to two characters ("İ" to "i̇"): back to offsets in text
         origin = [i for i, c in enumerate(text) for _ in c.lower()]
         starts, ends = [origin[i] for i in starts], [origin[i - 1] + 1 for i in ends]
-    return list(zip(found, starts, ends))
+    return sorted([*zip(found, starts, ends), *glued], key=lambda t: (t[1], -t[2]))
+
+
+def _glued_codes(text: str) -> list[tuple[str, int, int]]:
+    """Each word with ASCII digits glued on that ``_without_footnotes`` cuts ("Fund21", "beta1"), whole and
+    lower-cased, with its (start, end): a footnote marker and a name's number cannot be told apart."""
+    out = []
+    for marker in _FOOTNOTE.finditer(text):
+        if marker.group().isascii():
+            start = marker.start()
+            while start and text[start - 1].isalpha() and text[start - 1].isascii():
+                start -= 1
+            out.append((text[start : marker.end()].lower(), start, marker.end()))
+    return out
 
 
 def _without_footnotes(text: str) -> str:
