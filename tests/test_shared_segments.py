@@ -24,7 +24,7 @@ from bayqa.store.manifest import Retired
 from bayqa.store.segments import MULTILINGUAL_FILE
 from bayqa.store.shared import UNREFERENCED_FILE, collect, referenced, segment_names
 from bayqa.store.vectors import exact_index
-from bayqa.terms import is_mostly_chinese
+from bayqa.terms import TERMS_VERSION, is_mostly_chinese
 from tests.test_index import DOCS, make_corpus
 from tests.test_multilingual import SECOND, stored_rows_match_their_passages
 from tests.test_store import FAKE, SETTINGS, build_folder, documents_of
@@ -111,8 +111,14 @@ def test_a_generation_removed_while_it_is_read_is_not_taken_for_one_without_reti
     assert Retired.read(tmp_path / "gen-complete") == Retired()
 
 
-def format_9_copy(tmp_path: Path) -> tuple[IndexStore, Path]:
+def format_9_copy(tmp_path: Path, terms: int = TERMS_VERSION) -> tuple[IndexStore, Path]:
+    """A copy of the format 9 fixture, its manifests naming ``terms`` as the version of the terms it counted: by
+    default today's, so that its next build patches it (moving its segments over) rather than counting every passage
+    again, which a change of terms asks for."""
     shutil.copytree(FORMAT_9, tmp_path / "index", ignore=shutil.ignore_patterns("corpus", "*.py"))
+    for manifest in (tmp_path / "index").glob("gen-*/manifest.json"):
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        manifest.write_text(json.dumps({**data, "chunking": {**data["chunking"], "terms": terms}}), encoding="utf-8")
     return IndexStore(tmp_path / "index", grace_seconds=0), shutil.copytree(FORMAT_9 / "corpus", tmp_path / "corpus")
 
 
@@ -143,6 +149,19 @@ def test_a_format_9_index_is_served_as_it_is_and_moved_to_the_shared_folder_by_t
     assert all(json.loads(m.read_text())["format"] == FORMAT_VERSION for m in (tmp_path / "index").glob("gen-*/manifest.json"))
     assert not list((tmp_path / "index").glob("gen-*/seg-*")), "the format 9 generations are pruned, segments and all"
     assert store.open(FAKE.model_id).manifest.segments[0] == old.manifest.segments[0] and adopted.is_file()
+
+
+def test_a_format_9_index_counted_with_older_terms_is_recounted_into_one_shared_segment(tmp_path: Path) -> None:
+    store, corpus = format_9_copy(tmp_path, terms=TERMS_VERSION - 1)
+    old = store.open(FAKE.model_id)
+    report = build_folder(store, corpus)
+    assert report.chunks_embedded == 0 and any("BM25 is counted again" in note for note in report.notes), report.notes
+    upgraded = store.open(FAKE.model_id)
+    assert upgraded.manifest.format == FORMAT_VERSION and upgraded.manifest.chunking["terms"] == TERMS_VERSION
+    (name, rows), = upgraded.manifest.segments
+    assert name not in {n for n, _ in old.manifest.segments}, "a rebuild: one new segment of the rows that count"
+    assert (tmp_path / "index" / "segments" / name).is_dir() and rows == upgraded.manifest.chunks == old.manifest.chunks
+    assert sorted(upgraded.documents) == sorted(old.documents)
 
 
 def test_a_format_9_segment_is_copied_where_files_cannot_be_linked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
