@@ -39,7 +39,7 @@ class LanguageWeights:
     on three question sets, documents left out (docs/ranking.md).
     """
 
-    same_english: float = 0.3
+    same_english: float = 0.1
     same_chinese: float = 0.0
     cross: tuple[float, float] = (0.15, 0.9)  # (BM25, multilingual cosine)
     # The best passages in the other language are lifted to these places (1 = first), the best to the first of
