@@ -125,7 +125,7 @@ def test_held_out_flags_questions_once_their_document_is_left_out(tmp_path: Path
     service.build()
     questions = [
         Question("1", "How much did the third runway of Hong Kong's airport cost?", "en", "d5.md", "HK$141.5 billion", "figure"),
-        Question("2", "河套合作区的总面积是多少？", "zh", "d4.md", "3.89平方公里", "figure"),
+        Question("2", "河套合作区有多大？", "zh", "d4.md", "3.89平方公里", "figure"),
     ]
     searcher = service.load()
     assert question_scores([(q, searcher.answer(q.question, k=5)) for q in questions])["answerable_flagged"] == 0.0

@@ -61,15 +61,29 @@ def test_the_second_vectors_are_stored_row_for_row_through_patches_and_rebuilds(
     assert len(rebuilt.manifest.segments) == 1 and stored_rows_match_their_passages(rebuilt)
 
 
-def test_changing_the_second_model_embeds_again_and_an_index_without_one_has_no_second_vectors(tmp_path: Path) -> None:
+def test_turning_the_second_model_on_embeds_only_its_vectors_and_off_drops_them(tmp_path: Path) -> None:
     corpus = notes(tmp_path)
     store = IndexStore(tmp_path / "index")
     build(store, documents_of(corpus), FAKE, SETTINGS)
-    assert store.open().multilingual is None and store.open().manifest.multilingual == ""
-    report = build(store, documents_of(corpus), FAKE, SETTINGS, multilingual=SECOND)
-    assert report.chunks_embedded == report.chunks_total and any("multilingual model changed" in n for n in report.notes)
-    assert store.open().multilingual is not None
+    plain = store.open()
+    assert plain.multilingual is None and plain.manifest.multilingual == ""
+
+    class Counting(SecondFake):
+        texts = 0
+
+        def encode(self, texts, batch_size=32, progress=False):
+            Counting.texts += len(texts)
+            return super().encode(texts)
+
+    report = build(store, documents_of(corpus), FAKE, SETTINGS, multilingual=Counting())
+    assert report.chunks_embedded == 0 and any("multilingual model changed" in n for n in report.notes)
+    turned_on = store.open()
+    assert Counting.texts == len(turned_on.chunks) and stored_rows_match_their_passages(turned_on)
+    rows = list(range(len(plain.chunks)))
+    assert np.array_equal(turned_on.vectors_of(rows), plain.vectors_of(rows)), "the English model's vectors are kept"
     assert build(store, documents_of(corpus), FAKE, SETTINGS, multilingual=SECOND).generation is None, "then nothing to do"
+    off = build(store, documents_of(corpus), FAKE, SETTINGS)
+    assert off.chunks_embedded == 0 and store.open().multilingual is None and store.open().manifest.multilingual == ""
 
 
 def test_passages_in_the_other_language_are_weighed_by_the_multilingual_cosine_and_bm25_only() -> None:

@@ -52,16 +52,24 @@ def hybrid_weights(query: Query, best_cosine: float) -> tuple[float, float, floa
     """The (passage cosine, best sentence cosine, BM25) weights for this question's language, with the two
     cosines faded out when ``best_cosine`` (the closest passage's) says the model did not understand it."""
     dense, sentence, keyword = CHINESE_WEIGHTS if query.chinese else HYBRID_WEIGHTS
-    trust = min(1.0, max(0.0, (best_cosine - NOISE_COSINE) / (SURE_COSINE - NOISE_COSINE)))
+    trust = understood(best_cosine)
     return dense * trust, sentence * trust, keyword
+
+
+def understood(best_cosine: float) -> float:
+    """How far the cosines mean anything (0 to 1), from the closest passage's cosine: see NOISE_COSINE."""
+    return min(1.0, max(0.0, (best_cosine - NOISE_COSINE) / (SURE_COSINE - NOISE_COSINE)))
 
 
 def row_weights(query: Query, best_cosine: float, chinese_rows: np.ndarray, weights: LanguageWeights) -> np.ndarray:
     """The (passage cosine, best sentence cosine, BM25, multilingual cosine) weights of each candidate, one row per
-    candidate: by whether it is in the question's language (``chinese_rows`` says which candidates are Chinese)."""
+    candidate: by whether it is in the question's language (``chinese_rows`` says which candidates are Chinese).
+    The multilingual cosine fades out with the others when the question was not understood (a bare code)."""
     share = weights.same_chinese if query.chinese else weights.same_english
-    same = np.array([*(w * (1 - share) for w in hybrid_weights(query, best_cosine)), share])
-    other = np.array([0.0, 0.0, *weights.cross])
+    trust = understood(best_cosine)
+    same = np.array([*(w * (1 - share) for w in hybrid_weights(query, best_cosine)), share * trust])
+    keyword, multilingual = weights.cross
+    other = np.array([0.0, 0.0, keyword, multilingual * trust])
     return np.where((chinese_rows != query.chinese)[:, np.newaxis], other, same)
 
 

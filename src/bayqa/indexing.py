@@ -102,7 +102,12 @@ def build_holding_lock(
     started = time.perf_counter()
     store.remove_partial_generations()
     notes: list[str] = []
-    previous, reread, recount = _previous_for_reuse(store, encoder, settings, notes, multilingual.model_id if multilingual else "")
+    wanted = multilingual.model_id if multilingual else ""
+    previous, reread, recount = _previous_for_reuse(store, encoder, settings, notes)
+    remultilingual = previous is not None and previous.manifest.multilingual != wanted
+    if remultilingual:
+        notes.append(f"multilingual model changed from {previous.manifest.multilingual or 'none'!r} to {wanted or 'none'!r}: "
+                     "kept passages get its vectors, and keep the others")
     old_docs = previous.documents if previous else {}
     new_ids = {d.id for d in documents}
     added = tuple(d.id for d in documents if d.id not in old_docs)
@@ -114,7 +119,7 @@ def build_holding_lock(
     removed = tuple(sorted(set(old_docs) - new_ids))
     fingerprint = corpus_fingerprint(documents)
     current = previous is not None and previous.manifest.format == FORMAT_VERSION
-    if (current and not force and not reread and not recount and not (added or changed or removed)
+    if (current and not force and not reread and not recount and not remultilingual and not (added or changed or removed)
             and previous.manifest.corpus_fingerprint == fingerprint):
         store.prune()
         return BuildReport(None, unchanged=unchanged, problems=tuple(problems), chunks_total=previous.manifest.chunks,
@@ -138,10 +143,11 @@ def build_holding_lock(
     contents = Contents(
         model=encoder.model_id, dimension=encoder.dimension, chunking=asdict(settings), corpus_fingerprint=fingerprint,
         built_at=now, documents=documents, infos=[info(d) for d in documents], chunks=to_embed, rows=rows,
-        keyword_texts=[c.embedding_text for c in to_embed], recount=recount, multilingual=multilingual.model_id if multilingual else "",
+        keyword_texts=[c.embedding_text for c in to_embed], recount=recount, multilingual=wanted,
+        kept_multilingual=_kept_multilingual(previous, reuse, multilingual, batch_size, progress) if remultilingual else {},
     )
     plan = store.plan(previous, reuse, (*changed, *removed), len(to_embed))
-    if recount:  # every passage's terms counted again: only a rebuild writes the counts of every row
+    if recount or remultilingual:  # every row's counts or multilingual vectors anew: only a rebuild writes every row
         plan = replace(plan, patch=None)
     manifest = store.write(contents, plan, started=started, before_switch=before_switch)
     return BuildReport(
@@ -159,7 +165,7 @@ def corpus_fingerprint(documents: Sequence[Document]) -> str:
 
 
 def _previous_for_reuse(
-    store: IndexStore, encoder: Encoder, settings: ChunkSettings, notes: list[str], multilingual: str,
+    store: IndexStore, encoder: Encoder, settings: ChunkSettings, notes: list[str],
 ) -> tuple[LiveSummary | None, bool, bool]:
     """The live generation, if its vectors can be reused (same model and chunking); whether the document readers
     changed since it was built (then its documents are compared passage by passage, not by their bytes); and whether
@@ -173,10 +179,6 @@ def _previous_for_reuse(
         return None, False, False
     if previous.manifest.model != encoder.model_id or previous.manifest.dimension != encoder.dimension:
         notes.append(f"model changed from {previous.manifest.model!r} to {encoder.model_id!r}: everything is re-embedded")
-        return None, False, False
-    if previous.manifest.multilingual != multilingual:
-        notes.append(f"multilingual model changed from {previous.manifest.multilingual or 'none'!r} to {multilingual or 'none'!r}: "
-                     "everything is re-embedded")
         return None, False, False
     before, now = {"reader": 0, "terms": 0, **previous.manifest.chunking}, asdict(settings)
     changed = {k for k in now if before.get(k) != now[k]}
@@ -194,6 +196,19 @@ def _previous_for_reuse(
         notes.append("chunking settings changed: everything is re-chunked and re-embedded")
         return None, False, False
     return previous, False, False
+
+
+def _kept_multilingual(
+    previous: LiveSummary | None, reuse: set[str], multilingual: TextEncoder | None, batch_size: int, progress: bool,
+) -> dict[str, np.ndarray]:
+    """The multilingual vectors of the kept documents' passages, by chunk id, when the live generation has none of
+    this model's (the model was turned on or changed): only they are embedded, not the English model's vectors."""
+    if previous is None or multilingual is None or not reuse:
+        return {}
+    loaded = LoadedIndex(previous.path)
+    kept = loaded.chunks.many([row for doc in sorted(reuse) for row in loaded.rows_by_doc.get(doc, [])])
+    vectors = _embed(multilingual, [c.embedding_text for c in kept], batch_size, progress, "kept passages (multilingual)", None)
+    return {c.id: v for c, v in zip(kept, vectors)}
 
 
 def _read_differently(previous: LiveSummary, documents: Sequence[Document], encoder: Encoder, settings: ChunkSettings) -> set[str]:

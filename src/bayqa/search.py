@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from bayqa.chunking import Chunk
 from bayqa.confidence import Confidence, checked, confidence, cross_confidence, needs_check, unstated
 from bayqa.embedding import Embedder, MultilingualModel
-from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, row_weights
+from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, row_weights, understood
 from bayqa.highlight import Answer, Match, best_sentence, matched_terms, states
 from bayqa.query import Query
 from bayqa.store import LoadedIndex
@@ -335,9 +335,10 @@ class Searcher:
             weights = row_weights(query, similarity, chinese, self.weights)
         fused = convex(signals, weights)
         order = np.lexsort((rows, -dense_all, -fused))  # equal fused scores (no signal left) go by cosine
-        if second is not None:
-            order = lift_other(order, other, self.weights.cross_places)
-        return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))
+        scores = fused[order]
+        if second is not None and understood(similarity) > 0:
+            order = lift_other(order, other, self.weights.cross_places)  # scores stay with the places
+        return list(zip(rows[order].tolist(), scores.tolist())), max(similarity, float(dense_all.max(initial=0.0)))
 
     def _hit(
         self, rank: int, chunk: Chunk, row: int, score: float, cosines: np.ndarray, question_idf: dict[str, float], query: Query,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,8 @@ class Contents:
     keyword_texts: Sequence[str]  # what BM25 counts of each new passage
     recount: bool = False  # count every passage's terms again (the terms changed); only a rebuild does
     multilingual: str = ""  # the multilingual model of ``rows.multilingual`` ("" when the build has none)
+    # The multilingual vectors of kept passages, by chunk id, when the live generation has none of this model's.
+    kept_multilingual: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 def write_patch(segments: Path, contents: Contents, plan: Plan) -> list[tuple[str, int]]:
@@ -95,8 +97,11 @@ def write_rebuild(segments: Path, contents: Contents, plan: Plan, exact_below: i
     sentences, spans = _sentences_in_order(previous, kept_rows, new)
     multilingual = None
     if contents.multilingual:
-        old_multilingual = previous.multilingual_of(kept_rows) if previous is not None else new.multilingual[:0]
-        old_main = previous.multilingual.parts[0] if previous is not None and previous.multilingual else None
+        if previous is not None and previous.manifest.multilingual == contents.multilingual:
+            old_multilingual = previous.multilingual_of(kept_rows)
+        else:
+            old_multilingual = np.array([contents.kept_multilingual[c.id] for c in kept_chunks], dtype=np.float32).reshape(-1, new.multilingual.shape[1])
+        old_main = previous.multilingual.parts[0] if previous is not None and previous.manifest.multilingual == contents.multilingual else None
         multilingual = vector_index(np.vstack([old_multilingual, new.multilingual]), exact_below, old_main)
     name = new_segment_name()
     write_segment(segments / name, index, sentences, spans, multilingual)
