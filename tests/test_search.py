@@ -5,6 +5,7 @@ from bayqa.chunking import Chunk
 from bayqa.highlight import Answer
 from bayqa.search import DISTINCT, TOP_ROWS_STRIDE, Hit, answer_first, cap_per_document, top_rows
 from bayqa.service import Service
+from bayqa.terms import is_mostly_chinese
 
 
 def test_arbitration_question_finds_hkiac(shipped_service: Service) -> None:
@@ -15,15 +16,19 @@ def test_arbitration_question_finds_hkiac(shipped_service: Service) -> None:
 
 
 def test_results_are_ranked_and_capped_per_document(shipped_service: Service) -> None:
-    hits = shipped_service.search("Qianhai cooperation zone", k=10)
-    assert [h.rank for h in hits] == list(range(1, 11))
-    assert len({h.chunk.doc_id for h in hits[:DISTINCT]}) == DISTINCT  # the first places go to different documents
-    for ranked in (hits[:DISTINCT], hits[DISTINCT:]):
+    everything = shipped_service.search("Qianhai cooperation zone", k=10)
+    assert [h.rank for h in everything] == list(range(1, 11))
+    # The shipped corpus has a Chinese document: its best passage is lifted to place 2 with its own, lower score
+    # (bayqa.fusion.lift_other); the places around it are in score order.
+    lifted = [h for h in everything if is_mostly_chinese(h.chunk.text)]
+    assert len(lifted) >= 1 and lifted[0].rank <= 2
+    assert len({h.chunk.doc_id for h in everything[:DISTINCT]}) == DISTINCT  # the first places go to different documents
+    first, rest = ([h for h in part if h is not lifted[0]] for part in (everything[:DISTINCT], everything[DISTINCT:]))
+    for ranked in (first, rest):
         assert all(a.score >= b.score for a, b in zip(ranked, ranked[1:]))
-    assert min(h.score for h in hits[:DISTINCT]) >= max(h.score for h in hits[DISTINCT:] if h.chunk.doc_id not in
-                                                        {f.chunk.doc_id for f in hits[:DISTINCT]})
+    assert min(h.score for h in first) >= max(h.score for h in rest if h.chunk.doc_id not in {f.chunk.doc_id for f in first})
     per_doc: dict[str, int] = {}
-    for h in hits:
+    for h in everything:
         per_doc[h.chunk.doc_id] = per_doc.get(h.chunk.doc_id, 0) + 1
     assert max(per_doc.values()) <= shipped_service.settings.max_per_doc
 

@@ -335,10 +335,10 @@ class Searcher:
             weights = row_weights(query, similarity, chinese, self.weights)
         fused = convex(signals, weights)
         order = np.lexsort((rows, -dense_all, -fused))  # equal fused scores (no signal left) go by cosine
-        scores = fused[order]
         if second is not None and understood(similarity) > 0:
-            order = lift_other(order, other, self.weights.cross_places)  # scores stay with the places
-        return list(zip(rows[order].tolist(), scores.tolist())), max(similarity, float(dense_all.max(initial=0.0)))
+            # Each keeps its own score: the checks of "not found" read the best-scoring passages, not the places.
+            order = lift_other(order, other, self.weights.cross_places)
+        return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))
 
     def _hit(
         self, rank: int, chunk: Chunk, row: int, score: float, cosines: np.ndarray, question_idf: dict[str, float], query: Query,
