@@ -144,7 +144,7 @@ def build_holding_lock(
         model=encoder.model_id, dimension=encoder.dimension, chunking=asdict(settings), corpus_fingerprint=fingerprint,
         built_at=now, documents=documents, infos=[info(d) for d in documents], chunks=to_embed, rows=rows,
         keyword_texts=[c.embedding_text for c in to_embed], recount=recount, multilingual=wanted,
-        kept_multilingual=_kept_multilingual(previous, reuse, multilingual, batch_size, progress) if remultilingual else {},
+        kept_multilingual=_kept_multilingual(previous, reuse, multilingual, batch_size, progress, on_progress) if remultilingual else {},
     )
     plan = store.plan(previous, reuse, (*changed, *removed), len(to_embed))
     if recount or remultilingual:  # every row's counts or multilingual vectors anew: only a rebuild writes every row
@@ -200,6 +200,7 @@ def _previous_for_reuse(
 
 def _kept_multilingual(
     previous: LiveSummary | None, reuse: set[str], multilingual: TextEncoder | None, batch_size: int, progress: bool,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """The multilingual vectors of the kept documents' passages, by chunk id, when the live generation has none of
     this model's (the model was turned on or changed): only they are embedded, not the English model's vectors."""
@@ -207,7 +208,7 @@ def _kept_multilingual(
         return {}
     loaded = LoadedIndex(previous.path)
     kept = loaded.chunks.many([row for doc in sorted(reuse) for row in loaded.rows_by_doc.get(doc, [])])
-    vectors = _embed(multilingual, [c.embedding_text for c in kept], batch_size, progress, "kept passages (multilingual)", None)
+    vectors = _embed(multilingual, [c.embedding_text for c in kept], batch_size, progress, "kept passages (multilingual)", on_progress)
     return {c.id: v for c, v in zip(kept, vectors)}
 
 
