@@ -1,10 +1,12 @@
 """The Qdrant store's contract against bayqa's own: on the shipped corpus with the real model, the three signals read
-from a Qdrant collection (qdrant-client's local mode) rank the passages as FAISS, BM25 and the sentence codes do,
-and so does the hybrid fusion of them; the alias switches from one collection to the next in one step."""
+from Qdrant (Qdrant's engine in-process, qdrant-edge-py, and qdrant-client's local mode) rank the passages as
+FAISS, BM25 and the sentence codes do, and so does the hybrid fusion of them; the alias switches from one
+collection to the next in one step (qdrant-client)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,9 @@ pytest.importorskip("qdrant_client")
 from qdrant_client import QdrantClient, models  # noqa: E402
 
 from bayqa.fusion import convex, hybrid_weights  # noqa: E402
-from bayqa.qdrant_store import ALIAS, QdrantCandidates, Signals, export_generation, switch_alias, term_collisions  # noqa: E402
+from bayqa.qdrant_store import (  # noqa: E402
+    ALIAS, EdgeCandidates, QdrantCandidates, Signals, export_edge, export_generation, switch_alias, term_collisions,
+)
 from bayqa.query import Query  # noqa: E402
 from bayqa.search import Searcher, top_rows  # noqa: E402
 from bayqa.service import Service  # noqa: E402
@@ -31,6 +35,21 @@ def exported(shipped_service: Service) -> QdrantClient:
     report = export_generation(shipped_service.index, client, "shipped-1")
     assert report.points == len(shipped_service.index.chunks)
     return client
+
+
+@pytest.fixture(scope="module", params=["edge", "client"])
+def candidates(
+    request: pytest.FixtureRequest, shipped_service: Service, exported: QdrantClient, tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[QdrantCandidates | EdgeCandidates]:
+    """Both editions: the engine in-process (qdrant-edge-py) and qdrant-client's local mode."""
+    if request.param == "client":
+        yield QdrantCandidates(exported)
+        return
+    pytest.importorskip("qdrant_edge")
+    shard, report = export_edge(shipped_service.index, tmp_path_factory.mktemp("edge") / "shard")
+    assert report.points == len(shipped_service.index.chunks)
+    yield EdgeCandidates(shard)
+    shard.close()
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +77,8 @@ def test_collisions_count_terms_sharing_an_index() -> None:
     assert term_collisions(["policy", "hong", "kong"]) == 0
 
 
-def test_each_signal_ranks_as_bayqa_does(shipped_service: Service, exported: QdrantClient, questions: list[Query]) -> None:
+def test_each_signal_ranks_as_bayqa_does(shipped_service: Service, candidates: QdrantCandidates | EdgeCandidates, questions: list[Query]) -> None:
     index = shipped_service.index
-    candidates = QdrantCandidates(exported)
     bm25_exact = 0
     for query in questions:
         signals = candidates.search(query, query.vector, CANDIDATES)
@@ -85,10 +103,9 @@ def fused(query: Query, signals: Signals) -> list[int]:
     return signals.rows[np.lexsort((signals.rows, -signals.dense, -scores))].tolist()
 
 
-def test_hybrid_top_ten_is_the_searchers(shipped_service: Service, exported: QdrantClient, questions: list[Query]) -> None:
+def test_hybrid_top_ten_is_the_searchers(shipped_service: Service, candidates: QdrantCandidates | EdgeCandidates, questions: list[Query]) -> None:
     index = shipped_service.index
     searcher = Searcher(index, shipped_service.embedder)  # English model only: the collection holds no multilingual vectors
-    candidates = QdrantCandidates(exported)
     for query in questions:
         dense_rows, dense_scores = searcher._nearest(index.vectors, index.vectors_of, query.vector, CANDIDATES, None)
         ranked, _ = searcher._rank("hybrid", query, dense_rows, dense_scores, index.keyword.scores(query), None, CANDIDATES)

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,8 +53,8 @@ def term_collisions(terms: Sequence[str]) -> int:
     return len(terms) - len({term_id(t) for t in terms})
 
 
-def sparse_query(query: Query) -> models.SparseVector | None:
-    """The question's terms as a sparse vector of their counts (a repeated term counts again, as in bayqa)."""
+def sparse_query(query: Query) -> tuple[list[int], list[float]] | None:
+    """The question's terms as sparse (indices, values) of their counts (a repeated term counts again, as in bayqa)."""
     counts: dict[int, float] = {}
     for term in query.terms:
         index = term_id(term)
@@ -61,7 +62,7 @@ def sparse_query(query: Query) -> models.SparseVector | None:
     if not counts:
         return None
     indices = sorted(counts)
-    return models.SparseVector(indices=indices, values=[counts[i] for i in indices])
+    return indices, [counts[i] for i in indices]
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def term_saturations(index: LoadedIndex) -> tuple[Any, np.ndarray]:
     return saturated, columns
 
 
-def _sparse_row(matrix: Any, columns: np.ndarray, row: int) -> models.SparseVector | None:
+def _sparse_row(matrix: Any, columns: np.ndarray, row: int) -> tuple[list[int], list[float]] | None:
     first, last = matrix.indptr[row], matrix.indptr[row + 1]
     if first == last:
         return None
@@ -121,47 +122,101 @@ def _sparse_row(matrix: Any, columns: np.ndarray, row: int) -> models.SparseVect
     unique, where = np.unique(indices, return_inverse=True)
     merged = np.zeros(len(unique), dtype=np.float64)
     np.add.at(merged, where, values)  # terms sharing an index add up, as their scores would
-    return models.SparseVector(indices=unique.tolist(), values=merged.tolist())
+    return unique.tolist(), merged.tolist()
 
 
-def _points(index: LoadedIndex, rows: np.ndarray, matrix: Any, columns: np.ndarray) -> Iterator[tuple[models.PointStruct, bool, bool]]:
-    """The points of ``rows``, each with whether it has terms and sentences."""
-    dimension = index.manifest.dimension
+@dataclass(frozen=True)
+class PassagePoint:
+    """One passage as either Qdrant edition writes it: ``sentences`` and ``terms`` are None when it has none."""
+
+    id: str
+    dense: list[float]
+    sentences: list[list[float]] | None
+    terms: tuple[list[int], list[float]] | None
+    payload: dict[str, Any]
+
+
+def passage_points(index: LoadedIndex) -> Iterator[list[PassagePoint]]:
+    """The live passages of ``index`` as points, BATCH at a time."""
+    matrix, columns = term_saturations(index)
+    rows = live_rows(index)
+    for first in range(0, len(rows), BATCH):
+        yield list(_points(index, rows[first : first + BATCH], matrix, columns))
+
+
+def _points(index: LoadedIndex, rows: np.ndarray, matrix: Any, columns: np.ndarray) -> Iterator[PassagePoint]:
     dense = index.vectors_of(rows.tolist())
     chunks = index.chunks.many(rows.tolist())
     picked, lengths = index.sentence_rows(rows)
-    sentences = dequantize(index.sentence_vectors[picked], dimension)
+    sentences = dequantize(index.sentence_vectors[picked], index.manifest.dimension)
     ends = np.cumsum(lengths)
     for i, (row, chunk) in enumerate(zip(rows.tolist(), chunks)):
-        vector: dict[str, Any] = {DENSE: dense[i].tolist()}
         own = sentences[ends[i] - lengths[i] : ends[i]]
-        if len(own):
-            vector[SENTENCES] = own.tolist()
-        sparse = _sparse_row(matrix, columns, row)
-        if sparse is not None:
-            vector[BM25] = sparse
         payload = {"doc_id": chunk.doc_id, "row": row, "chunk_id": chunk.id}
-        yield models.PointStruct(id=point_id(chunk.id), vector=vector, payload=payload), sparse is not None, bool(len(own))
+        yield PassagePoint(point_id(chunk.id), dense[i].tolist(), own.tolist() if len(own) else None, _sparse_row(matrix, columns, row), payload)
+
+
+def _vectors(point: PassagePoint, sparse: Callable[..., Any]) -> dict[str, Any]:
+    """The named vectors of ``point``, its terms made a sparse vector by ``sparse(indices=, values=)``."""
+    vectors: dict[str, Any] = {DENSE: point.dense}
+    if point.sentences is not None:
+        vectors[SENTENCES] = point.sentences
+    if point.terms is not None:
+        vectors[BM25] = sparse(indices=point.terms[0], values=point.terms[1])
+    return vectors
+
+
+def _write(index: LoadedIndex, name: str, upsert: Callable[[list[PassagePoint]], None]) -> ExportReport:
+    points = without_terms = without_sentences = 0
+    for batch in passage_points(index):
+        upsert(batch)
+        points += len(batch)
+        without_terms += sum(p.terms is None for p in batch)
+        without_sentences += sum(p.sentences is None for p in batch)
+    counts = index.keyword_counts()
+    used = np.flatnonzero(np.diff(counts.counts.tocsc().indptr))
+    vocabulary = sorted(counts.vocab, key=counts.vocab.__getitem__)
+    return ExportReport(name, points, without_terms, without_sentences, term_collisions([vocabulary[c] for c in used]))
 
 
 def export_generation(index: LoadedIndex, client: Any, collection: str, alias: str | None = ALIAS) -> ExportReport:
-    """Write every live passage of ``index`` into a new ``collection``, then point ``alias`` (unless None) at it in
-    one alias operation (searches through the alias see the old collection or the new one, never a mix)."""
+    """Write every live passage of ``index`` into a new ``collection`` through ``client`` (a QdrantClient: a server
+    URL, a path or ``:memory:``), then point ``alias`` (unless None) at it in one alias operation (searches through
+    the alias see the old collection or the new one, never a mix)."""
     create_collection(client, collection, index.manifest.dimension)
-    matrix, columns = term_saturations(index)
-    rows = live_rows(index)
-    points = without_terms = without_sentences = 0
-    for first in range(0, len(rows), BATCH):
-        batch = list(_points(index, rows[first : first + BATCH], matrix, columns))
-        client.upsert(collection, points=[p for p, _, _ in batch], wait=True)
-        points += len(batch)
-        without_terms += sum(not terms for _, terms, _ in batch)
-        without_sentences += sum(not sentences for _, _, sentences in batch)
+
+    def upsert(batch: list[PassagePoint]) -> None:
+        structs = [models.PointStruct(id=p.id, vector=_vectors(p, models.SparseVector), payload=p.payload) for p in batch]
+        client.upsert(collection, points=structs, wait=True)
+
+    report = _write(index, collection, upsert)
     if alias is not None:
         switch_alias(client, collection, alias)
-    used = np.unique(matrix.indices) if matrix.nnz else np.zeros(0, dtype=np.int64)
-    collisions = len(used) - len(np.unique(columns[used]))
-    return ExportReport(collection, points, without_terms, without_sentences, collisions)
+    return report
+
+
+def export_edge(index: LoadedIndex, path: Path) -> tuple[Any, ExportReport]:
+    """Write every live passage of ``index`` into a new Qdrant Edge shard (Qdrant's engine in this process) at
+    ``path``; the shard, open, and what was written. Edge shards have no aliases: a generation is a folder."""
+    import qdrant_edge as edge
+
+    dimension = index.manifest.dimension
+    max_sim = edge.MultiVectorConfig(comparator=edge.MultiVectorComparator.MaxSim)
+    config = edge.EdgeConfig(
+        vectors={
+            DENSE: edge.EdgeVectorParams(size=dimension, distance=edge.Distance.Dot),
+            SENTENCES: edge.EdgeVectorParams(size=dimension, distance=edge.Distance.Dot, multivector_config=max_sim),
+        },
+        sparse_vectors={BM25: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
+    )
+    shard = edge.EdgeShard.create(str(path), config)
+
+    def upsert(batch: list[PassagePoint]) -> None:
+        shard.update(edge.UpdateOperation.upsert_points([edge.Point(p.id, _vectors(p, edge.SparseVector), p.payload) for p in batch]))
+
+    report = _write(index, str(path), upsert)
+    shard.flush()
+    return shard, report
 
 
 def switch_alias(client: Any, collection: str, alias: str = ALIAS) -> None:
@@ -184,34 +239,54 @@ class Signals:
     sentences: np.ndarray
     bm25: np.ndarray
 
+    @classmethod
+    def of(cls, found: Sequence[dict[int, float]]) -> Signals:
+        """From each signal's scores by row over the same union of candidates (BM25's missing when the question
+        has no term)."""
+        rows = np.array(sorted(set().union(*found)), dtype=np.int64)
+        missing = (0.0, -1.0, 0.0)  # a row a signal did not return: no sentences, or no matching term
+        columns = [np.array([f.get(int(r), d) for r in rows], dtype=np.float64) for f, d in zip(found, missing)]
+        columns += [np.zeros(len(rows))] * (3 - len(columns))
+        order = np.lexsort((rows, -columns[0]))
+        return cls(rows[order], columns[0][order], columns[1][order], columns[2][order])
+
+
+def _signal_queries(query: Query, vector: np.ndarray) -> list[tuple[Any, str]]:
+    """(query vector, vector name) for each signal, the question's terms as (indices, values)."""
+    dense = np.asarray(vector, dtype=np.float32).tolist()
+    sparse = sparse_query(query)
+    return [(dense, DENSE), ([dense], SENTENCES)] + ([] if sparse is None else [(sparse, BM25)])
+
 
 class QdrantCandidates:
     """Candidates of a question from a collection (or alias) written by ``export_generation``: the ``k`` nearest by
-    dense vector and the ``k`` best by BM25, each of their union with all three signals, in one batch request."""
+    dense vector and the ``k`` best by BM25, each of their union with all three signals, in one batch request
+    (Qdrant returns one score a point, so the union is rescored once a signal)."""
 
     def __init__(self, client: Any, collection: str = ALIAS) -> None:
         self.client = client
         self.collection = collection
 
     def search(self, query: Query, vector: np.ndarray, k: int) -> Signals:
-        dense_query = np.asarray(vector, dtype=np.float32).tolist()
-        sparse = sparse_query(query)
-        prefetch = [models.Prefetch(query=dense_query, using=DENSE, limit=k)]
-        if sparse is not None:
-            prefetch.append(models.Prefetch(query=sparse, using=BM25, limit=k))
-        # The same union rescored by each signal: Qdrant returns one score a point, so one query a signal.
-        rescored: list[tuple[Any, str]] = [(dense_query, DENSE), ([dense_query], SENTENCES)]
-        if sparse is not None:
-            rescored.append((sparse, BM25))
-        requests = [
-            models.QueryRequest(prefetch=prefetch, query=q, using=name, limit=2 * k, with_payload=["row"]) for q, name in rescored
-        ]
+        signals = [(models.SparseVector(indices=q[0], values=q[1]) if name == BM25 else q, name) for q, name in _signal_queries(query, vector)]
+        prefetch = [models.Prefetch(query=q, using=name, limit=k) for q, name in signals if name != SENTENCES]
+        requests = [models.QueryRequest(prefetch=prefetch, query=q, using=name, limit=2 * k, with_payload=["row"]) for q, name in signals]
         responses = self.client.query_batch_points(self.collection, requests=requests)
-        by_signal = [{int(p.payload["row"]): p.score for p in r.points} for r in responses]
-        rows = np.array(sorted(set().union(*by_signal)), dtype=np.int64)
-        missing = (None, -1.0, 0.0)  # a row a signal did not return: no dense score cannot happen; no sentences; no term
-        columns = [np.array([found.get(int(r), default) for r in rows], dtype=np.float64) for found, default in zip(by_signal, missing)]
-        if len(columns) < 3:
-            columns.append(np.zeros(len(rows)))
-        order = np.lexsort((rows, -columns[0]))
-        return Signals(rows[order], columns[0][order], columns[1][order], columns[2][order])
+        return Signals.of([{int(p.payload["row"]): p.score for p in r.points} for r in responses])
+
+
+class EdgeCandidates:
+    """The same candidates and signals from a Qdrant Edge shard written by ``export_edge``, in one batch query."""
+
+    def __init__(self, shard: Any) -> None:
+        self.shard = shard
+
+    def search(self, query: Query, vector: np.ndarray, k: int) -> Signals:
+        import qdrant_edge as edge
+
+        signals = _signal_queries(query, vector)
+        nearest = [edge.Query.Nearest(edge.SparseVector(indices=q[0], values=q[1]) if name == BM25 else q, using=name) for q, name in signals]
+        prefetch = [edge.Prefetch(limit=k, query=q) for q, (_, name) in zip(nearest, signals) if name != SENTENCES]
+        requests = [edge.QueryRequest(limit=2 * k, query=q, prefetches=prefetch, with_payload=["row"]) for q in nearest]
+        responses = self.shard.query_batch(edge.QueryBatchRequest(requests))
+        return Signals.of([{int(p.payload["row"]): p.score for p in points} for points in responses])
