@@ -121,7 +121,7 @@ def _sparse_row(matrix: Any, columns: np.ndarray, row: int) -> tuple[list[int], 
     indices, values = columns[matrix.indices[first:last]], matrix.data[first:last]
     unique, where = np.unique(indices, return_inverse=True)
     merged = np.zeros(len(unique), dtype=np.float64)
-    np.add.at(merged, where, values)  # terms sharing an index add up, as their scores would
+    np.add.at(merged, where, values)  # terms sharing an index add up (and share one IDF: the report counts them)
     return unique.tolist(), merged.tolist()
 
 
