@@ -17,7 +17,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bayqa.chunking import Chunk
-from bayqa.confidence import Confidence, checked, confidence, cross_confidence, needs_check, unstated
+from bayqa.confidence import LIFTED_LOW, Confidence, checked, confidence, cross_confidence, needs_check, unstated
 from bayqa.embedding import Embedder, MultilingualModel
 from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, row_weights, understood
 from bayqa.highlight import Answer, Match, best_sentence, matched_terms, states
@@ -243,12 +243,19 @@ class Searcher:
 
     def _trust(self, signals: tuple[float, float], taken: list[tuple[int, float]], query: Query, second: np.ndarray | None) -> Confidence:
         """The "not found" confidence from the signals, or, when the first passage is in the other language than the
-        question, from its multilingual cosine (bayqa.confidence.cross_confidence)."""
+        question, from its multilingual cosine (bayqa.confidence.cross_confidence); a flag is also lifted by a
+        passage in the other language lifted into the first places whose cosine reaches LIFTED_LOW."""
+        own = confidence(*signals)
         if second is not None and taken:
-            first = np.array([taken[0][0]], dtype=np.int64)
-            if bool(self.chinese_rows(first)[0]) != query.chinese:
-                return cross_confidence(float((self.index.multilingual_of(first.tolist()) @ second)[0]))
-        return confidence(*signals)
+            places = np.array([row for row, _ in taken[: max(self.weights.cross_places, default=1)]], dtype=np.int64)
+            other = places[self.chinese_rows(places) != query.chinese]
+            if len(other):
+                cosine = float((self.index.multilingual_of(other[:1].tolist()) @ second)[0])
+                if other[0] == places[0]:
+                    return cross_confidence(cosine)
+                if own.low and cosine >= LIFTED_LOW:  # the answer may be the one in the other language
+                    return cross_confidence(cosine)
+        return own
 
     def _cross_sentence_scores(
         self, rows: np.ndarray, passages: list[Chunk], cosines: list[np.ndarray], query: Query, second: np.ndarray,
