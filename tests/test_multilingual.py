@@ -166,3 +166,16 @@ def test_without_the_multilingual_model_the_other_language_is_not_found(cross_se
     assert plain.searcher.multilingual is None, "an index with vectors of a model that is off: the signal is not used"
     hits = plain.answer("How many hectares is the Hong Kong park of the science and technology innovation zone?", k=3).hits
     assert hits[0].chunk.doc_id != "hetao_zh.md"
+
+
+def test_a_flag_is_lifted_by_a_close_passage_in_the_other_language_in_the_lifted_place(cross_service: Service) -> None:
+    searcher = cross_service.searcher
+    index = searcher.index
+    english, chinese = index.rows_by_doc["airport.md"][0], index.rows_by_doc["hetao_zh.md"][0]
+    query = Query.of("What is there to know?")
+    unsure = (0.0, 0.0)  # signals that flag any question
+    close = index.multilingual_of([chinese])[0]  # the lifted passage's own vector: cosine 1
+    far = -close
+    assert not searcher._trust(unsure, [(english, 1.0), (chinese, 0.5)], query, close).low
+    assert searcher._trust(unsure, [(english, 1.0), (chinese, 0.5)], query, far).low
+    assert searcher._trust(unsure, [(english, 1.0)], query, close).low, "nothing lifted: the signals decide"
