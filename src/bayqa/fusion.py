@@ -36,7 +36,8 @@ class LanguageWeights:
     of the weight, the other signals share the rest as in HYBRID_WEIGHTS / CHINESE_WEIGHTS. For a passage in the
     other language, the English model's cosines say nothing (it reads one language), so only BM25 (numbers and
     names the two share) and the multilingual cosine count, with the ``cross`` weights. Chosen by cross-validation
-    on three question sets, documents left out (docs/ranking.md).
+    on three question sets, documents left out, but for ``same_english``: SciFact allowed no more than 0.1 (the
+    multilingual model reads English worse than the English one; docs/ranking.md).
     """
 
     same_english: float = 0.1
