@@ -16,6 +16,7 @@ from bayqa.indexing import build
 from bayqa.query import Query
 from bayqa.service import Service
 from bayqa.store import IndexStore
+from bayqa.terms import is_mostly_chinese
 from tests.conftest import FakeEncoder
 from tests.test_index import make_corpus
 from tests.test_store import NOTES, SETTINGS, documents_of
@@ -32,7 +33,8 @@ FAKE, SECOND = FakeEncoder(), SecondFake()
 
 
 def notes(tmp_path: Path) -> Path:
-    return make_corpus(tmp_path / "corpus", {f"note{i}.txt": f"Note {i}\n\n{fact}" for i, fact in enumerate(NOTES)})
+    return make_corpus(tmp_path / "corpus", {**{f"note{i}.txt": f"Note {i}\n\n{fact}" for i, fact in enumerate(NOTES)},
+                                             "zh.txt": "河套\n\n河套深港科技创新合作区总面积约3.89平方公里。"})
 
 
 def stored_rows_match_their_passages(index) -> bool:
@@ -41,24 +43,31 @@ def stored_rows_match_their_passages(index) -> bool:
     return bool(np.allclose(index.multilingual_of(rows), expected, atol=1e-6))
 
 
+def languages_match_their_passages(index) -> bool:
+    """The recorded language of every live row is its passage's (some Chinese, some not)."""
+    rows = [r for rows in index.rows_by_doc.values() for r in rows]
+    chinese = [is_mostly_chinese(index.chunks[r].text) for r in rows]
+    return index.chinese is not None and bool((index.chinese[rows] == chinese).all()) and any(chinese) and not all(chinese)
+
+
 def test_the_second_vectors_are_stored_row_for_row_through_patches_and_rebuilds(tmp_path: Path) -> None:
     corpus = notes(tmp_path)
     store = IndexStore(tmp_path / "index")
     build(store, documents_of(corpus), FAKE, SETTINGS, multilingual=SECOND)
     first = store.open()
     assert first.manifest.multilingual == "fake/second" and first.multilingual.ntotal == len(first.chunks)
-    assert stored_rows_match_their_passages(first)
+    assert stored_rows_match_their_passages(first) and languages_match_their_passages(first)
     (corpus / "note1.txt").write_text("Note 1\n\nThe airport's third runway opened in 2022.", encoding="utf-8")
     (corpus / "extra.txt").write_text("Extra\n\nLok Ma Chau Loop hosts the Hong Kong park of the Hetao zone.", encoding="utf-8")
     build(store, documents_of(corpus), FAKE, SETTINGS, multilingual=SECOND)
     patched = store.open(previous=first)
     assert len(patched.manifest.segments) == 2, "an update patches: a tail beside the main segment"
-    assert stored_rows_match_their_passages(patched)
+    assert stored_rows_match_their_passages(patched) and languages_match_their_passages(patched)
     for name in ("note2.txt", "note3.txt", "note4.txt"):  # past the retired share: everything in one segment again
         (corpus / name).unlink()
     build(store, documents_of(corpus), FAKE, SETTINGS, multilingual=SECOND)
     rebuilt = store.open()
-    assert len(rebuilt.manifest.segments) == 1 and stored_rows_match_their_passages(rebuilt)
+    assert len(rebuilt.manifest.segments) == 1 and stored_rows_match_their_passages(rebuilt) and languages_match_their_passages(rebuilt)
 
 
 def test_turning_the_second_model_on_embeds_only_its_vectors_and_off_drops_them(tmp_path: Path) -> None:

@@ -239,7 +239,7 @@ def test_multilingual_vectors_are_mapped_from_the_shared_segment_not_copied(tmp_
     assert loaded.multilingual is not None and loaded.multilingual.ntotal == len(loaded.chunks)
 
 
-def test_which_passages_are_chinese_is_read_in_one_batch_and_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_which_passages_are_chinese_is_recorded_and_else_read_in_one_batch_and_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = IndexStore(tmp_path / "index")
     chinese = {"hetao_zh.txt": "河套\n\n河套深港科技创新合作区总面积约3.89平方公里，由深圳园区和香港园区组成。"}
     build(store, documents_of(make_corpus(tmp_path / "corpus", {**DOCS, **chinese})), FAKE, SETTINGS, multilingual=SECOND)
@@ -251,6 +251,9 @@ def test_which_passages_are_chinese_is_read_in_one_batch_and_kept(tmp_path: Path
     many = passages.many
     monkeypatch.setattr(passages, "many", lambda rows: reads.append(list(rows)) or many(rows))
     rows = np.arange(len(passages))
+    assert searcher.index.chinese.tolist() == expected and searcher.chinese_rows(rows).tolist() == expected
+    assert reads == [], "the index recorded each passage's language: nothing is read"
+    searcher.index.chinese = None  # as in a segment written before the file existed
     assert searcher.chinese_rows(rows[1::2]).tolist() == expected[1::2]
     assert searcher.chinese_rows(rows[::-1]).tolist() == expected[::-1]
     assert reads == [rows[1::2].tolist(), rows[::2].tolist()], "each passage read once, the unknown ones at once"

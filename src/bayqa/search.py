@@ -251,9 +251,8 @@ class Searcher:
             other = places[self.chinese_rows(places) != query.chinese]
             if len(other):
                 cosine = float((self.index.multilingual_of(other[:1].tolist()) @ second)[0])
-                if other[0] == places[0]:
-                    return cross_confidence(cosine)
-                if own.low and cosine >= LIFTED_LOW:  # the answer may be the one in the other language
+                # First, it is the answer; lifted and close enough, the answer may be the one in the other language.
+                if other[0] == places[0] or (own.low and cosine >= LIFTED_LOW):
                     return cross_confidence(cosine)
         return own
 
@@ -279,7 +278,10 @@ class Searcher:
         return replaced
 
     def chinese_rows(self, rows: np.ndarray) -> np.ndarray:
-        """Whether each passage of ``rows`` is mostly Chinese; the passages not met before are read in one batch."""
+        """Whether each passage of ``rows`` is mostly Chinese: as the index recorded it, or, in an index written before
+        it did, from the passages' text (those not met before are read in one batch)."""
+        if self.index.chinese is not None:
+            return self.index.chinese[rows] == 1
         unknown = np.unique(rows[self._chinese[rows] < 0])
         if len(unknown):
             self._chinese[unknown] = [is_mostly_chinese(c.text) for c in self.index.chunks.many(unknown.tolist())]

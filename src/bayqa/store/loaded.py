@@ -68,6 +68,10 @@ class LoadedIndex:
             self.multilingual = Segments([p.multilingual for p in parts])
             if self.multilingual.ntotal != len(self.chunks):
                 raise IndexMismatch(f"index at {path} is inconsistent (multilingual vectors do not match the chunks); rebuild it")
+        #: 1 for each passage that is mostly Chinese (None when a segment was written without that file).
+        self.chinese: np.ndarray | None = None
+        if all(p.chinese is not None for p in parts):
+            self.chinese = np.concatenate([p.chinese for p in parts]) if len(parts) > 1 else parts[0].chinese
         if self.vectors.ntotal != len(self.chunks):
             raise IndexMismatch(f"index at {path} is inconsistent ({self.vectors.ntotal} vectors, {len(self.chunks)} chunks); rebuild it")
         #: False for retired rows (None when there are none): searches skip them.

@@ -19,6 +19,7 @@ from bayqa.postings import mapped
 VECTORS_FILE = "vectors.faiss"
 SENTENCES_FILE = "sentences.npy"
 SPANS_FILE = "sentence_spans.npy"
+CHINESE_FILE = "chinese.npy"  # for each passage, 1 when it is mostly Chinese: hybrid search weighs by language
 MULTILINGUAL_FILE = "multilingual.faiss"  # the second model's passage vectors, when the index has one
 KEYWORD_FOLDER = "keyword"
 #: FAISS maps the codes of flat indexes and the graph and codes of HNSW ones from the file (faiss/index_io.h).
@@ -34,6 +35,7 @@ class Part:
     sentences: np.ndarray
     spans: np.ndarray
     multilingual: Any = None  # like ``vectors``
+    chinese: np.ndarray | None = None  # uint8 a passage (None in a segment written before the file existed)
 
 
 def new_segment_name() -> str:
@@ -47,13 +49,15 @@ def read_segment(folder: Path) -> Part:
     page cache. Its files never change, and a file deleted while mapped stays readable on a local file system until
     it is unmapped."""
     vectors = faiss.read_index(str(folder / VECTORS_FILE), MAPPED)
-    multilingual = folder / MULTILINGUAL_FILE
+    multilingual, chinese = folder / MULTILINGUAL_FILE, folder / CHINESE_FILE
     return Part(vectors, mapped(folder / SENTENCES_FILE), mapped(folder / SPANS_FILE),
-                faiss.read_index(str(multilingual), MAPPED) if multilingual.exists() else None)
+                faiss.read_index(str(multilingual), MAPPED) if multilingual.exists() else None,
+                mapped(chinese) if chinese.exists() else None)
 
 
 def write_segment(
     folder: Path, index: faiss.Index, sentences: np.ndarray, spans: np.ndarray, multilingual: faiss.Index | None = None,
+    chinese: np.ndarray | None = None,
 ) -> None:
     folder.mkdir()
     faiss.write_index(index, str(folder / VECTORS_FILE))
@@ -61,3 +65,5 @@ def write_segment(
     np.save(folder / SPANS_FILE, spans.astype(np.int32))  # rows and character offsets: int32 is plenty
     if multilingual is not None:
         faiss.write_index(multilingual, str(folder / MULTILINGUAL_FILE))
+    if chinese is not None:
+        np.save(folder / CHINESE_FILE, chinese.astype(np.uint8))

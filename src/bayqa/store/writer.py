@@ -13,6 +13,7 @@ from bayqa.documents import Document
 from bayqa.keyword import KeywordIndex
 from bayqa.store.chunkdb import document_text, headings, read_chunks, read_only, write_chunk_db
 from bayqa.store.loaded import LoadedIndex
+from bayqa.terms import is_mostly_chinese
 from bayqa.store.manifest import CHUNK_STORE, SHARED_SEGMENTS, DocumentInfo
 from bayqa.store.plan import Plan
 from bayqa.store.segments import KEYWORD_FOLDER, Part, new_segment_name, read_segment, write_segment
@@ -75,7 +76,8 @@ def write_patch(segments: Path, contents: Contents, plan: Plan) -> list[tuple[st
         return [main]
     name = new_segment_name()
     multilingual = None if joined.multilingual is None else exact_index(joined.multilingual)
-    write_segment(segments / name, exact_index(joined.vectors), joined.sentences, joined.spans, multilingual)
+    write_segment(segments / name, exact_index(joined.vectors), joined.sentences, joined.spans, multilingual,
+                  chinese_passages([*kept_chunks, *contents.chunks]))
     keyword.save(segments / name / KEYWORD_FOLDER)
     write_chunk_db(segments / name / CHUNK_STORE, contents.documents, [contents.infos[n] for n in tail_numbers],
                    [*kept_chunks, *contents.chunks], first_row=main_rows)
@@ -103,8 +105,12 @@ def write_rebuild(segments: Path, contents: Contents, plan: Plan, exact_below: i
             old_multilingual = np.array([contents.kept_multilingual[c.id] for c in kept_chunks], dtype=np.float32).reshape(-1, new.multilingual.shape[1])
         old_main = previous.multilingual.parts[0] if previous is not None and previous.manifest.multilingual == contents.multilingual else None
         multilingual = vector_index(np.vstack([old_multilingual, new.multilingual]), exact_below, old_main)
+    if previous is not None and previous.chinese is not None:
+        chinese = np.concatenate([previous.chinese[np.asarray(kept_rows, dtype=np.int64)], chinese_passages(contents.chunks)])
+    else:
+        chinese = chinese_passages([*kept_chunks, *contents.chunks])
     name = new_segment_name()
-    write_segment(segments / name, index, sentences, spans, multilingual)
+    write_segment(segments / name, index, sentences, spans, multilingual, chinese)
     write_chunk_db(segments / name / CHUNK_STORE, contents.documents, contents.infos, [*kept_chunks, *contents.chunks])
     if contents.recount:
         keyword = KeywordIndex.build([c.embedding_text for c in [*kept_chunks, *contents.chunks]])
@@ -113,6 +119,11 @@ def write_rebuild(segments: Path, contents: Contents, plan: Plan, exact_below: i
         keyword = counts.extended(kept_rows, contents.keyword_texts)
     keyword.save(segments / name / KEYWORD_FOLDER)
     return [(name, len(kept_chunks) + len(contents.chunks))]
+
+
+def chinese_passages(chunks: Sequence[Chunk]) -> np.ndarray:
+    """1 for each passage that is mostly Chinese, else 0 (uint8, one a passage)."""
+    return np.array([is_mostly_chinese(c.text) for c in chunks], dtype=np.uint8)
 
 
 def _sentences_in_order(previous: LoadedIndex | None, kept_rows: Sequence[int], new: Part) -> tuple[np.ndarray, np.ndarray]:
