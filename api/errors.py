@@ -21,6 +21,7 @@ from bayqa.corpus import AlreadyExists, NotInCorpus, TooLarge, Unsupported, Uplo
 from bayqa.errors import disk_full, storage_message
 from bayqa.query import QuestionError, UnknownDocuments
 from bayqa.service import NotReady
+from bayqa.signals import StoreUnavailable
 
 #: The name of the routes of a read-only server that stand where the writes are: they answer 405, and take no method
 #: in the Allow header of a 405.
@@ -45,6 +46,8 @@ def failure(exc: BaseException) -> Failure | None:
     """The answer to a library error the client can act on; None for any other exception."""
     if isinstance(exc, NotReady):
         return Failure(503, str(exc), {"Retry-After": str(NOT_READY_RETRY_SECONDS)})
+    if isinstance(exc, StoreUnavailable):
+        return Failure(503, str(exc), {"Retry-After": str(STORAGE_RETRY_SECONDS)})
     if isinstance(exc, QuestionError):
         return Failure(422, f"q: {exc}")
     if isinstance(exc, UnknownDocuments):
@@ -68,7 +71,7 @@ def install_error_handlers(app: FastAPI, folders: tuple[Path, ...]) -> None:
         headers = None if full else {"Retry-After": str(STORAGE_RETRY_SECONDS)}
         return Failure(507 if full else 503, storage_message(exc, folders), headers).response()
 
-    for kind in (NotReady, QuestionError, UnknownDocuments, UploadError):
+    for kind in (NotReady, StoreUnavailable, QuestionError, UnknownDocuments, UploadError):
         app.add_exception_handler(kind, library_error)
     for kind in (OSError, sqlite3.Error):
         app.add_exception_handler(kind, storage_error)

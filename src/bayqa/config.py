@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bayqa.parsing import ParseLimits
@@ -79,8 +79,29 @@ class Settings(BaseSettings):
         True, description="At start, a server brings the index in line with the corpus folder (a no-op when nothing "
         "changed). Turn off to serve an index built from elsewhere than the corpus folder (the bench's collections).",
     )
+    store: Literal["faiss", "qdrant"] = Field(
+        "faiss", description="Where searches find their candidates: 'faiss' (the index folder's own vectors and BM25 "
+        "postings) or 'qdrant' (a Qdrant collection kept in step with the index folder, for collections that outgrow "
+        "one machine; needs qdrant_url and `pip install 'bayqa[qdrant]'`).",
+    )
+    qdrant_url: str | None = Field(
+        None, description="With store 'qdrant': a Qdrant server's URL (http://host:6333; any number of bayqa servers "
+        "may share it), or a folder for Qdrant Edge, the same engine inside one bayqa process.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _qdrant(self) -> Settings:
+        if self.store == "qdrant" and not (self.qdrant_url or "").strip():
+            raise ValueError("BAYQA_STORE=qdrant needs BAYQA_QDRANT_URL: a Qdrant server's URL (http://localhost:6333) "
+                             "or a folder for the embedded engine (Qdrant Edge)")
+        return self
+
+    @property
+    def qdrant_server(self) -> bool:
+        """Whether qdrant_url names a server (which several processes may share), not an Edge folder."""
+        return (self.qdrant_url or "").startswith(("http://", "https://"))
 
     @field_validator("api_token", mode="before")
     @classmethod

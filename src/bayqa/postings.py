@@ -120,7 +120,7 @@ class KeywordSearch:
         # The term-frequency part of BM25 divides by this for each passage; float32 like the counts, so that a
         # question's arithmetic stays in float32.
         norm = K1 * ((1 - B) + B * lengths / average) if average > 0 else np.full(self.size, K1)
-        self._norm = norm.astype(np.float32)
+        self.norm = norm.astype(np.float32)
         self._frequencies: dict[str, int] = {}  # a question asks for each term's several times; with retired rows each is a pass
 
     def _postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
@@ -154,6 +154,11 @@ class KeywordSearch:
         """Inverse document frequency over passages; a term no passage contains gets the highest value."""
         return math.log(1.0 + (self.passages + 1) / (self.document_frequency(term) + 0.5))
 
+    def weight(self, term: str, df: int | None = None) -> float:
+        """BM25's IDF of ``term`` (Lucene's, never negative), from its document frequency ``df`` if known."""
+        df = self.document_frequency(term) if df is None else df
+        return math.log(1.0 + (self.passages - df + 0.5) / (df + 0.5))
+
     def query_terms(self, query: Query) -> list[str]:
         """The question's terms that occur in some passage (the others cannot score)."""
         return [t for t in query.terms if self.document_frequency(t) > 0]
@@ -163,10 +168,9 @@ class KeywordSearch:
         rows, parts = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.float32)]
         for term in self.query_terms(query):
             found, counts = self._postings(term)
-            df = len(found)
-            weight = math.log(1.0 + (self.passages - df + 0.5) / (df + 0.5))
+            weight = self.weight(term, len(found))
             tf = counts.astype(np.float32)
-            saturation = self._norm[found]
+            saturation = self.norm[found]
             saturation += tf
             np.divide(tf, saturation, out=saturation)  # tf / (tf + k1 * (1 - b + b * length / average length))
             rows.append(found)

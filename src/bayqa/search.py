@@ -22,6 +22,7 @@ from bayqa.embedding import Embedder, MultilingualModel
 from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, row_weights, understood
 from bayqa.highlight import Answer, Match, best_sentence, matched_terms, states
 from bayqa.query import Query
+from bayqa.signals import CandidateStore, Signals
 from bayqa.store import LoadedIndex
 from bayqa.store.vectors import Segments
 from bayqa.terms import is_mostly_chinese
@@ -156,9 +157,11 @@ class Searcher:
 
     def __init__(
         self, index: LoadedIndex, embedder: Embedder, verifier: Verifier | None = None, multilingual: MultilingualModel | None = None,
-        weights: LanguageWeights = LanguageWeights(),
+        weights: LanguageWeights = LanguageWeights(), candidates: CandidateStore | None = None,
     ) -> None:
         self.index = index
+        #: Where candidates come from: None for this index's own FAISS vectors and BM25 postings, else a store (Qdrant).
+        self.candidates = candidates
         self.embedder = embedder
         self.verifier = verifier
         usable = multilingual is not None and index.multilingual is not None and index.manifest.multilingual == multilingual.model_id
@@ -192,8 +195,8 @@ class Searcher:
         if query.vector is None:
             query = query.with_vector(self.embedder.encode_query(query.text))
         vector = query.vector
-        keyword = self.index.keyword.scores(query) if mode != "dense" else None
-        allowed = self._allowed_rows(doc_ids)
+        keyword = self.index.keyword.scores(query) if mode != "dense" and self.candidates is None else None
+        allowed = self._allowed_rows(doc_ids) if self.candidates is None else None
         # Hybrid reorders a document's passages among the first ANSWER_DEPTH places, so that asking for fewer
         # passages returns the head of the same list; the answer-type check and a verifier read the CHECKED_ANSWERS
         # best-scoring passages whatever k is, which the distinct places can move down by as many places.
@@ -201,8 +204,11 @@ class Searcher:
         wanted = min(total, max(MIN_CANDIDATES, depth * max(4, max_per_doc) + 32))
         second = self.multilingual.encode([query.text])[0] if self.multilingual is not None and mode == "hybrid" else None
         while True:
-            dense_rows, dense_scores = self._nearest(self.index.vectors, self.index.vectors_of, vector, wanted, allowed)
-            ranked, similarity = self._rank(mode, query, dense_rows, dense_scores, keyword, allowed, wanted, second)
+            if self.candidates is not None:
+                ranked, similarity = self._rank_signals(mode, query, self.candidates.signals(query, vector, second, wanted, doc_ids))
+            else:
+                dense_rows, dense_scores = self._nearest(self.index.vectors, self.index.vectors_of, vector, wanted, allowed)
+                ranked, similarity = self._rank(mode, query, dense_rows, dense_scores, keyword, allowed, wanted, second)
             taken = cap_per_document(ranked, chunks.doc_id, depth, max_per_doc, distinct)
             if len(taken) == depth or wanted >= total:
                 break
@@ -334,17 +340,34 @@ class Searcher:
         rows = np.concatenate([dense_rows, extra])
         dense_all = np.concatenate([dense_scores, self.index.vectors_of(extra.tolist()) @ query.vector if len(extra) else np.zeros(0)])
         sentences = self.index.best_sentence_scores(rows, query.vector)
-        signals = [dense_all, sentences, keyword[rows]]
-        if second is None:
+        multilingual = None if second is None else self.index.multilingual_of(rows.tolist()) @ second
+        return self._fuse(query, Signals(rows, dense_all, sentences, keyword[rows], multilingual), similarity)
+
+    def _rank_signals(self, mode: str, query: Query, signals: Signals) -> tuple[list[tuple[int, float]], float]:
+        """``_rank`` over candidates a store found and scored (bayqa.signals)."""
+        similarity = float(signals.dense[0]) if len(signals.rows) else 0.0
+        if mode == "dense":
+            return list(zip(signals.rows.tolist(), signals.dense.tolist())), similarity
+        if mode == "keyword":
+            matched = signals.bm25 > 0
+            order = np.lexsort((signals.rows[matched], -signals.bm25[matched]))
+            return list(zip(signals.rows[matched][order].tolist(), signals.bm25[matched][order].tolist())), similarity
+        return self._fuse(query, signals, similarity)
+
+    def _fuse(self, query: Query, signals: Signals, similarity: float) -> tuple[list[tuple[int, float]], float]:
+        """Hybrid (row, score) best first from the candidates' signals, and the highest cosine among them."""
+        rows, dense_all = signals.rows, signals.dense
+        scores = [dense_all, signals.sentences, signals.bm25]
+        if signals.multilingual is None:
             weights = np.asarray(hybrid_weights(query, similarity))
         else:
-            signals.append(self.index.multilingual_of(rows.tolist()) @ second)
+            scores.append(signals.multilingual)
             chinese = self.chinese_rows(rows)
             other = chinese != query.chinese
             weights = row_weights(query, similarity, chinese, self.weights)
-        fused = convex(signals, weights)
+        fused = convex(scores, weights)
         order = np.lexsort((rows, -dense_all, -fused))  # equal fused scores (no signal left) go by cosine
-        if second is not None and understood(similarity) > 0:
+        if signals.multilingual is not None and understood(similarity) > 0:
             # Each keeps its own score: the checks of "not found" read the best-scoring passages, not the places.
             order = lift_other(order, other, self.weights.cross_places)
         return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from bayqa.chunking import Chunk, ChunkSettings
 from bayqa.config import DEFAULT_MODEL, Settings
@@ -22,8 +23,12 @@ from bayqa.metrics import record_build
 from bayqa.parsing import CACHE_FILE, PARSER_VERSION, BoundedReader, ParseCache
 from bayqa.query import Query, check_documents
 from bayqa.search import Answers, Hit, Searcher
-from bayqa.store import DocumentInfo, IndexStore, LoadedIndex, generation_order
+from bayqa.signals import StoreUnavailable
+from bayqa.store import DocumentInfo, IndexMismatch, IndexStore, LoadedIndex, generation_order
 from bayqa.verify import Verifier
+
+if TYPE_CHECKING:
+    from bayqa.qdrant.mirror import QdrantMirror
 
 
 #: How long an update waits for another process's build to finish before it gives up.
@@ -66,8 +71,10 @@ class IndexedDocument:
 class Service:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
+        #: The Qdrant collection searches read their candidates from (None: the index folder's own FAISS and BM25).
+        self.mirror = qdrant_mirror(settings) if settings.store == "qdrant" else None
         self.store = IndexStore(settings.index, exact_below=settings.exact_search_below,
-                                grace_seconds=settings.segment_grace_seconds)
+                                grace_seconds=settings.segment_grace_seconds, mirror=None if settings.read_only else self.mirror)
         self._embedder = embedder
         self._index: LoadedIndex | None = None
         self._searcher: Searcher | None = None  # of ``_index``, made when a question first needs one
@@ -133,7 +140,7 @@ class Service:
     def load(self) -> Searcher:
         """Open the live generation (checking it was built with our model) and make it the one searched."""
         with self._load_lock:
-            self._index = self.store.open(self.model_id)
+            self._index = self._mirrored(self.store.open(self.model_id))
         return self.searcher
 
     def refresh(self) -> bool:
@@ -144,8 +151,22 @@ class Service:
             previous = self._index
             if current is None or (previous is not None and previous.generation == current):
                 return False
-            self._index = self.store.open(self.model_id, previous)
+            self._index = self._mirrored(self.store.open(self.model_id, previous))
             return True
+
+    def _mirrored(self, index: LoadedIndex) -> LoadedIndex:
+        """``index``, once the Qdrant store holds all of it: a writer adds what it lacks (an index built before the
+        store was Qdrant), a read-only server refuses to serve it (the writer will)."""
+        if self.mirror is None:
+            return index
+        missing = self.mirror.missing(index)
+        if missing and self.settings.read_only:
+            raise IndexMismatch(f"the Qdrant store lacks {len(missing)} segment(s) of generation {index.generation}; the writer "
+                                "(`bayqa index`, or `bayqa serve` without --read-only) adds them")
+        if missing:
+            log.info("writing generation %s into the Qdrant store (%d segments)", index.generation, len(missing))
+            self.mirror.write(index)
+        return index
 
     def reach(self, generation: str) -> LoadedIndex:
         """The live generation, once it is ``generation`` or a later one: loaded now if the folder has it already
@@ -181,7 +202,8 @@ class Service:
         index = self.index
         searcher = self._searcher
         if searcher is None or searcher.index is not index:
-            searcher = self._searcher = Searcher(index, self.embedder, self.verifier, self.multilingual)
+            candidates = self.mirror.candidates(index) if self.mirror is not None else None
+            searcher = self._searcher = Searcher(index, self.embedder, self.verifier, self.multilingual, candidates=candidates)
         return searcher
 
     def search(self, question: str | Query, k: int = 10, doc_ids: frozenset[str] | None = None, mode: str = "hybrid") -> list[Hit]:
@@ -213,6 +235,18 @@ class Service:
         if info is None or text is None:
             return None
         return IndexedDocument(info, text, index.chunks.many(index.rows_by_doc.get(doc_id, [])))
+
+
+def qdrant_mirror(settings: Settings) -> QdrantMirror:
+    """The Qdrant store the settings name (``store`` 'qdrant'); StoreUnavailable without the qdrant extra."""
+    from bayqa.qdrant.mirror import QdrantMirror
+
+    assert settings.qdrant_url is not None
+    try:
+        return QdrantMirror.at(settings.qdrant_url)
+    except ImportError as exc:
+        raise StoreUnavailable(f"BAYQA_STORE=qdrant needs the Qdrant client ({exc.name} is not installed): "
+                               "pip install 'bayqa[qdrant]'") from exc
 
 
 def follow_index(service: Service, stop: threading.Event) -> None:

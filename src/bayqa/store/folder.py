@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from bayqa.store.generations import (
     PARTIAL, current_generation, fsync_dir, fsync_tree, generation_before, new_generation_name, remove_old_generations,
@@ -27,13 +28,25 @@ PATCHABLE_FORMATS = (9, FORMAT_VERSION)
 SEGMENT_GRACE_SECONDS = 600.0
 
 
+class Mirror(Protocol):
+    """Another store that holds what a generation searches (bayqa.qdrant.QdrantMirror): written before a
+    generation goes live, and cleared of segments when the folder deletes them."""
+
+    def write(self, index: LoadedIndex, progress: Callable[[int, int], None] | None = None) -> int: ...
+
+    def collect(self, root: Path, keep: Collection[str] = ()) -> None: ...
+
+
 class IndexStore:
     """The index folder: find, open and write generations."""
 
-    def __init__(self, root: Path, exact_below: int = 20_000, grace_seconds: float = SEGMENT_GRACE_SECONDS) -> None:
+    def __init__(
+        self, root: Path, exact_below: int = 20_000, grace_seconds: float = SEGMENT_GRACE_SECONDS, mirror: Mirror | None = None,
+    ) -> None:
         self.root = Path(root)
         self.exact_below = exact_below
         self.grace_seconds = grace_seconds
+        self.mirror = mirror
 
     def current_generation(self) -> str | None:
         return current_generation(self.root)
@@ -128,6 +141,8 @@ class IndexStore:
             os.replace(partial, final)
             if before_switch is not None:
                 before_switch(final)
+            if self.mirror is not None:  # searches of the new generation read the mirror: it must hold it first
+                self.mirror.write(LoadedIndex(final))
             switch(self.root, generation)
         except BaseException:
             self.remove_partial_generations()
@@ -136,15 +151,23 @@ class IndexStore:
                     shutil.rmtree(shared / name, ignore_errors=True)
             raise
         remove_old_generations(self.root, keep={generation, live or generation})
-        collect(self.root, self.grace_seconds)
+        self._collect(generation)
         return manifest
+
+    def _collect(self, live: str | None) -> None:
+        """Delete the segments no generation has named for the grace period, and the mirror's points of them (those
+        of the ``live`` generation always kept: a format 9 one keeps its segments in its own folder)."""
+        collect(self.root, self.grace_seconds)
+        if self.mirror is not None:
+            named = Manifest.read(self.root / live / MANIFEST_FILE).segments if live is not None else ()
+            self.mirror.collect(self.root, keep={name for name, _ in named})
 
     def prune(self) -> None:
         """Remove every generation but the live one and the one before it (a process may still be loading it), and
         the segments no generation has named for the grace period."""
         live = self.current_generation()
         remove_old_generations(self.root, keep={live, *generation_before(self.root, live)})
-        collect(self.root, self.grace_seconds)
+        self._collect(live)
 
     def remove_partial_generations(self) -> None:
         """Remove what a build that died left half written."""
