@@ -205,13 +205,16 @@ class Health(BaseModel):
         False, description="True for `bayqa serve --read-only`: it serves searches and follows the index folder, and sends "
         "writes to the writer (405)."
     )
+    store: str = Field(
+        "faiss", description="Where searches find their candidates: 'faiss' (the index folder) or 'qdrant' (BAYQA_STORE)."
+    )
 
     @classmethod
-    def from_index(cls, index: LoadedIndex, search_processes: int | None, read_only: bool = False) -> Health:
+    def from_index(cls, index: LoadedIndex, search_processes: int | None, read_only: bool = False, store: str = "faiss") -> Health:
         """The health of a server that serves ``index``."""
         return cls(status="ready", generation=index.generation, documents=len(index.documents),
                    chunks=index.manifest.chunks, model=index.manifest.model, multilingual=index.manifest.multilingual or None,
-                   search_processes=search_processes, read_only=read_only)
+                   search_processes=search_processes, read_only=read_only, store=store)
 
 
 class ErrorOut(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -18,7 +19,7 @@ from bayqa.cli import main as bayqa_main  # noqa: E402
 from bayqa.config import Settings  # noqa: E402
 from bayqa.indexing import build  # noqa: E402
 from bayqa.qdrant import ALIAS, EdgeEngine, QdrantMirror, ServerEngine, collection_of, engine_at  # noqa: E402
-from bayqa.qdrant.points import point_id, term_collisions  # noqa: E402
+from bayqa.qdrant.points import BM25, DENSE, MULTILINGUAL, SENTENCES, point_id, term_collisions  # noqa: E402
 from bayqa.query import Query  # noqa: E402
 from bayqa.search import Searcher  # noqa: E402
 from bayqa.signals import StoreUnavailable  # noqa: E402
@@ -187,3 +188,52 @@ def test_the_qdrant_store_needs_a_location(capsys: pytest.CaptureFixture[str]) -
         Settings(store="qdrant")
     assert bayqa_main(["info", "--store", "qdrant"]) == 2
     assert "needs BAYQA_QDRANT_URL" in capsys.readouterr().err
+
+
+def test_a_server_on_the_qdrant_store_serves_writes_as_soon_as_their_jobs_end(tmp_path: Path) -> None:
+    """A real server over HTTP: searches read Qdrant (Edge), an upload is found and a deletion gone once its job
+    is done, and a search that Qdrant cannot answer is a 503 with a message."""
+    from bayqa.api.app import create_app
+    from bayqa.service import Service
+    from tests.conftest import LiveServer
+    from tests.test_index import DOCS, make_corpus
+    from tests.test_replicas import AUTH, TOKEN, finished
+
+    settings = Settings(corpus=make_corpus(tmp_path / "corpus", DOCS), index=tmp_path / "index", api_token=TOKEN,
+                        store="qdrant", qdrant_url=str(tmp_path / "edge"), multilingual="off")
+    service = Service(settings, FAKE)  # type: ignore[arg-type]
+    service.build()
+    service.refresh()
+    with LiveServer(create_app(service)) as server, httpx.Client(base_url=server.url, timeout=30) as api:
+        assert api.get("/health").json()["store"] == "qdrant"
+        upload = {"file": ("ferry.txt", b"Ferry\n\nThe Tuen Mun ferry to Shekou sails every hour.")}
+        added = finished(api, api.post("/documents", headers=AUTH, files=upload).json())
+        assert added["state"] == "done"
+        found = api.get("/search", params={"q": "Tuen Mun ferry Shekou", "k": 3}).json()["results"]
+        assert found[0]["doc_id"] == "ferry.txt"
+        assert finished(api, api.delete("/documents/ferry.txt", headers=AUTH).json())["state"] == "done"
+        after = api.get("/search", params={"q": "Tuen Mun ferry Shekou", "k": 10}).json()["results"]
+        assert "ferry.txt" not in {r["doc_id"] for r in after}
+        assert service.mirror is not None and service.mirror.missing(service.index) == []
+        service.mirror.engine.drop(collection_of(service.index))  # the store loses the collection under the server
+        lost = api.get("/search", params={"q": "bridge"})
+        assert lost.status_code == 503 and "the Qdrant store at" in lost.json()["detail"] and lost.headers["retry-after"]
+
+
+def test_a_server_collection_is_laid_out_for_the_cluster_and_its_requests_are_valid() -> None:
+    """The server path (shards, replicas, int8 vectors on disk, search parameters) through qdrant-client's own
+    models; local mode accepts and ignores the layout, which only a Qdrant server applies."""
+    from qdrant_client import QdrantClient
+
+    from bayqa.qdrant.engines import Ask, Cluster
+    from bayqa.qdrant.points import PassagePoint
+
+    engine = ServerEngine(QdrantClient(":memory:"), "http://qdrant.internal:6333", Cluster(shards=6, replicas=2))
+    with pytest.warns(UserWarning, match="Payload indexes"):
+        engine.create("bayqa-seg-x", 4, 3)
+    engine.upsert("bayqa-seg-x", [PassagePoint(point_id("seg-x", 0), [1.0, 0, 0, 0], [[1.0, 0, 0, 0]], ([7], [0.5]), [0, 1.0, 0],
+                                               {"segment": "seg-x", "offset": 0, "doc_id": "a.md"})])
+    ask = Ask(((DENSE, [1.0, 0, 0, 0]), (SENTENCES, [[1.0, 0, 0, 0]]), (BM25, ([7], [2.0])), (MULTILINGUAL, [0, 1.0, 0])),
+              (DENSE, BM25, MULTILINGUAL), 5, ("seg-x",), ("a.md",))
+    assert ask.limit(6) == 90, "each of 6 shards may find its own 5 by each of 3 signals"
+    assert engine.query("bayqa-seg-x", ask) == [[("seg-x", 0, 1.0)], [("seg-x", 0, 1.0)], [("seg-x", 0, 1.0)], [("seg-x", 0, 1.0)]]

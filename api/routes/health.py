@@ -21,9 +21,9 @@ def health_router(service: Service, pool: SearchPool | None, jobs: Jobs) -> APIR
         processes = pool.ready if pool is not None else None
         read_only = service.settings.read_only
         if not service.ready or processes == 0:
-            loading = Health(status="loading", search_processes=processes, read_only=read_only)
+            loading = Health(status="loading", search_processes=processes, read_only=read_only, store=service.settings.store)
             return JSONResponse(loading.model_dump(), status_code=503)
-        return JSONResponse(Health.from_index(service.index, processes, read_only).model_dump())
+        return JSONResponse(Health.from_index(service.index, processes, read_only, service.settings.store).model_dump())
 
     state_registry = CollectorRegistry()
     state_registry.register(StateCollector(lambda: index_state(service), jobs.counts))

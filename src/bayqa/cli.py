@@ -223,6 +223,14 @@ def cmd_serve(service: Service, args: argparse.Namespace) -> int:
 def cmd_info(service: Service, args: argparse.Namespace) -> int:
     index = service.store.open()
     info = {"index": str(service.settings.index), "corpus": str(service.settings.corpus), **asdict(index.manifest)}
+    if service.mirror is not None:
+        from bayqa.qdrant import collection_of
+
+        missing = service.mirror.missing(index)
+        info["store"] = f"qdrant at {service.mirror.engine.location}, collection {collection_of(index)}" + (
+            f" (lacks {len(missing)} segment(s): the writer adds them)" if missing else "")
+    else:
+        info["store"] = "faiss"
     if args.json:
         print(json.dumps(info, indent=2))
     else:

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         None, description="With store 'qdrant': a Qdrant server's URL (http://host:6333; any number of bayqa servers "
         "may share it), or a folder for Qdrant Edge, the same engine inside one bayqa process.",
     )
+    qdrant_shards: int = Field(1, ge=1, le=256, description="With a Qdrant server: shards of each new collection (6 for "
+                               "the 3-node deployment of docs/qdrant.md).")
+    qdrant_replicas: int = Field(1, ge=1, le=16, description="With a Qdrant server: copies of each shard on different nodes "
+                                 "(2 for that deployment); a write returns once every copy has it.")
+    qdrant_api_key: SecretStr | None = Field(None, description="With a Qdrant server that requires one: its API key.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

@@ -239,11 +239,13 @@ class Service:
 
 def qdrant_mirror(settings: Settings) -> QdrantMirror:
     """The Qdrant store the settings name (``store`` 'qdrant'); StoreUnavailable without the qdrant extra."""
+    from bayqa.qdrant.engines import Cluster
     from bayqa.qdrant.mirror import QdrantMirror
 
     assert settings.qdrant_url is not None
+    key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key is not None else None
     try:
-        return QdrantMirror.at(settings.qdrant_url)
+        return QdrantMirror.at(settings.qdrant_url, Cluster(settings.qdrant_shards, settings.qdrant_replicas), key)
     except ImportError as exc:
         raise StoreUnavailable(f"BAYQA_STORE=qdrant needs the Qdrant client ({exc.name} is not installed): "
                                "pip install 'bayqa[qdrant]'") from exc

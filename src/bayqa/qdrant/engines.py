@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from bayqa.qdrant.points import BM25, DENSE, MULTILINGUAL, SENTENCES, PassagePoi
 
 ALIAS = "bayqa"
 ALIAS_FILE = "ALIAS"
+SETTLE_SECONDS = 1800.0  # longest wait for a server to index a new generation's points before it goes live anyway
 FACET_LIMIT = 1_000_000  # more segments than any collection has (a collection holds its main segment and a few tails)
 
 
@@ -35,46 +37,72 @@ class Ask:
     segments: tuple[str, ...]
     doc_ids: tuple[str, ...] | None = None
 
-    @property
-    def limit(self) -> int:
-        return self.k * len(self.prefetch)
+    def limit(self, shards: int = 1) -> int:
+        """Enough to return every candidate for every signal: each shard finds its own ``k`` by each signal."""
+        return self.k * len(self.prefetch) * shards
 
 
 #: A query's answer: (segment, offset, score) of each point found.
 Found = list[tuple[str, int, float]]
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """How a server lays a collection out (docs/qdrant.md): ``shards`` over the nodes, ``replicas`` copies of each
+    (a write returns once every copy has it, so no generation goes live on one copy only)."""
+
+    shards: int = 1
+    replicas: int = 1
+    hnsw_ef: int = 256  # the graph search's breadth, as bayqa's own FAISS graph uses
+    oversampling: float = 2.0  # int8 candidates read per one kept, before rescoring with the float32 vectors
+
+
 class ServerEngine:
     """A Qdrant server (``QdrantClient(url=...)``) or qdrant-client's local mode (a path or ``:memory:``)."""
 
-    def __init__(self, client: Any, location: str = "local mode") -> None:
+    def __init__(self, client: Any, location: str = "local mode", cluster: Cluster = Cluster()) -> None:
         from qdrant_client import models
 
         self.client = client
         self.models = models
         self.location = location  # for messages
+        self.cluster = cluster
+        self.server = location.startswith(("http://", "https://"))  # not local mode, which keeps everything in RAM
 
     def collections(self) -> set[str]:
         return {c.name for c in self.client.get_collections().collections}
 
     def create(self, name: str, dimension: int, multilingual: int | None) -> None:
         m = self.models
+        # On a server: searched vectors as int8 in RAM over float32 originals on disk, sentence vectors (read, never
+        # searched) on disk without a graph (docs/qdrant.md has the sizes).
+        int8 = m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(type=m.ScalarType.INT8, quantile=0.99, always_ram=True))
+        searched = {"quantization_config": int8, "on_disk": True} if self.server else {}
+        read_only = {"on_disk": True, "hnsw_config": m.HnswConfigDiff(m=0)} if self.server else {}
         vectors = {
-            DENSE: m.VectorParams(size=dimension, distance=m.Distance.DOT),
-            SENTENCES: m.VectorParams(size=dimension, distance=m.Distance.DOT,
+            DENSE: m.VectorParams(size=dimension, distance=m.Distance.DOT, **searched),
+            SENTENCES: m.VectorParams(size=dimension, distance=m.Distance.DOT, **read_only,
                                       multivector_config=m.MultiVectorConfig(comparator=m.MultiVectorComparator.MAX_SIM)),
         }
         if multilingual:
-            vectors[MULTILINGUAL] = m.VectorParams(size=multilingual, distance=m.Distance.DOT)
-        self.client.create_collection(name, vectors_config=vectors,
-                                      sparse_vectors_config={BM25: m.SparseVectorParams()})
-        if self.location.startswith(("http://", "https://")):  # local mode has no payload indexes (and warns)
+            vectors[MULTILINGUAL] = m.VectorParams(size=multilingual, distance=m.Distance.DOT, **searched)
+        layout = {"shard_number": self.cluster.shards, "replication_factor": self.cluster.replicas,
+                  "write_consistency_factor": self.cluster.replicas, "on_disk_payload": True} if self.server else {}
+        self.client.create_collection(name, vectors_config=vectors, sparse_vectors_config={BM25: m.SparseVectorParams()}, **layout)
+        if self.server:  # local mode has no payload indexes (and warns)
             for field in ("segment", "doc_id"):
-                self.client.create_payload_index(name, field, field_schema=m.PayloadSchemaType.KEYWORD)
+                self.client.create_payload_index(name, field, field_schema=m.KeywordIndexParams(type=m.KeywordIndexType.KEYWORD, enable_hnsw=False))
 
     def upsert(self, name: str, points: list[PassagePoint]) -> None:
         structs = [self.models.PointStruct(id=p.id, vector=p.vectors(self.models.SparseVector), payload=p.payload) for p in points]
         self.client.upsert(name, points=structs, wait=True)
+
+    def settle(self, name: str, timeout: float = SETTLE_SECONDS) -> None:
+        """Wait (up to ``timeout`` seconds) until the server has built the collection's graphs: until then a search
+        is right but reads the points not yet indexed one by one."""
+        deadline = time.monotonic() + timeout
+        while self.client.get_collection(name).status != self.models.CollectionStatus.GREEN and time.monotonic() < deadline:
+            time.sleep(0.5)
 
     def segments(self, name: str) -> dict[str, int]:
         hits = self.client.facet(name, key="segment", limit=FACET_LIMIT, exact=True).hits
@@ -108,8 +136,13 @@ class ServerEngine:
             wanted.append(m.FieldCondition(key="doc_id", match=m.MatchAny(any=list(ask.doc_ids))))
         where = m.Filter(must=wanted)
         queries = [(m.SparseVector(indices=q[0], values=q[1]) if using == BM25 else q, using) for using, q in ask.signals]
-        prefetch = [m.Prefetch(query=q, using=using, limit=ask.k, filter=where) for q, using in queries if using in ask.prefetch]
-        requests = [m.QueryRequest(prefetch=prefetch, query=q, using=using, limit=ask.limit, filter=where,
+        params = None
+        if self.server:
+            rescored = m.QuantizationSearchParams(rescore=True, oversampling=self.cluster.oversampling)
+            params = m.SearchParams(hnsw_ef=max(self.cluster.hnsw_ef, ask.k), quantization=rescored)
+        prefetch = [m.Prefetch(query=q, using=using, limit=ask.k, filter=where, params=params)
+                    for q, using in queries if using in ask.prefetch]
+        requests = [m.QueryRequest(prefetch=prefetch, query=q, using=using, limit=ask.limit(self.cluster.shards), filter=where,
                                    with_payload=["segment", "offset"]) for q, using in queries]
         responses = self.client.query_batch_points(name, requests=requests)
         return [[(p.payload["segment"], int(p.payload["offset"]), float(p.score)) for p in r.points] for r in responses]
@@ -150,7 +183,9 @@ class EdgeEngine:
         max_sim = e.MultiVectorConfig(comparator=e.MultiVectorComparator.MaxSim)
         vectors = {
             DENSE: e.EdgeVectorParams(size=dimension, distance=e.Distance.Dot),
-            SENTENCES: e.EdgeVectorParams(size=dimension, distance=e.Distance.Dot, multivector_config=max_sim),
+            # Read, never searched: no graph (m 0), as on a server.
+            SENTENCES: e.EdgeVectorParams(size=dimension, distance=e.Distance.Dot, multivector_config=max_sim,
+                                          hnsw_config=e.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)),
         }
         if multilingual:
             vectors[MULTILINGUAL] = e.EdgeVectorParams(size=multilingual, distance=e.Distance.Dot)
@@ -166,6 +201,11 @@ class EdgeEngine:
         shard = self._shard(name)
         shard.update(e.UpdateOperation.upsert_points([e.Point(p.id, p.vectors(e.SparseVector), p.payload) for p in points]))
         shard.flush()
+
+    def settle(self, name: str) -> None:
+        """Build the collection's search graphs now: Edge has no background optimizer, and a search of points not
+        yet indexed reads every one of them."""
+        self._shard(name).optimize()
 
     def segments(self, name: str) -> dict[str, int]:
         hits = self._shard(name).facet(self.edge.FacetRequest("segment", limit=FACET_LIMIT, exact=True)).hits
@@ -203,19 +243,20 @@ class EdgeEngine:
         nearest = [(e.Query.Nearest(e.SparseVector(indices=q[0], values=q[1]) if using == BM25 else q, using=using), using)
                    for using, q in ask.signals]
         prefetch = [e.Prefetch(limit=ask.k, query=q, filter=where) for q, using in nearest if using in ask.prefetch]
-        requests = [e.QueryRequest(limit=ask.limit, query=q, prefetches=prefetch, filter=where, with_payload=["segment", "offset"])
+        requests = [e.QueryRequest(limit=ask.limit(), query=q, prefetches=prefetch, filter=where, with_payload=["segment", "offset"])
                     for q, _ in nearest]
         responses = self._shard(name).query_batch(e.QueryBatchRequest(requests))
         return [[(p.payload["segment"], int(p.payload["offset"]), float(p.score)) for p in points] for points in responses]
 
 
-def engine_at(location: str) -> ServerEngine | EdgeEngine:
-    """The edition a BAYQA_QDRANT_URL value names: an http(s) URL is a Qdrant server, ``:memory:`` qdrant-client's
-    local mode (tests), anything else a folder for Qdrant Edge."""
+def engine_at(location: str, cluster: Cluster = Cluster(), api_key: str | None = None) -> ServerEngine | EdgeEngine:
+    """The edition a BAYQA_QDRANT_URL value names: an http(s) URL is a Qdrant server (laid out as ``cluster``
+    says), ``:memory:`` qdrant-client's local mode (tests), anything else a folder for Qdrant Edge."""
     if location.startswith(("http://", "https://")):
         from qdrant_client import QdrantClient
 
-        return ServerEngine(QdrantClient(url=location, check_compatibility=False), location)
+        # No version check at start: it would call the server before bayqa needs it (and warn when it is down).
+        return ServerEngine(QdrantClient(url=location, api_key=api_key, check_compatibility=False), location, cluster)
     if location == ":memory:":
         from qdrant_client import QdrantClient
 

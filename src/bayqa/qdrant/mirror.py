@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayqa.qdrant.engines import Ask, EdgeEngine, ServerEngine, engine_at
+from bayqa.qdrant.engines import Ask, Cluster, EdgeEngine, ServerEngine, engine_at
 from bayqa.qdrant.points import BM25, DENSE, MULTILINGUAL, SENTENCES, segment_points, sparse_query
 from bayqa.query import Query
 from bayqa.signals import Signals, StoreUnavailable
@@ -56,8 +56,8 @@ class QdrantMirror:
         self.engine = engine
 
     @classmethod
-    def at(cls, location: str) -> QdrantMirror:
-        return cls(engine_at(location))
+    def at(cls, location: str, cluster: Cluster = Cluster(), api_key: str | None = None) -> QdrantMirror:
+        return cls(engine_at(location, cluster, api_key))
 
     def missing(self, index: LoadedIndex) -> list[str]:
         """The segments of ``index`` whose points the collection does not hold whole."""
@@ -86,6 +86,8 @@ class QdrantMirror:
                     written += len(batch)
                     if progress is not None:
                         progress(written, total)
+        if written:
+            self.engine.settle(name)
         if self.engine.alias() != name:
             self.engine.point_alias(name)
         return written
