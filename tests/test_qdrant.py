@@ -220,6 +220,7 @@ def test_a_server_on_the_qdrant_store_serves_writes_as_soon_as_their_jobs_end(tm
         assert lost.status_code == 503 and "the Qdrant store at" in lost.json()["detail"] and lost.headers["retry-after"]
 
 
+@pytest.mark.filterwarnings("ignore:Local mode performs exact")
 def test_a_server_collection_is_laid_out_for_the_cluster_and_its_requests_are_valid() -> None:
     """The server path (shards, replicas, int8 vectors on disk, search parameters) through qdrant-client's own
     models; local mode accepts and ignores the layout, which only a Qdrant server applies."""
@@ -235,5 +236,4 @@ def test_a_server_collection_is_laid_out_for_the_cluster_and_its_requests_are_va
                                                {"segment": "seg-x", "offset": 0, "doc_id": "a.md"})])
     ask = Ask(((DENSE, [1.0, 0, 0, 0]), (SENTENCES, [[1.0, 0, 0, 0]]), (BM25, ([7], [2.0])), (MULTILINGUAL, [0, 1.0, 0])),
               (DENSE, BM25, MULTILINGUAL), 5, ("seg-x",), ("a.md",))
-    assert ask.limit(6) == 90, "each of 6 shards may find its own 5 by each of 3 signals"
     assert engine.query("bayqa-seg-x", ask) == [[("seg-x", 0, 1.0)], [("seg-x", 0, 1.0)], [("seg-x", 0, 1.0)], [("seg-x", 0, 1.0)]]

@@ -30,6 +30,7 @@ K1 = 0.9
 B = 0.4
 VOCAB_FILE = "vocab.json"
 POSTING_FILES = ("starts.npy", "rows.npy", "counts.npy")
+LENGTHS_SLICE = 1 << 20  # postings summed at once when a search is made (16 MB of temporaries)
 FREQUENCIES_KEPT = 65536  # terms whose frequency a search keeps at hand (with retired rows)
 
 
@@ -74,8 +75,13 @@ class Postings:
         return by_term.tocsr()
 
     def lengths(self) -> np.ndarray:
-        """How many terms each passage has (float64; exact, since they are small whole numbers)."""
-        return np.bincount(self.rows, weights=self.counts, minlength=self.size)
+        """How many terms each passage has (float64; exact, since they are small whole numbers). Summed a slice of
+        the postings at a time: converting all of them at once would cost 16 bytes an entry for a moment."""
+        total = np.zeros(self.size, dtype=np.float64)
+        for first in range(0, len(self.rows), LENGTHS_SLICE):
+            last = first + LENGTHS_SLICE
+            total += np.bincount(self.rows[first:last], weights=self.counts[first:last], minlength=self.size)
+        return total
 
     def of_term(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """The rows that contain ``term`` and their counts of it (views of the stored arrays)."""
