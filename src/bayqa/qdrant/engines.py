@@ -13,11 +13,13 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bayqa.qdrant.points import BM25, DENSE, MULTILINGUAL, SENTENCES, PassagePoint
+from bayqa.store.vectors import HNSW_BUILD_DEPTH, HNSW_NEIGHBOURS, HNSW_SEARCH_DEPTH
 
 ALIAS = "bayqa"
 ALIAS_FILE = "ALIAS"
@@ -42,6 +44,7 @@ class Ask:
     doc_ids: tuple[str, ...] | None = None
 
 
+PLACE = ["segment", "offset"]  # the payload that says which passage a point is
 #: A query's answer: (segment, offset, score) of each point found.
 Found = list[tuple[str, int, float]]
 
@@ -53,7 +56,7 @@ class Cluster:
 
     shards: int = 1
     replicas: int = 1
-    hnsw_ef: int = 256  # the graph search's breadth, as bayqa's own FAISS graph uses
+    hnsw_ef: int = HNSW_SEARCH_DEPTH  # the graph search's breadth, as bayqa's own FAISS graph's
     oversampling: float = 2.0  # int8 candidates read per one kept, before rescoring with the float32 vectors
 
 
@@ -77,7 +80,8 @@ class ServerEngine:
         # On a server: searched vectors as int8 in RAM over float32 originals on disk, sentence vectors (read, never
         # searched) on disk without a graph (docs/qdrant.md has the sizes).
         int8 = m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(type=m.ScalarType.INT8, quantile=0.99, always_ram=True))
-        searched = {"quantization_config": int8, "on_disk": True} if self.server else {}
+        graph = m.HnswConfigDiff(m=HNSW_NEIGHBOURS, ef_construct=HNSW_BUILD_DEPTH)  # FAISS's graph's, for the same recall
+        searched = {"quantization_config": int8, "on_disk": True, "hnsw_config": graph} if self.server else {"hnsw_config": graph}
         read_only = {"on_disk": True, "hnsw_config": m.HnswConfigDiff(m=0)} if self.server else {}
         vectors = {
             DENSE: m.VectorParams(size=dimension, distance=m.Distance.DOT, **searched),
@@ -139,16 +143,14 @@ class ServerEngine:
         if self.server:
             rescored = m.QuantizationSearchParams(rescore=True, oversampling=self.cluster.oversampling)
             params = m.SearchParams(hnsw_ef=max(self.cluster.hnsw_ef, ask.k), quantization=rescored)
-        first = [m.QueryRequest(query=q, using=using, limit=ask.k, filter=m.Filter(must=wanted), params=params)
+        first = [m.QueryRequest(query=q, using=using, limit=ask.k, filter=m.Filter(must=wanted), params=params, with_payload=PLACE)
                  for q, using in queries if using in ask.prefetch]
-        found = {p.id for r in self.client.query_batch_points(name, requests=first) for p in r.points}
+        found = _places(p for r in self.client.query_batch_points(name, requests=first) for p in r.points)
         if not found:
             return [[] for _ in queries]
         among = m.Filter(must=[m.HasIdCondition(has_id=sorted(found))])
-        scored = [m.QueryRequest(query=q, using=using, limit=len(found), filter=among, with_payload=["segment", "offset"])
-                  for q, using in queries]
-        responses = self.client.query_batch_points(name, requests=scored)
-        return [[(p.payload["segment"], int(p.payload["offset"]), float(p.score)) for p in r.points] for r in responses]
+        scored = [m.QueryRequest(query=q, using=using, limit=len(found), filter=among) for q, using in queries]
+        return [_scored(r.points, found) for r in self.client.query_batch_points(name, requests=scored)]
 
 
 class EdgeEngine:
@@ -184,14 +186,15 @@ class EdgeEngine:
     def create(self, name: str, dimension: int, multilingual: int | None) -> None:
         e = self.edge
         max_sim = e.MultiVectorConfig(comparator=e.MultiVectorComparator.MaxSim)
+        graph = e.HnswIndexConfig(m=HNSW_NEIGHBOURS, ef_construct=HNSW_BUILD_DEPTH, full_scan_threshold=10_000)
         vectors = {
-            DENSE: e.EdgeVectorParams(size=dimension, distance=e.Distance.Dot),
+            DENSE: e.EdgeVectorParams(size=dimension, distance=e.Distance.Dot, hnsw_config=graph),
             # Read, never searched: no graph (m 0), as on a server.
             SENTENCES: e.EdgeVectorParams(size=dimension, distance=e.Distance.Dot, multivector_config=max_sim,
                                           hnsw_config=e.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)),
         }
         if multilingual:
-            vectors[MULTILINGUAL] = e.EdgeVectorParams(size=multilingual, distance=e.Distance.Dot)
+            vectors[MULTILINGUAL] = e.EdgeVectorParams(size=multilingual, distance=e.Distance.Dot, hnsw_config=graph)
         config = e.EdgeConfig(vectors=vectors, sparse_vectors={BM25: e.EdgeSparseVectorParams()})
         path = self.folder / name
         with self._lock:
@@ -245,14 +248,25 @@ class EdgeEngine:
         nearest = [(e.Query.Nearest(e.SparseVector(indices=q[0], values=q[1]) if using == BM25 else q, using=using), using)
                    for using, q in ask.signals]
         shard = self._shard(name)
-        first = [e.QueryRequest(limit=ask.k, query=q, filter=e.Filter(must=wanted)) for q, using in nearest if using in ask.prefetch]
-        found = {p.id for points in shard.query_batch(e.QueryBatchRequest(first)) for p in points}
+        breadth = e.SearchParams(hnsw_ef=max(HNSW_SEARCH_DEPTH, ask.k))
+        first = [e.QueryRequest(limit=ask.k, query=q, filter=e.Filter(must=wanted), params=breadth, with_payload=PLACE)
+                 for q, using in nearest if using in ask.prefetch]
+        found = _places(p for points in shard.query_batch(e.QueryBatchRequest(first)) for p in points)
         if not found:
             return [[] for _ in nearest]
-        among = e.Filter(must=[e.HasIdCondition(found)])
-        scored = [e.QueryRequest(limit=len(found), query=q, filter=among, with_payload=["segment", "offset"]) for q, _ in nearest]
-        return [[(p.payload["segment"], int(p.payload["offset"]), float(p.score)) for p in points]
-                for points in shard.query_batch(e.QueryBatchRequest(scored))]
+        among = e.Filter(must=[e.HasIdCondition(set(found))])
+        scored = [e.QueryRequest(limit=len(found), query=q, filter=among) for q, _ in nearest]
+        return [_scored(points, found) for points in shard.query_batch(e.QueryBatchRequest(scored))]
+
+
+def _places(points: Iterable[Any]) -> dict[Any, tuple[str, int]]:
+    """Each candidate point's (segment, offset), by id: read once, with the candidates, since reading payloads
+    costs more than scoring (three signals would read each one three times)."""
+    return {p.id: (p.payload["segment"], int(p.payload["offset"])) for p in points}
+
+
+def _scored(points: Iterable[Any], places: dict[Any, tuple[str, int]]) -> Found:
+    return [(*places[p.id], float(p.score)) for p in points]
 
 
 def engine_at(location: str, cluster: Cluster = Cluster(), api_key: str | None = None) -> ServerEngine | EdgeEngine:
