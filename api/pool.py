@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import queue
 import signal
 import threading
@@ -165,7 +166,7 @@ class SearchPool:
 
     def _start_one(self) -> _Process | None:
         """A started process that said "ready", or None (it was stopped)."""
-        context = multiprocessing.get_context("spawn")  # a fork would copy this server's threads and locks
+        context = _context(self.settings)
         ours, theirs = context.Pipe()
         searcher_settings = self.settings.model_copy(update={"api_token": None})  # search processes never write
         process = context.Process(target=serve_searches, args=(searcher_settings, theirs), name="bayqa-search", daemon=True)
@@ -182,6 +183,19 @@ class SearchPool:
         process.join(timeout=5)
         ours.close()
         return None
+
+
+def _context(settings: Settings) -> multiprocessing.context.BaseContext:
+    """Search processes are forked from a fresh process (a forkserver, never this server: a fork would copy its threads
+    and locks) that has imported bayqa and loaded the models (bayqa.api.warm), so they share those pages. It reads
+    the models from the environment, so the settings that name them go there first."""
+    for name in ("model", "backend", "multilingual", "cache"):
+        value = getattr(settings, name)
+        if value is not None:
+            os.environ[f"BAYQA_{name.upper()}"] = str(value)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["bayqa.api.pool", "bayqa.api.warm"])
+    return context
 
 
 def _reply(loop: asyncio.AbstractEventLoop, future: asyncio.Future, outcome: object) -> None:
@@ -204,7 +218,10 @@ def _settle(future: asyncio.Future, outcome: object) -> None:
 def serve_searches(settings: Settings, conn: Connection) -> None:
     """A search process: load the live index, say "ready", then answer searches until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the server stops us itself
-    service = Service(settings)
+    from bayqa.api import warm  # already imported by the forkserver: its models
+
+    shared = warm.EMBEDDER if warm.EMBEDDER is not None and warm.EMBEDDER.model_id == settings.model else None
+    service = Service(settings, shared)
     stop = threading.Event()
     threading.Thread(target=follow_index, args=(service, stop), name="bayqa-index-follower", daemon=True).start()
     while not service.ready:

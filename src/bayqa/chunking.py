@@ -11,12 +11,13 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
-
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from typing import TYPE_CHECKING, Literal
 
 from bayqa.documents import Document, Section
 from bayqa.terms import TERMS_VERSION
+
+if TYPE_CHECKING:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 TokenCounter = Callable[[str], int]
 
@@ -131,6 +132,9 @@ def split_spans(text: str, count_tokens: TokenCounter, size: int, overlap: int) 
 
 @lru_cache(maxsize=64)
 def _splitter(count_tokens: TokenCounter, size: int, overlap: int) -> RecursiveCharacterTextSplitter:
+    # Imported here: langchain's import costs a search process (which never chunks) about 20 MB.
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     return RecursiveCharacterTextSplitter(
         separators=list(SEPARATORS),
         is_separator_regex=True,

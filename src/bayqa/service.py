@@ -92,7 +92,7 @@ class Service:
     @cached_property
     def multilingual(self) -> MultilingualModel | None:
         """The second, multilingual model of the settings (None when off), loaded once."""
-        return multilingual_model(self.settings.multilingual)
+        return multilingual_model(self.settings.multilingual, self.settings.cache)
 
     def chunk_settings(self) -> ChunkSettings:
         return ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap, self.embedder.max_tokens,
