@@ -13,6 +13,7 @@ share the work whatever the connections do (docs/experiments.md has the runs).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import multiprocessing
 import os
@@ -31,6 +32,10 @@ log = logging.getLogger("bayqa.api")
 #: How long the server waits before starting a search process again after one stopped, so a process that cannot
 #: start (out of memory, a broken model) is retried without spinning.
 RESPAWN_DELAY_SECONDS = 1.0
+#: The variable that tells the forkserver of search processes which models to load (bayqa.api.warm), as JSON of
+#: these settings.
+WARM_MODELS = "BAYQA_SEARCH_PROCESS_MODELS"
+WARM_SETTINGS = ("model", "backend", "multilingual", "cache")
 #: A process that has not said "ready" within this long is given up and started again.
 START_TIMEOUT_SECONDS = 600.0
 
@@ -187,12 +192,9 @@ class SearchPool:
 
 def _context(settings: Settings) -> multiprocessing.context.BaseContext:
     """Search processes are forked from a fresh process (a forkserver, never this server: a fork would copy its threads
-    and locks) that has imported bayqa and loaded the models (bayqa.api.warm), so they share those pages. It reads
-    the models from the environment, so the settings that name them go there first."""
-    for name in ("model", "backend", "multilingual", "cache"):
-        value = getattr(settings, name)
-        if value is not None:
-            os.environ[f"BAYQA_{name.upper()}"] = str(value)
+    and locks) that has imported bayqa and loaded the models (bayqa.api.warm), so they share those pages. It is told
+    the models through a variable of its own: the settings' own variables would change what later processes read."""
+    os.environ[WARM_MODELS] = json.dumps({name: str(getattr(settings, name)) for name in WARM_SETTINGS if getattr(settings, name) is not None})
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["bayqa.api.pool", "bayqa.api.warm"])
     return context
