@@ -23,11 +23,11 @@ EMBEDDER: Embedder | None = None
 
 def _load() -> Embedder | None:
     settings = Settings(**json.loads(os.environ.get(WARM_MODELS) or "{}"))
+    embedder = None
+    if settings.backend == "fast":
+        embedder = Embedder(settings.model, backend=settings.backend, cache_dir=settings.cache)
+        embedder.encode_query("warm")
     multilingual_model(settings.multilingual, settings.cache)  # kept by that module's cache: found again after the fork
-    if settings.backend != "fast":
-        return None
-    embedder = Embedder(settings.model, backend=settings.backend, cache_dir=settings.cache)
-    embedder.encode_query("warm")
     return embedder
 
 
