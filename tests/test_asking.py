@@ -61,6 +61,11 @@ def test_almost_is_no_how_many() -> None:
     assert asks_for("几乎所有企业都在哪里注册？") is None and asks_for("幾乎所有企業都在哪裡註冊？") is None
 
 
+def test_which_ones_is_no_how_many() -> None:
+    assert asks_for("哪几个城市参与了这个计划？") is None and asks_for("哪幾間大學在河套設校？") is None
+    assert asks_for("有几个城市参与了这个计划？") == "figure" and asks_for("第幾次獲獎？") == "figure"
+
+
 def test_a_date_word_and_a_figure_word_at_the_same_place_ask_for_a_date() -> None:
     assert asks_for("几时开通？") == asks_for("幾時開通？") == "date"
 

@@ -39,7 +39,7 @@ _WHAT_MONEY = (
 _ASKS_FOR_FIGURE = re.compile(
     r"\b(?:how (?:many|much|long|large|big|far|old|often|high|soon)|"
     rf"what (?:share|percentage|proportion|fraction|size|area|number|amount|quota|cap|rent|cost)|{_WHAT_MONEY})\b"
-    r"|多少|多大|多[长長]|多高|多久|多[远遠]|[几幾](?!乎)",
+    r"|多少|多大|多[长長]|多高|多久|多[远遠]|(?<!哪)[几幾](?!乎)",  # 几乎 is "almost", 哪几个 "which ones"
     re.IGNORECASE,
 )
 # A figure question about money ("How much is the toll", "租金是多少") wants an amount of money.
