@@ -155,6 +155,17 @@ def test_a_generation_built_before_qdrant_is_written_by_the_writer_and_refused_b
     assert [h.chunk.doc_id for h in writer.search("Qianhai square kilometres", k=3)]
 
 
+def test_two_index_folders_on_one_store_never_collect_each_others_collections(mirror: QdrantMirror, tmp_path: Path) -> None:
+    corpus = notes(tmp_path)
+    one, two = (IndexStore(tmp_path / name, grace_seconds=0, mirror=mirror) for name in ("one", "two"))
+    build(one, documents_of(corpus), FAKE, SETTINGS)
+    first = one.open()
+    for _ in range(2):  # two rebuilds of the other folder: its first collection is collected
+        build(two, documents_of(corpus), FAKE, SETTINGS, force=True)
+    assert collection_of(first) in mirror.engine.collections() and mirror.missing(first) == []
+    assert collection_of(first) != collection_of(two.open())
+
+
 def test_point_ids_are_stable_and_distinct() -> None:
     assert point_id("seg-a", 0) == point_id("seg-a", 0) != point_id("seg-a", 1) != point_id("seg-b", 1)
     assert term_collisions(["policy", "policy"]) == 1 and term_collisions(["policy", "hong", "kong"]) == 0

@@ -2,8 +2,9 @@
 
 The index folder stays the source of truth (passages, sentence spans, documents, manifests); Qdrant holds what grows
 with the collection and is searched: the vectors and the BM25 terms, as points of segments (bayqa.qdrant.points).
-A collection holds the segments of the generations that share one main segment: it is named after that segment, so
-a rebuild (or a model change) writes a new collection and moves the alias ``bayqa`` to it, while an update (a patch:
+A collection holds the segments of the generations that share one main segment: it is named after the index folder
+(an id kept in it, so that folders sharing one Qdrant never touch each other's collections) and that segment, so a
+rebuild (or a model change) writes a new collection and moves the alias ``bayqa`` to it, while an update (a patch:
 the same main segment and a new tail) adds the new tail's points to the same collection.
 
 A search never mixes generations: it reads the collection of the generation it serves and asks only for the
@@ -15,6 +16,8 @@ a server may still serve a generation that names it), and a collection whose mai
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +33,7 @@ from bayqa.store.shared import segment_names
 
 log = logging.getLogger("bayqa.qdrant")
 PREFIX = "bayqa-"
+ID_FILE = "qdrant-id"  # in the index folder: the name of its collections (bayqa-<id>-<main segment>)
 
 
 @contextmanager
@@ -44,9 +48,20 @@ def reaching(engine: ServerEngine | EdgeEngine) -> Iterator[None]:
                                "check that it is running and reachable (BAYQA_QDRANT_URL)") from exc
 
 
+def folder_id(root: Path, create: bool = False) -> str | None:
+    """The name the index folder at ``root`` gives its collections, so that folders sharing one Qdrant never touch
+    each other's (None before its first write; ``create`` makes one, atomically)."""
+    path = root / ID_FILE
+    if not path.exists() and create:
+        partial = root / f"{ID_FILE}.{os.getpid()}.partial"
+        partial.write_text(secrets.token_hex(4), encoding="utf-8")
+        os.replace(partial, path)
+    return path.read_text(encoding="utf-8").strip() if path.exists() else None
+
+
 def collection_of(index: LoadedIndex) -> str:
-    """The collection that holds ``index``'s points: named after its main segment."""
-    return PREFIX + index.manifest.segments[0][0]
+    """The collection that holds ``index``'s points: named after its index folder and its main segment."""
+    return f"{PREFIX}{folder_id(index.path.parent) or 'unwritten'}-{index.manifest.segments[0][0]}"
 
 
 class QdrantMirror:
@@ -73,6 +88,7 @@ class QdrantMirror:
             return self._write(index, progress)
 
     def _write(self, index: LoadedIndex, progress: Callable[[int, int], None] | None) -> int:
+        folder_id(index.path.parent, create=True)
         name = collection_of(index)
         missing = self.missing(index)
         if name not in self.engine.collections():
@@ -95,15 +111,18 @@ class QdrantMirror:
     def collect(self, root: Path, keep: Collection[str] = ()) -> None:
         """Delete the points of segments the index folder at ``root`` no longer has (nor ``keep`` names), and drop
         the collections whose main segment it no longer has."""
+        ours = folder_id(root)
+        if ours is None:  # it never wrote any
+            return
         on_disk = segment_names(root) | set(keep)
         with reaching(self.engine):
-            self._collect(on_disk)
+            self._collect(f"{PREFIX}{ours}-", on_disk)
 
-    def _collect(self, on_disk: set[str]) -> None:
+    def _collect(self, prefix: str, on_disk: set[str]) -> None:
         for name in sorted(self.engine.collections()):
-            if not name.startswith(PREFIX):
-                continue
-            if name[len(PREFIX):] not in on_disk:
+            if not name.startswith(prefix):
+                continue  # another index folder's
+            if name[len(prefix):] not in on_disk:
                 log.info("dropping Qdrant collection %s: its main segment is gone", name)
                 self.engine.drop(name)
                 continue
@@ -116,7 +135,7 @@ class QdrantMirror:
 
 
 class QdrantCandidates:
-    """A question's candidates in one generation, from its collection, in one batch request (bayqa.signals)."""
+    """A question's candidates in one generation, from its collection, in two batch requests (bayqa.signals)."""
 
     def __init__(self, engine: ServerEngine | EdgeEngine, index: LoadedIndex) -> None:
         self.engine = engine
