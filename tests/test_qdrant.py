@@ -5,6 +5,7 @@ test_qdrant_contract.py."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -248,3 +249,13 @@ def test_a_server_collection_is_laid_out_for_the_cluster_and_its_requests_are_va
     ask = Ask(((DENSE, [1.0, 0, 0, 0]), (SENTENCES, [[1.0, 0, 0, 0]]), (BM25, ([7], [2.0])), (MULTILINGUAL, [0, 1.0, 0])),
               (DENSE, BM25, MULTILINGUAL), 5, ("seg-x",), ("a.md",))
     assert engine.query("bayqa-seg-x", ask) == [[("seg-x", 0, 1.0)], [("seg-x", 0, 1.0)], [("seg-x", 0, 1.0)], [("seg-x", 0, 1.0)]]
+
+
+def test_without_the_qdrant_extra_the_store_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from bayqa.service import Service
+
+    monkeypatch.setitem(sys.modules, "qdrant_client", None)  # as if not installed: importing it raises ImportError
+    monkeypatch.setitem(sys.modules, "qdrant_edge", None)
+    for location in ("http://127.0.0.1:9", str(tmp_path / "edge")):
+        with pytest.raises(StoreUnavailable, match=r"pip install 'bayqa\[qdrant\]'"):
+            Service(Settings(corpus=tmp_path, index=tmp_path / "index", store="qdrant", qdrant_url=location), FAKE)  # type: ignore[arg-type]
