@@ -149,7 +149,7 @@ def build_holding_lock(
     plan = store.plan(previous, reuse, (*changed, *removed), len(to_embed))
     if recount or remultilingual:  # every row's counts or multilingual vectors anew: only a rebuild writes every row
         plan = replace(plan, patch=None)
-    manifest = store.write(contents, plan, started=started, before_switch=before_switch)
+    manifest = store.write(contents, plan, started=started, before_switch=before_switch, progress=progress)
     return BuildReport(
         manifest.generation, added=added, changed=changed, removed=removed, unchanged=unchanged, problems=tuple(problems),
         chunks_embedded=len(to_embed), chunks_total=manifest.chunks, seconds=time.perf_counter() - started,

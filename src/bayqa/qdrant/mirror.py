@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from bayqa.qdrant.engines import Ask, Cluster, EdgeEngine, ServerEngine, engine_at
 from bayqa.qdrant.points import BM25, DENSE, MULTILINGUAL, SENTENCES, segment_points, sparse_query
@@ -81,13 +82,14 @@ class QdrantMirror:
             held = self.engine.segments(name) if name in self.engine.collections() else {}
         return [segment for segment, rows in index.manifest.segments if held.get(segment, 0) != rows]
 
-    def write(self, index: LoadedIndex, progress: Callable[[int, int], None] | None = None) -> int:
+    def write(self, index: LoadedIndex, progress: bool = False) -> int:
         """Write the points of ``index``'s segments that the collection lacks (creating it for a new main segment),
-        then point the alias at it; how many points were written. Call it before the generation goes live."""
+        then point the alias at it; how many points were written (a progress bar with ``progress``). Call it before
+        the generation goes live."""
         with reaching(self.engine):
             return self._write(index, progress)
 
-    def _write(self, index: LoadedIndex, progress: Callable[[int, int], None] | None) -> int:
+    def _write(self, index: LoadedIndex, progress: bool) -> int:
         folder_id(index.path.parent, create=True)
         name = collection_of(index)
         missing = self.missing(index)
@@ -95,14 +97,15 @@ class QdrantMirror:
             multilingual = index.multilingual.parts[0].d if index.multilingual is not None else None
             self.engine.create(name, index.manifest.dimension, multilingual)
         written, total = 0, sum(rows for segment, rows in index.manifest.segments if segment in missing)
-        for number, (segment, _) in enumerate(index.manifest.segments):
-            if segment in missing:
-                for batch in segment_points(index, number):
-                    self.engine.upsert(name, batch)
-                    written += len(batch)
-                    if progress is not None:
-                        progress(written, total)
+        with tqdm(total=total, desc=f"writing passages into Qdrant ({name})", unit="passage", disable=not progress or not total) as bar:
+            for number, (segment, _) in enumerate(index.manifest.segments):
+                if segment in missing:
+                    for batch in segment_points(index, number):
+                        self.engine.upsert(name, batch)
+                        written += len(batch)
+                        bar.update(len(batch))
         if written:
+            log.info("wrote %d passages into Qdrant collection %s; building its search graphs", written, name)
             self.engine.settle(name)
         if self.engine.alias() != name:
             self.engine.point_alias(name)

@@ -32,7 +32,7 @@ class Mirror(Protocol):
     """Another store that holds what a generation searches (bayqa.qdrant.QdrantMirror): written before a
     generation goes live, and cleared of segments when the folder deletes them."""
 
-    def write(self, index: LoadedIndex, progress: Callable[[int, int], None] | None = None) -> int: ...
+    def write(self, index: LoadedIndex, progress: bool = False) -> int: ...
 
     def collect(self, root: Path, keep: Collection[str] = ()) -> None: ...
 
@@ -106,10 +106,12 @@ class IndexStore:
 
     def write(
         self, contents: Contents, plan: Plan, *, started: float, before_switch: Callable[[Path], None] | None = None,
+        progress: bool = False,
     ) -> Manifest:
         """Write ``contents`` as a new generation as ``plan`` says, flush it to disk and make it the live one; then
         remove the generations no process can still need. ``started`` (a ``time.perf_counter()``) is when the build
-        began; ``before_switch`` runs on the finished generation just before it goes live (a hook for tests).
+        began; ``before_switch`` runs on the finished generation just before it goes live (a hook for tests);
+        ``progress`` shows a progress bar while a mirror is written.
         A failure before the switch leaves the live generation as it was, and nothing half written."""
         live = self.current_generation()
         generation = new_generation_name()
@@ -142,7 +144,7 @@ class IndexStore:
             if before_switch is not None:
                 before_switch(final)
             if self.mirror is not None:  # searches of the new generation read the mirror: it must hold it first
-                self.mirror.write(LoadedIndex(final))
+                self.mirror.write(LoadedIndex(final), progress=progress)
             switch(self.root, generation)
         except BaseException:
             self.remove_partial_generations()
