@@ -167,7 +167,7 @@ class KeywordSearch:
 
     def query_terms(self, query: Query) -> list[str]:
         """The question's terms that occur in some passage (the others cannot score)."""
-        return [t for t in query.terms if self.document_frequency(t) > 0]
+        return [t for t in (*query.terms, *query.translated) if self.document_frequency(t) > 0]
 
     def scores(self, query: Query) -> np.ndarray:
         """BM25 score of every passage (0 where no term matches); a term repeated in the question counts again."""

@@ -13,6 +13,7 @@ import numpy as np
 
 from bayqa.asking import Part, expected_answer, named_years, question_parts
 from bayqa.terms import is_mostly_chinese, terms
+from bayqa.translate import english_terms
 
 
 class QuestionError(ValueError):
@@ -69,13 +70,18 @@ class Query:
     parts: tuple[Part, ...] = ()
     years: frozenset[str] = frozenset()
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: English search terms of a Chinese question's words (bayqa.translate): BM25 counts them too, so that English
+    #: passages can match it; nothing else reads them.
+    translated: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, text: str) -> Query:
         """``text`` analysed as it is, unchecked: for library callers that hold their own questions."""
         pieces = question_parts(text)
         parts = tuple(Part.of(piece) for piece in pieces) if len(pieces) > 1 else ()
-        return cls(text, tuple(terms(text)), is_mostly_chinese(text), expected_answer(text), parts, named_years(text))
+        chinese = is_mostly_chinese(text)
+        translated = english_terms(text) if chinese else ()
+        return cls(text, tuple(terms(text)), chinese, expected_answer(text), parts, named_years(text), translated=translated)
 
     @classmethod
     def parse(cls, text: str, max_chars: int) -> Query:

@@ -54,7 +54,7 @@ def sparse_query(query: Query, keyword: KeywordSearch) -> tuple[list[int], list[
     """The question's terms as sparse (indices, values): each term's count (a repeated term counts again, as in
     bayqa) times its BM25 IDF in the generation ``keyword`` searches; terms no passage has are left out."""
     values: dict[int, float] = {}
-    for term in query.terms:
+    for term in (*query.terms, *query.translated):
         if keyword.document_frequency(term) > 0:
             index = term_id(term)
             values[index] = values.get(index, 0.0) + keyword.weight(term)

