@@ -59,14 +59,21 @@ def _senses() -> dict[str, str]:
     if path is None:
         return {}
     senses: dict[str, str] = {}
+    names: set[str] = set()  # headwords whose sense so far is a proper name's: a common word's entry replaces it
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             if line.startswith("#"):
                 continue
             head, _, rest = line.partition(" [")
             words = head.split(" ")
-            if len(words) != 2 or len(words[1]) < 2 or words[1] in senses:
+            if len(words) != 2 or len(words[1]) < 2 or (words[1] in senses and words[1] not in names):
                 continue
+            if rest[:1].isupper():  # the pinyin of a name is capitalised (Da4 qiao2, a person; da4 qiao2, a bridge)
+                if words[1] in senses:
+                    continue
+                names.add(words[1])
+            else:
+                names.discard(words[1])
             for sense in rest.split("/")[1:-1]:
                 if _NOT_A_SENSE.match(sense):
                     continue
