@@ -12,7 +12,6 @@ import os
 
 from bayqa.config import Settings
 from bayqa.embedding import Embedder, multilingual_model
-from bayqa.translate import english_terms
 
 from bayqa.api.pool import WARM_MODELS
 
@@ -29,7 +28,6 @@ def _load() -> Embedder | None:
         embedder = Embedder(settings.model, backend=settings.backend, cache_dir=settings.cache)
         embedder.encode_query("warm")
     multilingual_model(settings.multilingual, settings.cache)  # kept by that module's cache: found again after the fork
-    english_terms("词典")  # the dictionary that gives Chinese questions English terms, likewise
     return embedder
 
 
