@@ -15,7 +15,8 @@ import re
 from functools import cache
 from pathlib import Path
 
-from bayqa.terms import simplified, terms
+from bayqa.chunking import Chunk
+from bayqa.terms import is_mostly_chinese, simplified, terms
 
 MOST_TERMS = 3  # a sense with more search terms than this describes its word instead of translating it
 LONGEST_WORD = 8  # characters; longer dictionary entries are names and idioms a question rarely spells out whole
@@ -92,3 +93,10 @@ def _dictionary_file() -> Path | None:
         return None
     found = sorted((Path(next(iter(spec.submodule_search_locations))) / "cedict").glob("cedict*.txt"))
     return found[0] if found else None
+
+
+def keyword_text(chunk: Chunk) -> str:
+    """What BM25 counts of a passage: its embedding text and, for a mostly Chinese one, the English terms of its words,
+    so that an English question shares terms with it."""
+    text = chunk.embedding_text
+    return f"{text}\n{' '.join(english_terms(chunk.text))}" if is_mostly_chinese(chunk.text) else text
