@@ -10,7 +10,7 @@ from bayqa.indexing import build
 from bayqa.query import Query
 from bayqa.search import Searcher
 from bayqa.store import IndexStore
-from bayqa.translate import english_terms, keyword_text
+from bayqa.translate import english_terms
 from tests.conftest import FakeEncoder
 from tests.test_index import make_corpus
 from tests.test_store import SETTINGS, documents_of
@@ -43,16 +43,3 @@ def test_bm25_finds_the_english_passage_that_answers_a_chinese_question(tmp_path
     untranslated = replace(Query.of("香港的海岸线有多长？"), translated=())
     assert all(h.chunk.doc_id != "coast.txt" for h in searcher.search(untranslated, k=3, mode="keyword"))
 
-
-def test_bm25_finds_the_chinese_passage_that_answers_an_english_question(tmp_path: Path) -> None:
-    corpus = make_corpus(tmp_path / "corpus", {
-        "coast.txt": "Coast\n\nThe container port handles ships from many countries.",
-        "zh.txt": "海岸\n\n香港的海岸线长约一千一百八十公里。",
-    })
-    store = IndexStore(tmp_path / "index")
-    build(store, documents_of(corpus), FakeEncoder(), SETTINGS)
-    index = store.open()
-    english, chinese = sorted(index.chunks, key=lambda c: c.doc_id != "coast.txt")
-    assert keyword_text(english) == english.embedding_text and "coastlin" in keyword_text(chinese)
-    hits = Searcher(index, FakeEncoder()).search("How long is the coastline?", k=2, mode="keyword")  # type: ignore[arg-type]
-    assert hits and hits[0].chunk.doc_id == "zh.txt"

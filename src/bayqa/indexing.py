@@ -22,7 +22,6 @@ from bayqa.chunking import Chunk, ChunkSettings, chunk_document
 from bayqa.documents import Document
 from bayqa.store import FORMAT_VERSION, Contents, DocumentInfo, IndexStore, IndexStoreError, LiveSummary, LoadedIndex, Part, quantize
 from bayqa.terms import sentence_spans
-from bayqa.translate import keyword_text
 
 EMBED_SLICE = 64  # chunks embedded between two progress reports (two batches of 32)
 
@@ -144,7 +143,7 @@ def build_holding_lock(
     contents = Contents(
         model=encoder.model_id, dimension=encoder.dimension, chunking=asdict(settings), corpus_fingerprint=fingerprint,
         built_at=now, documents=documents, infos=[info(d) for d in documents], chunks=to_embed, rows=rows,
-        keyword_texts=[keyword_text(c) for c in to_embed], recount=recount, multilingual=wanted,
+        keyword_texts=[c.embedding_text for c in to_embed], recount=recount, multilingual=wanted,
         kept_multilingual=_kept_multilingual(previous, reuse, multilingual, batch_size, progress, on_progress) if remultilingual else {},
     )
     plan = store.plan(previous, reuse, (*changed, *removed), len(to_embed))

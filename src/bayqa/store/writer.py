@@ -14,7 +14,6 @@ from bayqa.keyword import KeywordIndex
 from bayqa.store.chunkdb import document_text, headings, read_chunks, read_only, write_chunk_db
 from bayqa.store.loaded import LoadedIndex
 from bayqa.terms import is_mostly_chinese
-from bayqa.translate import keyword_text
 from bayqa.store.manifest import CHUNK_STORE, SHARED_SEGMENTS, DocumentInfo
 from bayqa.store.plan import Plan
 from bayqa.store.segments import KEYWORD_FOLDER, Part, new_segment_name, read_segment, write_segment
@@ -114,7 +113,7 @@ def write_rebuild(segments: Path, contents: Contents, plan: Plan, exact_below: i
     write_segment(segments / name, index, sentences, spans, multilingual, chinese)
     write_chunk_db(segments / name / CHUNK_STORE, contents.documents, contents.infos, [*kept_chunks, *contents.chunks])
     if contents.recount:
-        keyword = KeywordIndex.build([keyword_text(c) for c in [*kept_chunks, *contents.chunks]])
+        keyword = KeywordIndex.build([c.embedding_text for c in [*kept_chunks, *contents.chunks]])
     else:
         counts = previous.keyword_counts() if previous is not None else KeywordIndex.empty()
         keyword = counts.extended(kept_rows, contents.keyword_texts)
