@@ -110,8 +110,9 @@ class ConfidenceOut(BaseModel):
     )
     missing: str | None = Field(
         None, description="What the question asks for ('date', 'amount' of money, 'figure') when none of the answer "
-        "sentences of the top three passages states one, or 'year' when the question names a year that none of those "
-        "passages mentions: such a question is flagged low whatever its score; else null.",
+        "sentences of the top three passages states one, 'year' when the question names a year that none of those "
+        "passages mentions, or 'name' when it names a place or body the documents know that none of them mentions: "
+        "such a question is flagged low whatever its score; else null.",
     )
 
     @classmethod

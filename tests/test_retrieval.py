@@ -326,6 +326,15 @@ def test_rare_question_words_and_figures_in_words_choose_the_sentence() -> None:
     assert answer is not None and answer.text == "Each permit is valid for five years."  # "five" is the figure asked for
 
 
+def test_for_a_chinese_question_the_figure_asked_for_counts_for_more() -> None:
+    passage = "河套深港科技创新合作区横跨深圳河两岸。合作区总面积约3.89平方公里。"
+    spans = np.array([(s, e) for s, e in sentence_spans(passage)])
+    idf = dict.fromkeys(terms("河套深港科技创新合作区"), 1.0)  # the first sentence holds them all, the second two
+    flat = np.zeros(len(spans), dtype=np.float32)  # the English model reads Chinese too poorly to tell them apart
+    assert best_sentence(flat, idf, "figure", spans, passage, 0).text.startswith("河套")
+    assert best_sentence(flat, idf, "figure", spans, passage, 0, chinese=True).text == "合作区总面积约3.89平方公里。"
+
+
 def test_cosines_fade_out_when_the_model_does_not_understand_the_question() -> None:
     assert hybrid_weights(Query.of("When did the bridge open?"), 0.6) == HYBRID_WEIGHTS
     assert hybrid_weights(Query.of("LL7999"), 0.15) == (0.0, 0.0, HYBRID_WEIGHTS[2])  # BM25 alone

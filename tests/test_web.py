@@ -395,6 +395,8 @@ def test_low_confidence_answer_is_flagged(page, live_server: LiveServer) -> None
     )
     search(page, "What will the population of the Greater Bay Area be in 2090?")
     expect(page.locator(".low-reason")).to_have_text("The question names a year that none of the top passages mentions.")
+    search(page, "What is the minimum pay for talent in Zhuhai?")
+    expect(page.locator(".low-reason")).to_have_text("The question names a place or body that none of the top passages mentions.")
     search(page, BRIDGE_Q)
     expect(page.locator(".low-confidence")).to_have_count(0)
     expect(page.locator(".answer-box")).to_be_visible()

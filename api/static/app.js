@@ -7,8 +7,8 @@
 
 const DEFAULT_K = "10";
 const MODE_NAMES = { hybrid: "hybrid", dense: "semantic", keyword: "keyword" };
-// confidence.missing: what the question asks for that no top answer sentence states, or "year": a year it names
-// that no top passage mentions.
+// confidence.missing: what the question asks for that no top answer sentence states, or "year" / "name": a year,
+// or a place or body, it names that no top passage mentions.
 const MISSING_NAMES = { date: "a date", amount: "an amount of money", figure: "a figure" };
 const CJK = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/;
 // A pair of Markdown emphasis markers around some text on one line (**bold**, __bold__), and a heading's hashes.
@@ -322,8 +322,9 @@ function showResults(s, body) {
   const low = body.confidence && body.confidence.low === true;
   if (low) {
     const missing = MISSING_NAMES[body.confidence.missing];
-    const reason = body.confidence.missing === "year"
-      ? "The question names a year that none of the top passages mentions."
+    const named = { year: "a year", name: "a place or body" }[body.confidence.missing];
+    const reason = named
+      ? `The question names ${named} that none of the top passages mentions.`
       : missing ? `The question asks for ${missing}, and none of the top passages gives one.` : null;
     out.push(el("div", { class: "low-confidence", role: "note" },
       el("p", { class: "low-title", text: "The documents probably do not answer this question." }),

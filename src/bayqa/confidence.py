@@ -58,7 +58,8 @@ class Confidence:
     low: bool
     check: float | None = None
     # What the question asks for ("date", "amount", "figure") and no top answer states, or "year": the question names
-    # a year none of the top passages mentions (asked about 2015, they speak of 2024).
+    # a year none of the top passages mentions (asked about 2015, they speak of 2024), or "name": a place or body
+    # (bayqa.names).
     missing: str | None = None
 
 

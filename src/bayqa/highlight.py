@@ -37,6 +37,9 @@ from bayqa.terms import term_spans, terms, without_enumerator
 # Chosen on the GBA question set, in the middle of a flat range of settings (docs/experiments.md has the runs).
 LEXICAL_WEIGHT = 0.2
 FIGURE_WEIGHT = 0.1
+# For a Chinese question the English model's sentence cosines are weak, so the figure asked for counts for more;
+# chosen by cross-validation by document on the Chinese questions of the three sets of eval/ (docs/ranking.md).
+CHINESE_FIGURE_WEIGHT = 0.2
 # An answer is one to three consecutive sentences: the best one and the neighbours that complete it.
 MAX_SENTENCES = 3
 
@@ -100,19 +103,22 @@ def best_sentence(
     passage: str,
     passage_start: int,
     parts: Sequence[Part] = (),
+    chinese: bool = False,
 ) -> Answer | None:
     """The answer in a passage (``spans`` are its sentences' document offsets): its best sentence, with the
     neighbours that complete it; None if it has no sentence.
 
     ``cosines`` are each sentence's cosine to the question; ``question_idf`` maps each distinct term of the
     question to its inverse document frequency; ``kind`` is what the question wants (bayqa.asking.expected_answer);
-    ``parts`` are the questions it holds when it holds several (bayqa.asking.question_parts).
+    ``parts`` are the questions it holds when it holds several (bayqa.asking.question_parts); ``chinese`` says
+    whether the question is in Chinese.
     """
     if not len(spans):
         return None
     texts = [passage[s - passage_start : e - passage_start] for s, e in np.asarray(spans).tolist()]
     cosines = np.asarray(cosines, dtype=np.float32)
-    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind)
+    figure = CHINESE_FIGURE_WEIGHT if chinese else FIGURE_WEIGHT
+    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind, figure)
     best = int(np.argmax(scores))
     first = last = best
     if texts[best].rstrip().endswith((":", "：")):
@@ -122,7 +128,7 @@ def best_sentence(
         elif best + 1 < len(spans):
             last = best + 1
     if kind is not None or len(parts) > 1:
-        first, last = _completed(first, last, texts, cosines, scores, question_idf, kind, parts)
+        first, last = _completed(first, last, texts, cosines, scores, question_idf, kind, parts, figure)
     start, end = int(spans[first][0]), int(spans[last][1])
     return Answer(passage[start - passage_start : end - passage_start], start, end, round(float(scores[best]), 4))
 
@@ -141,8 +147,11 @@ def matched_terms(wanted: Collection[str], spans: np.ndarray, passage: str, pass
     return tuple(found)
 
 
-def _scores(cosines: np.ndarray, texts: list[str], idf: dict[str, float], wanted: Collection[str], kind: str | None) -> np.ndarray:
-    """Each sentence's score for the ``wanted`` terms of the question and the answer ``kind`` they ask for."""
+def _scores(
+    cosines: np.ndarray, texts: list[str], idf: dict[str, float], wanted: Collection[str], kind: str | None, figure: float,
+) -> np.ndarray:
+    """Each sentence's score for the ``wanted`` terms of the question and the answer ``kind`` they ask for (its bonus
+    ``figure``)."""
     total = sum(idf[t] for t in wanted)
     if total <= 0:
         return cosines
@@ -151,13 +160,13 @@ def _scores(cosines: np.ndarray, texts: list[str], idf: dict[str, float], wanted
     if kind is not None:
         asked = idf.keys()
         wants = "figure" if kind == "amount" else kind  # the bonus counts any figure; the answer-type check wants money
-        scores = scores + FIGURE_WEIGHT * np.array([states(wants, text, asked) for text in texts])
+        scores = scores + figure * np.array([states(wants, text, asked) for text in texts])
     return scores
 
 
 def _completed(
     first: int, last: int, texts: list[str], cosines: np.ndarray, scores: np.ndarray, idf: dict[str, float], kind: str | None,
-    parts: Sequence[Part],
+    parts: Sequence[Part], figure: float,
 ) -> tuple[int, int]:
     """The sentences ``first``..``last`` widened to those around them that complete the answer (``scores`` are the
     sentences' scores for the whole question).
@@ -174,7 +183,7 @@ def _completed(
     for part in parts if several else (Part(frozenset(asked), kind),):
         inside = range(first, last + 1)
         lacks_kind = part.answer_kind is not None and not any(states(part.answer_kind, texts[i], asked) for i in inside)
-        part_scores = _scores(cosines, texts, idf, part.terms & asked, part.answer_kind) if several else None
+        part_scores = _scores(cosines, texts, idf, part.terms & asked, part.answer_kind, figure) if several else None
         if not lacks_kind and (part_scores is None or int(np.argmax(part_scores)) in inside):
             continue
         own = part.terms & asked

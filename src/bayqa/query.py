@@ -13,6 +13,7 @@ import numpy as np
 
 from bayqa.asking import Part, expected_answer, named_years, question_parts
 from bayqa.terms import is_mostly_chinese, terms
+from bayqa.names import question_names
 from bayqa.translate import english_terms
 
 
@@ -73,6 +74,8 @@ class Query:
     #: English search terms of a Chinese question's words (bayqa.translate): BM25 counts them too, so that English
     #: passages can match it; nothing else reads them.
     translated: tuple[str, ...] = ()
+    #: The places and bodies it names (bayqa.names): best passages that mention none of one flag it "not found".
+    names: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, text: str) -> Query:
@@ -81,7 +84,10 @@ class Query:
         parts = tuple(Part.of(piece) for piece in pieces) if len(pieces) > 1 else ()
         chinese = is_mostly_chinese(text)
         translated = english_terms(text) if chinese else ()
-        return cls(text, tuple(terms(text)), chinese, expected_answer(text), parts, named_years(text), translated=translated)
+        return cls(
+            text, tuple(terms(text)), chinese, expected_answer(text), parts, named_years(text), translated=translated,
+            names=question_names(text),
+        )
 
     @classmethod
     def parse(cls, text: str, max_chars: int) -> Query:

@@ -21,6 +21,7 @@ from bayqa.confidence import LIFTED_LOW, Confidence, checked, confidence, cross_
 from bayqa.embedding import Embedder, MultilingualModel
 from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, row_weights, understood
 from bayqa.highlight import Answer, Match, best_sentence, matched_terms, states
+from bayqa.names import unmentioned
 from bayqa.query import Query
 from bayqa.signals import CandidateStore, Signals
 from bayqa.store import LoadedIndex
@@ -235,6 +236,10 @@ class Searcher:
         trust = unstated(self._trust(signals, taken, query, second), None if stated else kind)
         if trust.missing is None and query.years and not any(y in f"{h.chunk.context} {h.chunk.text}" for h in best for y in query.years):
             trust = unstated(trust, "year")  # the passages are about other years than the one asked about
+        if trust.missing is None and query.names:
+            known = self.index.keyword.document_frequency
+            if unmentioned(query.names, [f"{h.chunk.context} {h.chunk.text}" for h in best], lambda t: known(t) > 0):
+                trust = unstated(trust, "name")  # the passages are about other places or bodies than the one named
         if self.verifier is not None and needs_check(trust) and self.verifier.reads(query):
             trust = checked(trust, self.verifier.probability(query, sentences))
         return Answers(mode, hits[:k], trust, signals)
@@ -376,5 +381,5 @@ class Searcher:
         self, rank: int, chunk: Chunk, row: int, score: float, cosines: np.ndarray, question_idf: dict[str, float], query: Query,
     ) -> Hit:
         spans = self.index.sentence_spans_of(row)
-        answer = best_sentence(cosines, question_idf, query.answer_kind, spans, chunk.text, chunk.start, query.parts)
+        answer = best_sentence(cosines, question_idf, query.answer_kind, spans, chunk.text, chunk.start, query.parts, query.chinese)
         return Hit(rank, round(score, 6), chunk, answer, matched_terms(question_idf.keys(), spans, chunk.text, chunk.start))

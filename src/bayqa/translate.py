@@ -6,6 +6,9 @@ used). The question, in Simplified script, is cut into dictionary words by longe
 characters gives its first sense (single characters are too ambiguous, and a first sense is the common one), cut
 into search terms by bayqa.terms like the passages' English. Dictionary query translation is a classic of
 cross-language search: crude, but a term a passage shares with the question is the strongest evidence BM25 has.
+
+The same dictionary marks proper names (their pinyin is capitalised), which tells bayqa.names the places and bodies a
+Chinese question names.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import importlib.util
 import re
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from bayqa.terms import simplified, terms
 
@@ -35,33 +39,49 @@ def english_terms(question: str) -> tuple[str, ...]:
 
 def english_text(text: str) -> str:
     """The first senses of the Chinese words of ``text``, one after another (empty for English text)."""
-    senses = _senses()
+    senses = _dictionary().senses
+    return " ".join(senses[word] for word in _words(text) if not _ASKING.search(word))
+
+
+def chinese_names(text: str) -> tuple[str, ...]:
+    """The Chinese words of ``text`` that the dictionary knows only as proper names (东京湾 "Tokyo Bay", 南沙 "Nansha"),
+    in Simplified script, once each."""
+    names = _dictionary().names
+    return tuple(dict.fromkeys(word for word in _words(text) if word in names))
+
+
+def _words(text: str) -> list[str]:
+    """The dictionary words of the Chinese runs of ``text`` (in Simplified script), cut by longest match."""
+    senses = _dictionary().senses
     found: list[str] = []
     for run in _HAN.findall(simplified(text)):
         at = 0
         while at < len(run):
             for length in range(min(LONGEST_WORD, len(run) - at), 1, -1):
                 word = run[at : at + length]
-                sense = senses.get(word)
-                if sense is not None:
-                    if not _ASKING.search(word):
-                        found.append(sense)
+                if word in senses:
+                    found.append(word)
                     at += length
                     break
             else:
                 at += 1
-    return " ".join(found)
+    return found
+
+
+class _Entries(NamedTuple):
+    senses: dict[str, str]  # Simplified headword -> its first sense
+    names: frozenset[str]  # the headwords whose every entry is a proper name's
 
 
 @cache
-def _senses() -> dict[str, str]:
+def _dictionary() -> _Entries:
     """Simplified headword -> its first sense, for words of two or more characters (empty without the package). A
     sense is read up to its first comma or semicolon, and one of more than MOST_TERMS search terms is left out: it
     describes the word ("site developed for a group of related enterprises") rather than translating it, and each of
     its terms would be searched for."""
     path = _dictionary_file()
     if path is None:
-        return {}
+        return _Entries({}, frozenset())
     senses: dict[str, str] = {}
     names: set[str] = set()  # headwords whose sense so far is a proper name's: a common word's entry replaces it
     with path.open(encoding="utf-8") as lines:
@@ -87,7 +107,7 @@ def _senses() -> dict[str, str]:
                     if count <= MOST_TERMS:
                         senses[words[1]] = english
                     break
-    return senses
+    return _Entries(senses, frozenset(names.intersection(senses)))
 
 
 def _dictionary_file() -> Path | None:

@@ -1,0 +1,80 @@
+"""The names a question asks about, and whether the passages found for it mention them.
+
+A question about a place or body the documents know of, none of whose best passages mention it ("What was Macao's
+recycling rate …?" answered with Hong Kong's, "南沙有多少家…" answered about Hetao), asks about something the
+documents do not cover for that subject: the search found the subject, not the place. Such a question is flagged
+"not found" (``confidence.missing`` "name").
+
+A name is, in English, a run of capitalised words that does not open the question and is not an acronym (acronyms
+are spelt out as often as not), joined by at most one "and" or "of" ("Belt and Road", "Bank of China"); in Chinese,
+a dictionary word known only as a proper name (bayqa.translate.chinese_names). A name of several words is mentioned
+when one of its words is (the passages say "the Paper", "Dennis Lo" is "Professor Lo"). A name the documents never
+use is left alone: they may call the thing otherwise ("Hongkongers", "Lusophone"), and a question about what
+they never name is caught by the confidence score's coverage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from bayqa.terms import is_mostly_chinese, simplified, terms
+from bayqa.translate import chinese_names, english_text
+
+_WORD = re.compile(r"(?<![\w&])[A-Za-z][A-Za-z'’-]*(?![\w&])|\S")
+_JOINING = frozenset({"and", "of"})
+_POSSESSIVE = re.compile(r"['’]s$")
+_NOT_A_NAME = frozenset(
+    "what when where which who whom whose why how is are was were will did does do the a an in of on for and to".split()
+)
+
+
+def question_names(question: str) -> tuple[str, ...]:
+    """The names ``question`` asks about, once each, in the order they come."""
+    if is_mostly_chinese(question):
+        return chinese_names(question)
+    words = [m.group() for m in _WORD.finditer(question)]
+    names: list[str] = []
+    current: list[str] = []
+    joining: list[str] = []
+    for i, word in enumerate(words):
+        if i > 0 and len(word) > 1 and word[0].isupper() and not word.isupper() and word.lower() not in _NOT_A_NAME:
+            current += joining
+            current.append(_POSSESSIVE.sub("", word))
+            joining = []
+        elif current and not joining and word in _JOINING:
+            joining = [word]
+        else:
+            if current:
+                names.append(" ".join(current))
+            current, joining = [], []
+    if current:
+        names.append(" ".join(current))
+    return tuple(dict.fromkeys(names))
+
+
+def unmentioned(names: Sequence[str], passages: Sequence[str], known: Callable[[str], bool]) -> tuple[str, ...]:
+    """The ``names`` that none of ``passages`` mention, in either language, among those whose every search term the
+    documents hold (``known``)."""
+    joined = " ".join(passages)
+    lowered = joined.lower()
+    # Most names are in the passages as written: a plain search settles those before any text is converted.
+    names = [n for n in names if not _written_in(n, joined, lowered) and all(known(t) for t in terms(n))]
+    if not names:
+        return ()
+    text = simplified(joined)
+    found = set(terms(text)) | set(terms(english_text(text)))  # a passage in the other language, in dictionary English
+    return tuple(n for n in names if not _mentioned(n, text, found))
+
+
+def _written_in(name: str, text: str, lowered: str) -> bool:
+    if is_mostly_chinese(name):
+        return name in text
+    return any(word.lower() in lowered for word in name.split() if word not in _JOINING)
+
+
+def _mentioned(name: str, text: str, found: set[str]) -> bool:
+    if is_mostly_chinese(name):
+        english = terms(english_text(name))
+        return name in text or bool(english) and set(english) <= found
+    return not found.isdisjoint(terms(name))

@@ -1,0 +1,52 @@
+"""The names a question asks about (bayqa.names) and the "not found" flag when the best passages mention none of one."""
+
+from __future__ import annotations
+
+from bayqa.names import question_names, unmentioned
+from bayqa.query import Query
+from bayqa.service import Service
+from bayqa.terms import terms
+
+KNOWN = frozenset(terms("Macao Singapore Hong Kong Belt Road Paper Lo 南沙 东京"))
+
+
+def known(term: str) -> bool:
+    return term in KNOWN
+
+
+def test_english_names_are_runs_of_capitalised_words() -> None:
+    assert question_names("What was Macao's recycling rate in 2019?") == ("Macao",)
+    assert question_names("How much is the Hong Kong Jockey Club giving to the Belt and Road programme?") == (
+        "Hong Kong Jockey Club", "Belt and Road")
+    assert question_names("How large is the Lingang Special Area of the Shanghai free trade zone?") == (
+        "Lingang Special Area", "Shanghai")  # one joining word, not "of the"
+    # The question's first word, acronyms and words with digits are no names.
+    assert question_names("Since 2018, how many GDP figures did the 5G plan give?") == ()
+
+
+def test_chinese_names_are_the_dictionarys_proper_names_in_either_script() -> None:
+    assert question_names("南沙有多少家企业？") == ("南沙",)
+    assert question_names("東京灣區的總人口有多少？") == question_names("东京湾区的总人口有多少？") == ("东京湾",)
+    assert question_names("合作区的总面积是多少？") == ()
+    assert Query.of("What was Macao's recycling rate?").names == ("Macao",)
+
+
+def test_a_name_is_mentioned_by_any_of_its_words_in_either_language() -> None:
+    passages = ["Hong Kong recycled 29% of its waste in 2019.", "Professor Lo won the prize."]
+    assert unmentioned(("Macao", "Dennis Lo"), passages, known) == ("Macao",)
+    assert unmentioned(("澳门",), passages, lambda t: True) == ("澳门",)
+    assert unmentioned(("香港",), passages, lambda t: True) == ()  # "Hong Kong", by the dictionary's English
+    assert unmentioned(("Hong Kong",), ["香港的回收率为百分之二十九。"], known) == ()  # and the other way round
+    assert unmentioned(("南沙",), ["南沙的面積約為803平方公里。"], known) == ()  # Traditional text, Simplified name
+
+
+def test_a_name_the_documents_never_use_is_left_to_the_score() -> None:
+    assert unmentioned(("Hongkongers",), ["Hong Kong residents living in Guangdong"], known) == ()
+    assert unmentioned(("Lusophone",), ["Portuguese-speaking countries"], lambda t: False) == ()
+
+
+def test_a_question_about_a_place_no_best_passage_mentions_is_flagged(shipped_service: Service) -> None:
+    elsewhere = shipped_service.answer("What is the minimum pay for talent in Zhuhai?", k=3).confidence
+    assert elsewhere.low and elsewhere.missing == "name"
+    here = shipped_service.answer("What is the minimum monthly pay under the Top Talent Pass Scheme in Hong Kong?", k=3).confidence
+    assert here.missing != "name"
