@@ -326,6 +326,14 @@ def test_rare_question_words_and_figures_in_words_choose_the_sentence() -> None:
     assert answer is not None and answer.text == "Each permit is valid for five years."  # "five" is the figure asked for
 
 
+def test_a_figure_in_chinese_numerals_answers_a_question_about_what_it_counts() -> None:
+    sentence = "《粵港澳大灣區發展規劃綱要》共有十一章三十五節，全文約二萬七千字。"
+    assert states("figure", sentence, frozenset(terms("规划纲要全文共有几章几节？")))
+    assert states("figure", "構建“半小時交通圈”。", frozenset(terms("要構建多長時間的交通圈？")))  # time: how long
+    assert not states("figure", "是大湾区四个重大合作平台之一。", frozenset(terms("合作区总面积是多少平方公里？")))
+    assert not states("figure", "推进一国两制，建设一个统一的市场。", frozenset(terms("有多少个市场？")))  # no figures
+
+
 def test_for_a_chinese_question_the_figure_asked_for_counts_for_more() -> None:
     passage = "河套深港科技创新合作区横跨深圳河两岸。合作区总面积约3.89平方公里。"
     spans = np.array([(s, e) for s, e in sentence_spans(passage)])

@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from bayqa.asking import Part
-from bayqa.terms import term_spans, terms, without_enumerator
+from bayqa.terms import simplified, term_spans, terms, without_enumerator
 
 # Chosen on the GBA question set, in the middle of a flat range of settings (docs/experiments.md has the runs).
 LEXICAL_WEIGHT = 0.2
@@ -56,6 +56,16 @@ _DATE = re.compile(
 )
 _DATE_PARTS = frozenset("年月日号號")
 _FIGURE = re.compile(r"\d")
+# A figure in Chinese numerals with what it counts ("十一章", "三十五节", "半小时", "二万七千字", in Simplified script):
+# the numerals alone are in too many words (统一, 一体化), and a bare 一 with its measure word is "a" (一个, 一项).
+# Such a figure answers a question that names what it counts (几章几节, 多少家) or, for time, asks how long (时间):
+# "四个重大合作平台" is no answer to how large the zone is.
+_CHINESE_FIGURE = re.compile(
+    r"(?:[两半零〇二三四五六七八九十百千万亿][一两半零〇二三四五六七八九十百千万亿]*|一[一两零〇二三四五六七八九十百千万亿]+)"
+    r"(?:多|余)?(个|项|章|节|条|小时|分钟|天|周|公里|千米|米|平方|公顷|亩|人|家|所|座|间|倍|成|字|元|层|届|次|期|批|类|种)"
+)
+_TIME_UNITS = frozenset({"小时", "分钟", "天", "周"})
+_CJK_NUMERAL = re.compile("[两兩半零〇二三四五六七八九十百千万萬亿億]")
 _LIST_ITEM = re.compile(r"(?:[-*•]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)])\s")
 # Figures written as words ("valid for five years", "one-third of the land"), as search terms (stemmed).
 _NUMBER_TERMS = frozenset(
@@ -92,7 +102,8 @@ def states(kind: str, sentence: str, question_terms: frozenset[str]) -> bool:
         return not _date_terms_of(sentence) <= question_terms
     if kind == "amount":
         return bool(_AMOUNT.search(sentence)) and not _figures_of(sentence) <= question_terms
-    return not _figures_of(sentence) <= question_terms
+    return not _figures_of(sentence) <= question_terms or any(
+        _counts_asked(unit, question_terms) and not found <= question_terms for found, unit in _chinese_figures_of(sentence))
 
 
 def best_sentence(
@@ -236,3 +247,16 @@ def _date_terms_of(sentence: str) -> frozenset[str]:
 def _figures_of(sentence: str) -> frozenset[str]:
     """The terms of a sentence that state a figure (digits or number words), leaving out those of its dates."""
     return frozenset(t for t in _terms_of(sentence) - _date_terms_of(sentence) if t in _NUMBER_TERMS or _FIGURE.search(t))
+
+
+@lru_cache(maxsize=65_536)
+def _chinese_figures_of(sentence: str) -> tuple[tuple[frozenset[str], str], ...]:
+    """The figures a sentence writes in Chinese numerals: each one's terms and what it counts."""
+    if not _CJK_NUMERAL.search(sentence):
+        return ()
+    return tuple((frozenset(terms(m.group())), m.group(1)) for m in _CHINESE_FIGURE.finditer(simplified(sentence)))
+
+
+def _counts_asked(unit: str, question_terms: frozenset[str]) -> bool:
+    """Whether the question names what a Chinese figure counts (its measure word inside one of its terms)."""
+    return any(unit in t for t in question_terms) or unit in _TIME_UNITS and "时间" in question_terms
