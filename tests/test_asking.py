@@ -2,7 +2,7 @@
 
 import pytest
 
-from bayqa.asking import Part, asks_for, expected_answer, named_years, question_parts
+from bayqa.asking import Part, asks_for, expected_answer, named_years, question_parts, written_chinese
 from bayqa.query import Query
 from bayqa.terms import terms
 
@@ -107,3 +107,12 @@ def test_a_query_keeps_its_parts_only_when_it_asks_several_things() -> None:
 ])
 def test_the_years_a_question_names(question: str, years: set[str]) -> None:
     assert named_years(question) == years and Query.of(question).years == years
+
+
+def test_spoken_cantonese_is_read_as_written_chinese() -> None:
+    assert written_chinese("香港嘅海岸線有幾多公里長？") == "香港的海岸線有多少公里長？"
+    assert written_chinese("有幾多人嚟咗香港？而家係點樣？") == "有多少人來了香港？現在是怎樣？"
+    assert written_chinese("兩地關係同仲裁") == "兩地關係同仲裁"  # 係 and 仲 inside standard words stay
+    cantonese, written = Query.of("香港而家有幾多個氫能項目？"), Query.of("香港現在有多少個氫能項目？")
+    assert cantonese.terms == written.terms and cantonese.read == written.text and cantonese.text.startswith("香港而家")
+    assert Query.of("How long is it?").reading is None

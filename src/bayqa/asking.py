@@ -59,6 +59,24 @@ _QUESTION_WORD = re.compile(
     r"|什[么麼麽]|甚[么麼麽]|哪|谁|誰|多少|[几幾](?!乎)|如何|怎|[为為]何|何[时時]|邊(?:[個个度位間啲一年日天])|[吗嗎]|是否",
     re.IGNORECASE,
 )
+# Spoken Cantonese as Hong Kong writes it, in standard written Chinese: the multilingual model and the dictionary
+# read the standard forms (而家 is 现在 "now"), and the colloquial characters would make search terms no passage
+# has. Longer words first; 係 only as the verb (not in 關係 "relation"), and no word that standard Chinese also uses.
+_CANTONESE = {
+    "點解": "為什麼", "點樣": "怎樣", "乜嘢": "什麼", "咩嘢": "什麼", "邊度": "哪裡", "邊個": "誰", "邊位": "哪位",
+    "幾耐": "多久", "幾多": "多少", "幾時": "什麼時候", "而家": "現在", "宜家": "現在", "會唔會": "會不會",
+    "有冇": "有沒有", "係咪": "是不是", "佢哋": "他們", "我哋": "我們", "你哋": "你們",
+    "嘅": "的", "咗": "了", "喺": "在", "冇": "沒有", "唔": "不", "咩": "什麼", "嚟": "來", "佢": "他", "啲": "些",
+    "嗰": "那", "畀": "給", "睇": "看", "咁": "這麼",
+}
+_COLLOQUIAL = re.compile("|".join(sorted(_CANTONESE, key=len, reverse=True)) + r"|(?<![關联聯维維干幹体體])係")
+
+
+def written_chinese(question: str) -> str:
+    """``question`` with the words of spoken Cantonese put in standard written Chinese (幾多 -> 多少, 嘅 -> 的)."""
+    return _COLLOQUIAL.sub(lambda m: _CANTONESE.get(m.group(), "是"), question)
+
+
 # When a date word and a figure word start at the same place (几时, 幾時), the date word is the longer, and decides.
 _YEAR = re.compile(r"(?<![\d.,])(1[89]\d\d|20\d\d)(?!\d)(?![.,]\d)")  # not part of a longer number
 _KINDS = (("date", _ASKS_FOR_DATE), ("figure", _ASKS_FOR_FIGURE))

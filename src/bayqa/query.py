@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from bayqa.asking import Part, expected_answer, named_years, question_parts
+from bayqa.asking import Part, expected_answer, named_years, question_parts, written_chinese
 from bayqa.terms import is_mostly_chinese, terms
 from bayqa.names import question_names
 from bayqa.translate import english_terms
@@ -76,17 +76,21 @@ class Query:
     translated: tuple[str, ...] = ()
     #: The places and bodies it names (bayqa.names): best passages that mention none of one flag it "not found".
     names: tuple[str, ...] = ()
+    #: The question as it is analysed and embedded when that differs from ``text``: spoken Cantonese put in written
+    #: Chinese (bayqa.asking.written_chinese).
+    reading: str | None = None
 
     @classmethod
     def of(cls, text: str) -> Query:
         """``text`` analysed as it is, unchecked: for library callers that hold their own questions."""
-        pieces = question_parts(text)
-        parts = tuple(Part.of(piece) for piece in pieces) if len(pieces) > 1 else ()
         chinese = is_mostly_chinese(text)
-        translated = english_terms(text) if chinese else ()
+        read = written_chinese(text) if chinese else text
+        pieces = question_parts(read)
+        parts = tuple(Part.of(piece) for piece in pieces) if len(pieces) > 1 else ()
+        translated = english_terms(read) if chinese else ()
         return cls(
-            text, tuple(terms(text)), chinese, expected_answer(text), parts, named_years(text), translated=translated,
-            names=question_names(text),
+            text, tuple(terms(read)), chinese, expected_answer(read), parts, named_years(read), translated=translated,
+            names=question_names(read), reading=read if read != text else None,
         )
 
     @classmethod
@@ -99,6 +103,11 @@ class Query:
         """The kind of figure the answering sentence should hold, as bayqa.asking.asks_for says: "date", "figure"
         (an amount of money is one) or None."""
         return "figure" if self.answer_kind == "amount" else self.answer_kind
+
+    @property
+    def read(self) -> str:
+        """The text the models embed."""
+        return self.text if self.reading is None else self.reading
 
     def with_vector(self, vector: np.ndarray) -> Query:
         return replace(self, vector=vector)

@@ -194,7 +194,7 @@ class Searcher:
         if total == 0:
             return Answers(mode, [], confidence(0.0, 0.0))
         if query.vector is None:
-            query = query.with_vector(self.embedder.encode_query(query.text))
+            query = query.with_vector(self.embedder.encode_query(query.read))
         vector = query.vector
         keyword = self.index.keyword.scores(query) if mode != "dense" and self.candidates is None else None
         allowed = self._allowed_rows(doc_ids) if self.candidates is None else None
@@ -203,7 +203,7 @@ class Searcher:
         # best-scoring passages whatever k is, which the distinct places can move down by as many places.
         depth = max(k, ANSWER_DEPTH if mode == "hybrid" else CHECKED_ANSWERS, distinct + CHECKED_ANSWERS)
         wanted = min(total, max(MIN_CANDIDATES, depth * max(4, max_per_doc) + 32))
-        second = self.multilingual.encode([query.text])[0] if self.multilingual is not None and mode == "hybrid" else None
+        second = self.multilingual.encode([query.read])[0] if self.multilingual is not None and mode == "hybrid" else None
         while True:
             if self.candidates is not None:
                 ranked, similarity = self._rank_signals(mode, query, self.candidates.signals(query, vector, second, wanted, doc_ids))
