@@ -202,3 +202,42 @@ def test_front_matter_needs_yaml_keys() -> None:
     assert split_front_matter(rule) == ({}, rule)
     code = "Use `[x](y)` as it is.\n\n```\n[keep](this)\n\n\n\n![and](this)\n```\n"
     assert clean_markdown(code) == code  # code spans and fenced code are shown as written
+
+
+def test_a_column_narrower_than_the_page_wraps_at_its_own_margin() -> None:
+    page = (
+        "The Government has reviewed the indicators of last year's address and reports on each one here,\n"
+        "including the tasks completed ahead of time and those that were delayed, with the reasons for them,\n"
+        "as set out in the table below, which gives each task with what was done and what comes next. Most of\n"
+        "the tasks were completed on time, and those that were not are explained in the notes of the table by\n"
+        "the bureaux responsible for them, with the dates by which they are now expected to be completed.\n"
+        "After examining the proposals submitted by the\n"
+        "DEVB in mid-2025, the Chief Executive considered\n"
+        "that the measures related to the Flat-for-Flat\n"
+        "Scheme were not specific enough, and that the\n"
+        "incentives could be enhanced.\n"
+        "Data Analytics\n"
+        "Sensors\n"
+        "Cyber Security\n"
+    )
+    lines = rebuild(page).split("\n")
+    assert "After examining the proposals submitted by the DEVB in mid-2025, the Chief Executive considered that the " \
+        "measures related to the Flat-for-Flat Scheme were not specific enough, and that the incentives could be " \
+        "enhanced." in lines
+    assert lines[-4:-1] == ["Data Analytics", "Sensors", "Cyber Security"]  # short lines of all lengths: a list
+
+
+def test_a_bullet_that_a_pdf_gives_as_the_letter_o_starts_an_item() -> None:
+    block = (
+        "The survey found that most companies in each of the three sectors look to markets close to home for sales:\n"
+        "o FoodTech: 98%, 28% and 20% of companies considered Hong Kong, the Mainland and South East Asia as their\n"
+        "main target markets respectively\n"
+        "o HealthTech: 74%, 49% and 36% of companies considered Hong Kong, the Mainland and Europe as their main\n"
+        "target markets respectively\n"
+    )
+    assert rebuild(block).split("\n")[1:3] == [
+        "o FoodTech: 98%, 28% and 20% of companies considered Hong Kong, the Mainland and South East Asia as their "
+        "main target markets respectively",
+        "o HealthTech: 74%, 49% and 36% of companies considered Hong Kong, the Mainland and Europe as their main "
+        "target markets respectively",
+    ]

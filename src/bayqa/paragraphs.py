@@ -33,7 +33,8 @@ _FENCED = re.compile(r"^ {0,3}(```|~~~).*?(?:^ {0,3}\1[^\n]*$|\Z)", re.MULTILINE
 # Lines that stand on their own: in Markdown a heading, a rule (or a setext heading's underline), a quote or an
 # HTML tag; anywhere a list item or its marker alone, a table row, a page number.
 _MARKDOWN_LINE = re.compile(r" {0,3}(?:#{1,6}(?:[ \t]|$)|(?:[-=_*][ \t]*){3,}$|>)|\s*</?[A-Za-z][\w-]*(?:\s[^>]*)?/?>")
-_MARKER = r"(?:[-*+•▪◦·]|\(?\d{1,3}[.)]|[a-z][.)]|\([A-Za-z]\)|\(?[ivxIVX]{1,4}[.)]|\([ivxIVX]{1,4}\))"
+# "o" before a capital is a bullet glyph of a symbol font that a PDF's text gives as the letter.
+_MARKER = r"(?:[-*+•▪◦·]|o(?=[ \t]+[A-Z])|\(?\d{1,3}[.)]|[a-z][.)]|\([A-Za-z]\)|\(?[ivxIVX]{1,4}[.)]|\([ivxIVX]{1,4}\))"
 _ITEM = re.compile(rf"\s*{_MARKER}\s+\S")
 _MARKER_ONLY = re.compile(rf"\s*{_MARKER}\s*$")
 _NUMBER_ONLY = re.compile(r"\s*(?:[-–—]\s*)?\d{1,4}(?:\s*[-–—]\s*\d{1,4})?(?:\s*[-–—])?\s*$")
@@ -199,11 +200,14 @@ def _starts_line(line: str, markdown: bool) -> bool:
 
 def _rebuild_block(lines: list[str], margin: int, markdown: bool, vocabulary: Vocabulary) -> list[str]:
     chinese = is_mostly_chinese("".join(lines))
+    local = _local_margins(lines, markdown)
     out: list[str] = []
     last = ""  # the last physical line of out[-1], whose width says whether it was full
     widest = 0  # of out[-1]'s lines once it has two: an indented paragraph (a quote, a sub-list) has its own margin
     for i, line in enumerate(lines):
         here = min(margin, widest) if widest else margin
+        if i and local[i - 1] >= MIN_WIDTH:
+            here = min(here, local[i - 1])
         following = lines[i + 1] if i + 1 < len(lines) else ""
         if out and _NUMBER_ONLY.match(line) and _SENTENCE_GOES_ON.match(following) and _runs_on(last, following, here, markdown):
             continue  # a page number in the middle of a sentence
@@ -215,6 +219,23 @@ def _rebuild_block(lines: list[str], margin: int, markdown: bool, vocabulary: Vo
             widest = 0
         last = line
     return out
+
+
+def _local_margins(lines: list[str], markdown: bool) -> list[int]:
+    """For each line, the margin of the column it stands in when that is narrower than the page's (a table's cells
+    dumped one after another), else 0: the widest of three running lines in a row, the line among them, that all
+    come near it (a column of wrapped lines; short lines of all lengths are a list)."""
+    widths = [0 if _starts_line(line, markdown) else width(line.rstrip()) for line in lines]
+    margins = []
+    for i in range(len(lines)):
+        found = 0
+        for first in range(max(0, i - 2), min(i, len(lines) - 3) + 1):
+            three = widths[first : first + 3]
+            if min(three) >= 0.8 * max(three) > 0:
+                found = max(three)
+                break
+        margins.append(found)
+    return margins
 
 
 def _join_markers(lines: list[str], markdown: bool) -> list[str]:
