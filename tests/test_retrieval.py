@@ -326,6 +326,21 @@ def test_rare_question_words_and_figures_in_words_choose_the_sentence() -> None:
     assert answer is not None and answer.text == "Each permit is valid for five years."  # "five" is the figure asked for
 
 
+def test_a_sentence_that_points_back_brings_the_one_before() -> None:
+    passage = (
+        "The study looks at three small open economies: Israel, Singapore and Switzerland. "
+        "We choose these three economies as our benchmarks because of their similarity to Hong Kong. "
+        "Hong Kong has a similar population."
+    )
+    spans = np.array([(s, e) for s, e in sentence_spans(passage)])
+    idf = dict.fromkeys(terms("Which economies did the study choose as benchmarks?"), 1.0)
+    found = np.array([0.2, 0.6, 0.1], dtype=np.float32)
+    answer = best_sentence(found, idf, None, spans, passage, 0)
+    assert answer is not None and answer.text.startswith("The study looks") and answer.text.endswith("Hong Kong.")
+    found = np.array([0.2, 0.1, 0.6], dtype=np.float32)  # "Hong Kong has …" points nowhere
+    assert best_sentence(found, idf, None, spans, passage, 0).text == "Hong Kong has a similar population."
+
+
 def test_a_figure_in_chinese_numerals_answers_a_question_about_what_it_counts() -> None:
     sentence = "《粵港澳大灣區發展規劃綱要》共有十一章三十五節，全文約二萬七千字。"
     assert states("figure", sentence, frozenset(terms("规划纲要全文共有几章几节？")))

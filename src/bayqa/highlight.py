@@ -66,6 +66,8 @@ _CHINESE_FIGURE = re.compile(
 )
 _TIME_UNITS = frozenset({"小时", "分钟", "天", "周"})
 _CJK_NUMERAL = re.compile("[两兩半零〇二三四五六七八九十百千万萬亿億]")
+# A sentence that opens by pointing back ("This …", "These three economies …", "We choose these …", "Such …").
+_REFERS_BACK = re.compile(r"\W*(?:(?:this|these|those|such|they|it|its|their)\b|(?:\w+\s+){1,3}(?:these|those)\b)", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"(?:[-*•]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)])\s")
 # Figures written as words ("valid for five years", "one-third of the land"), as search terms (stemmed).
 _NUMBER_TERMS = frozenset(
@@ -138,6 +140,8 @@ def best_sentence(
             best = first = last = max(items, key=lambda i: scores[i])
         elif best + 1 < len(spans):
             last = best + 1
+    if first > 0 and _REFERS_BACK.match(texts[first]) and _is_prose(texts[first]) and _is_prose(texts[first - 1]):
+        first -= 1  # "These three economies were chosen …": what it refers to is in the sentence before
     if kind is not None or len(parts) > 1:
         first, last = _completed(first, last, texts, cosines, scores, question_idf, kind, parts, figure)
     start, end = int(spans[first][0]), int(spans[last][1])
