@@ -339,6 +339,10 @@ def test_a_sentence_that_points_back_brings_the_one_before() -> None:
     assert answer is not None and answer.text.startswith("The study looks") and answer.text.endswith("Hong Kong.")
     found = np.array([0.2, 0.1, 0.6], dtype=np.float32)  # "Hong Kong has …" points nowhere
     assert best_sentence(found, idf, None, spans, passage, 0).text == "Hong Kong has a similar population."
+    passage = "60. The Government has an agreement with a leading aeronautic services company. The company will recycle aircraft."
+    spans = np.array([(s, e) for s, e in sentence_spans(passage)])
+    answer = best_sentence(np.array([0.1, 0.6], dtype=np.float32), idf, None, spans, passage, 0)
+    assert answer is not None and answer.text == passage  # "The company" names again what the sentence before introduced
 
 
 def test_a_figure_in_chinese_numerals_answers_a_question_about_what_it_counts() -> None:

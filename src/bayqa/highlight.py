@@ -68,6 +68,7 @@ _TIME_UNITS = frozenset({"小时", "分钟", "天", "周"})
 _CJK_NUMERAL = re.compile("[两兩半零〇二三四五六七八九十百千万萬亿億]")
 # A sentence that opens by pointing back ("This …", "These three economies …", "We choose these …", "Such …").
 _REFERS_BACK = re.compile(r"\W*(?:(?:this|these|those|such|they|it|its|their)\b|(?:\w+\s+){1,3}(?:these|those)\b)", re.IGNORECASE)
+_NAMED_AGAIN = re.compile(r"\W*[Tt]he\s+([a-z]+)\b")  # "The company will …" (lower case: not a name)
 _LIST_ITEM = re.compile(r"(?:[-*•]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)])\s")
 # Figures written as words ("valid for five years", "one-third of the land"), as search terms (stemmed).
 _NUMBER_TERMS = frozenset(
@@ -140,7 +141,7 @@ def best_sentence(
             best = first = last = max(items, key=lambda i: scores[i])
         elif best + 1 < len(spans):
             last = best + 1
-    if first > 0 and _REFERS_BACK.match(texts[first]) and _is_prose(texts[first]) and _is_prose(texts[first - 1]):
+    if first > 0 and _is_prose(texts[first]) and _refers_back(texts[first], texts[first - 1]):
         first -= 1  # "These three economies were chosen …": what it refers to is in the sentence before
     if kind is not None or len(parts) > 1:
         first, last = _completed(first, last, texts, cosines, scores, question_idf, kind, parts, figure)
@@ -213,6 +214,15 @@ def _completed(
             pick = max(useful, key=lambda i: ranking[i])
             first, last = min(first, pick), max(last, pick)
     return first, last
+
+
+def _refers_back(sentence: str, before: str) -> bool:
+    """Whether ``sentence`` opens by pointing back, with a pronoun or "these", or by naming again ("The company …")
+    what ``before`` introduced ("… with a leading European aeronautic services company")."""
+    if _REFERS_BACK.match(sentence):
+        return True
+    named = _NAMED_AGAIN.match(sentence)
+    return named is not None and re.search(rf"\ban?\s+(?:[\w-]+\s+){{0,4}}?{named.group(1)}\b", before, re.IGNORECASE) is not None
 
 
 def _is_prose(sentence: str) -> bool:
