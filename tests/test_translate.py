@@ -43,3 +43,17 @@ def test_bm25_finds_the_english_passage_that_answers_a_chinese_question(tmp_path
     untranslated = replace(Query.of("香港的海岸线有多长？"), translated=())
     assert all(h.chunk.doc_id != "coast.txt" for h in searcher.search(untranslated, k=3, mode="keyword"))
 
+
+
+def test_the_english_terms_choose_and_mark_the_answer_in_an_english_passage(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "corpus", {
+        "coast.txt": "The container port is busy all year. The coastline of Hong Kong is about 1,180 kilometres long. "
+                     "Ships come from many countries.",
+        "zh.txt": "河套\n\n河套深港科技创新合作区总面积约3.89平方公里。",
+    })
+    store = IndexStore(tmp_path / "index")
+    build(store, documents_of(corpus), FakeEncoder(), SETTINGS)
+    searcher = Searcher(store.open(), FakeEncoder())  # type: ignore[arg-type]
+    hit = next(h for h in searcher.search("香港的海岸线有多长？", k=3, mode="keyword") if h.chunk.doc_id == "coast.txt")
+    assert hit.answer is not None and hit.answer.text == "The coastline of Hong Kong is about 1,180 kilometres long."
+    assert {"coastlin", "hong", "kong"} <= {m.term for m in hit.matches}

@@ -220,9 +220,13 @@ class Searcher:
         passages = self.index.chunks.many(taken_rows.tolist())  # read at once: they are read from disk
         if second is not None:
             cosines = self._cross_sentence_scores(taken_rows, passages, cosines, query, second)
+        # An English passage shares no term with a Chinese question: its English terms (bayqa.translate) choose and
+        # mark the passage's answer sentence instead.
+        translated = {t: self.index.keyword.idf(t) for t in set(query.translated)}
+        other = self.chinese_rows(taken_rows) != query.chinese if translated else np.zeros(len(taken), dtype=bool)
         hits = [
-            self._hit(rank, chunk, row, score, found, idf, query)
-            for rank, (chunk, (row, score), found) in enumerate(zip(passages, taken, cosines), start=1)
+            self._hit(rank, chunk, row, score, found, translated if crossed else idf, query)
+            for rank, (chunk, (row, score), found, crossed) in enumerate(zip(passages, taken, cosines, other), start=1)
         ]
         if mode == "hybrid":
             hits = answer_first(hits, ANSWER_WEIGHT)
