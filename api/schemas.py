@@ -77,7 +77,8 @@ class PassageOut(BaseModel):
     answer: AnswerOut | None
     matches: list[MatchOut] = Field(
         description="Where the question's search terms occur in the passage text, in order (the words a page can mark); "
-        "Chinese terms are overlapping pairs of characters, so their matches can overlap."
+        "Chinese terms are overlapping pairs of characters, so their matches can overlap; an English passage found "
+        "for a Chinese question matches the question's dictionary English."
     )
 
     @classmethod
