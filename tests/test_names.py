@@ -15,19 +15,19 @@ def known(term: str) -> bool:
 
 
 def test_english_names_are_runs_of_capitalised_words() -> None:
-    assert question_names("What was Macao's recycling rate in 2019?") == ("Macao",)
-    assert question_names("How much is the Hong Kong Jockey Club giving to the Belt and Road programme?") == (
+    assert question_names("What was Macao's recycling rate in 2019?", False) == ("Macao",)
+    assert question_names("How much is the Hong Kong Jockey Club giving to the Belt and Road programme?", False) == (
         "Hong Kong Jockey Club", "Belt and Road")
-    assert question_names("How large is the Lingang Special Area of the Shanghai free trade zone?") == (
+    assert question_names("How large is the Lingang Special Area of the Shanghai free trade zone?", False) == (
         "Lingang Special Area", "Shanghai")  # one joining word, not "of the"
     # The question's first word, acronyms and words with digits are no names.
-    assert question_names("Since 2018, how many GDP figures did the 5G plan give?") == ()
+    assert question_names("Since 2018, how many GDP figures did the 5G plan give?", False) == ()
 
 
 def test_chinese_names_are_the_dictionarys_proper_names_in_either_script() -> None:
-    assert question_names("南沙有多少家企业？") == ("南沙",)
-    assert question_names("東京灣區的總人口有多少？") == question_names("东京湾区的总人口有多少？") == ("东京湾",)
-    assert question_names("合作区的总面积是多少？") == ()
+    assert question_names("南沙有多少家企业？", True) == ("南沙",)
+    assert question_names("東京灣區的總人口有多少？", True) == question_names("东京湾区的总人口有多少？", True) == ("东京湾",)
+    assert question_names("合作区的总面积是多少？", True) == ()
     assert Query.of("What was Macao's recycling rate?").names == ("Macao",)
 
 

@@ -29,9 +29,9 @@ _NOT_A_NAME = frozenset(
 )
 
 
-def question_names(question: str) -> tuple[str, ...]:
-    """The names ``question`` asks about, once each, in the order they come."""
-    if is_mostly_chinese(question):
+def question_names(question: str, chinese: bool) -> tuple[str, ...]:
+    """The names ``question`` asks about, once each, in the order they come (``chinese``: whether it is in Chinese)."""
+    if chinese:
         return chinese_names(question)
     words = [m.group() for m in _WORD.finditer(question)]
     names: list[str] = []
