@@ -57,3 +57,15 @@ def test_the_english_terms_choose_and_mark_the_answer_in_an_english_passage(tmp_
     hit = next(h for h in searcher.search("香港的海岸线有多长？", k=3, mode="keyword") if h.chunk.doc_id == "coast.txt")
     assert hit.answer is not None and hit.answer.text == "The coastline of Hong Kong is about 1,180 kilometres long."
     assert {"coastlin", "hong", "kong"} <= {m.term for m in hit.matches}
+
+
+def test_an_english_question_reads_a_chinese_passage_in_its_dictionary_english(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "corpus", {
+        "zh.txt": "河套深港科技创新合作区横跨深圳河两岸。区内已有多家企业进驻。合作区总面积约3.89平方公里。两个园区隔河相望。",
+        "port.txt": "Port\n\nThe container port handles ships from many countries.",
+    })
+    store = IndexStore(tmp_path / "index")
+    build(store, documents_of(corpus), FakeEncoder(), SETTINGS)
+    searcher = Searcher(store.open(), FakeEncoder())  # type: ignore[arg-type]
+    hit = next(h for h in searcher.search("How many square kilometres is the area?", k=3, mode="dense") if h.chunk.doc_id == "zh.txt")
+    assert hit.answer is not None and hit.answer.text == "合作区总面积约3.89平方公里。"

@@ -23,7 +23,7 @@ of its sentences, so a page can mark exactly the words that matched.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import takewhile
@@ -33,6 +33,7 @@ import numpy as np
 
 from bayqa.asking import Part
 from bayqa.terms import simplified, term_spans, terms, without_enumerator
+from bayqa.translate import english_text
 
 # Chosen on the GBA question set, in the middle of a flat range of settings (docs/experiments.md has the runs).
 LEXICAL_WEIGHT = 0.2
@@ -118,6 +119,7 @@ def best_sentence(
     passage_start: int,
     parts: Sequence[Part] = (),
     chinese: bool = False,
+    in_english: bool = False,
 ) -> Answer | None:
     """The answer in a passage (``spans`` are its sentences' document offsets): its best sentence, with the
     neighbours that complete it; None if it has no sentence.
@@ -125,14 +127,15 @@ def best_sentence(
     ``cosines`` are each sentence's cosine to the question; ``question_idf`` maps each distinct term of the
     question to its inverse document frequency; ``kind`` is what the question wants (bayqa.asking.expected_answer);
     ``parts`` are the questions it holds when it holds several (bayqa.asking.question_parts); ``chinese`` says
-    whether the question is in Chinese.
+    whether the question is in Chinese; ``in_english`` reads a Chinese passage's sentences in their dictionary
+    English (bayqa.translate) to find an English question's terms.
     """
     if not len(spans):
         return None
     texts = [passage[s - passage_start : e - passage_start] for s, e in np.asarray(spans).tolist()]
     cosines = np.asarray(cosines, dtype=np.float32)
     figure = CHINESE_FIGURE_WEIGHT if chinese else FIGURE_WEIGHT
-    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind, figure)
+    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind, figure, _english_terms_of if in_english else _terms_of)
     best = int(np.argmax(scores))
     first = last = best
     if texts[best].rstrip().endswith((":", "：")):
@@ -165,13 +168,15 @@ def matched_terms(wanted: Collection[str], spans: np.ndarray, passage: str, pass
 
 def _scores(
     cosines: np.ndarray, texts: list[str], idf: dict[str, float], wanted: Collection[str], kind: str | None, figure: float,
+    terms_of: Callable[[str], frozenset[str]] | None = None,
 ) -> np.ndarray:
-    """Each sentence's score for the ``wanted`` terms of the question and the answer ``kind`` they ask for (its bonus
-    ``figure``)."""
+    """Each sentence's score for the ``wanted`` terms of the question (found by ``terms_of``) and the answer ``kind``
+    they ask for (its bonus ``figure``)."""
     total = sum(idf[t] for t in wanted)
     if total <= 0:
         return cosines
-    shares = [sum(idf[t] for t in _terms_of(text).intersection(wanted)) / total for text in texts]
+    terms_of = terms_of or _terms_of
+    shares = [sum(idf[t] for t in terms_of(text).intersection(wanted)) / total for text in texts]
     scores = cosines + LEXICAL_WEIGHT * np.array(shares)
     if kind is not None:
         asked = idf.keys()
@@ -249,6 +254,12 @@ def _terms_of(sentence: str) -> frozenset[str]:
     skip = len(sentence) - len(without_enumerator(sentence))
     every, located = _spans_of(sentence)
     return every if not skip else frozenset(term for term, start, _ in located if start >= skip)
+
+
+@lru_cache(maxsize=65_536)
+def _english_terms_of(sentence: str) -> frozenset[str]:
+    """The search terms of a Chinese sentence's dictionary English (bayqa.translate)."""
+    return frozenset(terms(english_text(sentence)))
 
 
 @lru_cache(maxsize=65_536)

@@ -220,12 +220,13 @@ class Searcher:
         passages = self.index.chunks.many(taken_rows.tolist())  # read at once: they are read from disk
         if second is not None:
             cosines = self._cross_sentence_scores(taken_rows, passages, cosines, query, second)
-        # An English passage shares no term with a Chinese question: its English terms (bayqa.translate) choose and
-        # mark the passage's answer sentence instead.
+        # A passage in the other language shares no term with the question: a Chinese question's dictionary English
+        # (bayqa.translate) chooses and marks an English passage's answer sentence, and a Chinese passage's sentences
+        # are read in their dictionary English for an English question.
         translated = {t: self.index.keyword.idf(t) for t in set(query.translated)}
-        other = self.chinese_rows(taken_rows) != query.chinese if translated else np.zeros(len(taken), dtype=bool)
+        other = self.chinese_rows(taken_rows) != query.chinese
         hits = [
-            self._hit(rank, chunk, row, score, found, translated if crossed else idf, query)
+            self._hit(rank, chunk, row, score, found, translated if crossed and translated else idf, query, crossed)
             for rank, (chunk, (row, score), found, crossed) in enumerate(zip(passages, taken, cosines, other), start=1)
         ]
         if mode == "hybrid":
@@ -383,7 +384,9 @@ class Searcher:
 
     def _hit(
         self, rank: int, chunk: Chunk, row: int, score: float, cosines: np.ndarray, question_idf: dict[str, float], query: Query,
+        crossed: bool = False,
     ) -> Hit:
         spans = self.index.sentence_spans_of(row)
-        answer = best_sentence(cosines, question_idf, query.answer_kind, spans, chunk.text, chunk.start, query.parts, query.chinese)
+        answer = best_sentence(cosines, question_idf, query.answer_kind, spans, chunk.text, chunk.start, query.parts, query.chinese,
+                               in_english=crossed and not query.chinese)
         return Hit(rank, round(score, 6), chunk, answer, matched_terms(question_idf.keys(), spans, chunk.text, chunk.start))
