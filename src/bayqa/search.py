@@ -43,10 +43,6 @@ DISTINCT = 2
 # A verifier reads the answer sentences of this many top passages: fewer flag more answerable questions, more cost
 # time for no gain (docs/experiments.md).
 CHECKED_ANSWERS = 3
-# The English model cannot pick the answering sentence of a passage in another language: the sentences of such a
-# passage in the first CROSS_ANSWERS places are embedded by the multilingual model at question time. It costs about
-# a millisecond a sentence, so only the first place gets it: the answer shown first (docs/ranking.md).
-CROSS_ANSWERS = 1
 
 
 @dataclass(frozen=True)
@@ -218,15 +214,15 @@ class Searcher:
         taken_rows = np.array([row for row, _ in taken], dtype=np.int64)
         cosines = self.index.sentence_scores(taken_rows, vector)
         passages = self.index.chunks.many(taken_rows.tolist())  # read at once: they are read from disk
-        if second is not None:
-            cosines = self._cross_sentence_scores(taken_rows, passages, cosines, query, second)
-        # A passage in the other language shares no term with the question: a Chinese question's dictionary English
-        # (bayqa.translate) chooses and marks an English passage's answer sentence, and a Chinese passage's sentences
-        # are read in their dictionary English for an English question.
+        # In a passage in the other language, the English model's sentence cosines say nothing and no term is shared:
+        # the dictionary (bayqa.translate) alone chooses its answer sentence. A Chinese question's dictionary English
+        # chooses and marks an English passage's sentence; an English question reads a Chinese passage's sentences in
+        # their dictionary English.
         translated = {t: self.index.keyword.idf(t) for t in set(query.translated)}
         other = self.chinese_rows(taken_rows) != query.chinese
         hits = [
-            self._hit(rank, chunk, row, score, found, translated if crossed and translated else idf, query, crossed)
+            self._hit(rank, chunk, row, score, np.zeros_like(found) if crossed else found, translated if crossed and translated else idf,
+                      query, crossed)
             for rank, (chunk, (row, score), found, crossed) in enumerate(zip(passages, taken, cosines, other), start=1)
         ]
         if mode == "hybrid":
@@ -271,27 +267,6 @@ class Searcher:
                 if other[0] == places[0] or (own.low and cosine >= LIFTED_LOW):
                     return cross_confidence(cosine)
         return own
-
-    def _cross_sentence_scores(
-        self, rows: np.ndarray, passages: list[Chunk], cosines: list[np.ndarray], query: Query, second: np.ndarray,
-    ) -> list[np.ndarray]:
-        """``cosines`` with those of the passages in the first CROSS_ANSWERS places (of ``rows``, read as ``passages``)
-        that are in the other language than the question's replaced by the multilingual model's cosines of their
-        sentences."""
-        other = np.flatnonzero(self.chinese_rows(rows[:CROSS_ANSWERS]) != query.chinese)
-        if not len(other):
-            return cosines
-        texts: list[str] = []
-        for i in other.tolist():
-            chunk = passages[i]
-            texts.extend(chunk.text[s - chunk.start : e - chunk.start] for s, e in self.index.sentence_spans_of(int(rows[i])).tolist())
-        scores = self.multilingual.encode(texts) @ second if texts else np.zeros(0)
-        replaced = list(cosines)
-        at = 0
-        for i in other.tolist():
-            replaced[i] = scores[at : at + len(cosines[i])]
-            at += len(cosines[i])
-        return replaced
 
     def chinese_rows(self, rows: np.ndarray) -> np.ndarray:
         """Whether each passage of ``rows`` is mostly Chinese: as the index recorded it, or, in an index written before
