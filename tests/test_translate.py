@@ -16,6 +16,13 @@ from tests.test_index import make_corpus
 from tests.test_store import SETTINGS, documents_of
 
 
+def searcher_of(tmp_path: Path, files: dict[str, str]) -> Searcher:
+    """A searcher (fake encoder) over an index of ``files`` built in ``tmp_path``."""
+    store = IndexStore(tmp_path / "index")
+    build(store, documents_of(make_corpus(tmp_path / "corpus", files)), FakeEncoder(), SETTINGS)
+    return Searcher(store.open(), FakeEncoder())  # type: ignore[arg-type]
+
+
 def test_a_chinese_question_gets_the_english_terms_of_its_words_in_either_script() -> None:
     terms = english_terms("香港嘅海岸線有幾多公里長？")
     assert {"coastlin", "kilomet", "hong", "kong"} <= set(terms)
@@ -30,42 +37,32 @@ def test_question_words_descriptions_and_english_give_nothing() -> None:
 
 
 def test_bm25_finds_the_english_passage_that_answers_a_chinese_question(tmp_path: Path) -> None:
-    corpus = make_corpus(tmp_path / "corpus", {
+    searcher = searcher_of(tmp_path, {
         "coast.txt": "Coast\n\nThe coastline of Hong Kong is about 1,180 kilometres long.",
         "port.txt": "Port\n\nThe container port handles ships from many countries.",
         "zh.txt": "河套\n\n河套深港科技创新合作区总面积约3.89平方公里。",
     })
-    store = IndexStore(tmp_path / "index")
-    build(store, documents_of(corpus), FakeEncoder(), SETTINGS)
-    searcher = Searcher(store.open(), FakeEncoder())  # type: ignore[arg-type]
     hits = searcher.search("香港的海岸线有多长？", k=3, mode="keyword")
     assert hits and hits[0].chunk.doc_id == "coast.txt"
     untranslated = replace(Query.of("香港的海岸线有多长？"), translated=())
     assert all(h.chunk.doc_id != "coast.txt" for h in searcher.search(untranslated, k=3, mode="keyword"))
 
 
-
 def test_the_english_terms_choose_and_mark_the_answer_in_an_english_passage(tmp_path: Path) -> None:
-    corpus = make_corpus(tmp_path / "corpus", {
+    searcher = searcher_of(tmp_path, {
         "coast.txt": "The container port is busy all year. The coastline of Hong Kong is about 1,180 kilometres long. "
                      "Ships come from many countries.",
         "zh.txt": "河套\n\n河套深港科技创新合作区总面积约3.89平方公里。",
     })
-    store = IndexStore(tmp_path / "index")
-    build(store, documents_of(corpus), FakeEncoder(), SETTINGS)
-    searcher = Searcher(store.open(), FakeEncoder())  # type: ignore[arg-type]
     hit = next(h for h in searcher.search("香港的海岸线有多长？", k=3, mode="keyword") if h.chunk.doc_id == "coast.txt")
     assert hit.answer is not None and hit.answer.text == "The coastline of Hong Kong is about 1,180 kilometres long."
     assert {"coastlin", "hong", "kong"} <= {m.term for m in hit.matches}
 
 
 def test_an_english_question_reads_a_chinese_passage_in_its_dictionary_english(tmp_path: Path) -> None:
-    corpus = make_corpus(tmp_path / "corpus", {
+    searcher = searcher_of(tmp_path, {
         "zh.txt": "河套深港科技创新合作区横跨深圳河两岸。区内已有多家企业进驻。合作区总面积约3.89平方公里。两个园区隔河相望。",
         "port.txt": "Port\n\nThe container port handles ships from many countries.",
     })
-    store = IndexStore(tmp_path / "index")
-    build(store, documents_of(corpus), FakeEncoder(), SETTINGS)
-    searcher = Searcher(store.open(), FakeEncoder())  # type: ignore[arg-type]
     hit = next(h for h in searcher.search("How many square kilometres is the area?", k=3, mode="dense") if h.chunk.doc_id == "zh.txt")
     assert hit.answer is not None and hit.answer.text == "合作区总面积约3.89平方公里。"
