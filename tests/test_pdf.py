@@ -194,3 +194,22 @@ def test_the_api_and_the_cli_give_the_page_label_beside_the_page(tmp_path: Path)
         assert (found.results[0].page, found.results[0].page_label) == (2, "64")
         detail = DocumentDetail.model_validate(api.get("/documents/review.pdf").json())
         assert {(p.page, p.page_label) for p in detail.passages} >= {(1, "63"), (2, "64"), (4, "66")}
+
+
+def test_a_paragraph_broken_by_a_page_break_stays_whole_with_the_page_it_began_on() -> None:
+    pages = [
+        [(60, 740, 18, True, "Talent"), body(700, "Hong Kong's land supply has grown since the first plans were drawn. Without a sufficiently")],
+        [body(700, "large talent pool, Hong Kong will find it hard to keep its best researchers in the"),
+         body(686, "city for long."), body(640, "A new paragraph starts the page's own text."),
+         body(626, "and another line of it follows.")],
+        [body(700, "the next page begins in lower case after a full stop, and stays its own."),
+         body(686, "It has a second line."), (60, 60, 8, False, "2 Another note without a stop")],
+        [body(700, "a page after a footnote stays its own too.")],
+    ]
+    for number, lines in enumerate(pages, start=1):
+        lines.append((290, 40, 9, False, str(number)))
+    doc = read_pdf(make_layout_pdf(pages))
+    whole = "Without a sufficiently large talent pool, Hong Kong will find it hard to keep its best researchers in the city for long."
+    assert whole in doc.text
+    assert section_of(doc, "talent pool").page == 1 and section_of(doc, "page's own text").page == 2
+    assert section_of(doc, "begins in lower case").page == 3 and section_of(doc, "after a footnote").page == 4

@@ -27,6 +27,10 @@ REPEAT_LINES = 3  # long lines shared with the page before that mark the page as
 CHART_LABEL = 0.8  # on a page with chart ticks, short lines in type this much smaller than the body are its labels
 LARGE = 1.12  # type this much larger than the body text is a heading
 TITLE_SIZE = 1.2
+CARRIED = 30  # lines of the next page at most that finish a paragraph broken by a page break
+_ENDS_LINE = re.compile(r"[.!?。！？:：;；…][\"'”’)\]」』）]*$")
+# A line that goes on with a sentence: lower case (not a list's "a)" or a bullet given as "o") or Chinese.
+_GOES_ON = re.compile(r"\s*(?![a-z][.)]\s|o\s+[A-Z])[a-z\u3400-\u4dbf\u4e00-\u9fff]")
 PARAGRAPH_GAP = 1.45  # a gap between lines this many times the page's usual line spacing starts a paragraph
 MAX_LEVELS = 4
 
@@ -105,7 +109,7 @@ def lay_out(pages: list[Page], outline: list[Bookmark], meta_title: str) -> Laid
     kept = _joined_hyphens(kept)
     headings = _outline_headings(outline, kept) if outline else _type_headings(kept, body)
     title = _title(meta_title, kept, body, _cover_keys(pages[cover], running) if cover is not None else set())
-    text, sections = _assemble(kept, headings)
+    text, sections = _assemble(kept, headings, body)
     return Laid(text, sections, title, {page: label for page, label in labels.items() if label is not None})
 
 
@@ -312,14 +316,18 @@ def _title(meta: str, kept: list[list[Line]], body: float, shared: set[str]) -> 
     return next((ln.text for lines in kept for ln in lines if usable(ln.text)), "")
 
 
-def _assemble(kept: list[list[Line]], headings: list[_Heading]) -> tuple[str, tuple[Span, ...]]:
-    """The kept lines as one text (pages and paragraphs apart by a blank line), cut into sections at headings."""
+def _assemble(kept: list[list[Line]], headings: list[_Heading], body: float = 0.0) -> tuple[str, tuple[Span, ...]]:
+    """The kept lines as one text (pages and paragraphs apart by a blank line), cut into sections at headings.
+
+    A paragraph that runs over a page break mid-sentence stays whole: the next page's lines up to the end of that
+    paragraph (CARRIED at most) join the section of the page where it began, so no passage starts mid-sentence.
+    """
     starts = {(h.page, h.line): h for h in headings}
     parts: list[str] = []
     sections: list[Span] = []
     stack: list[tuple[int, str]] = []
     pos = 0
-
+    last: Line | None = None  # the line that ends the text, when it ends a section
     def write(text: str, sep: str) -> int:
         nonlocal pos
         if parts:
@@ -333,8 +341,15 @@ def _assemble(kept: list[list[Line]], headings: list[_Heading]) -> tuple[str, tu
         gap = _line_gap(lines)
         start = end = None
         skip = 0
+        carry = last is not None and bool(lines) and (p, 0) not in starts and _runs_over(last, lines[0], body)
         for i, ln in enumerate(lines):
             heading = starts.get((p, i))
+            if carry and (i >= CARRIED or heading is not None or i and _paragraph(lines[i - 1], ln, gap)):
+                carry = False
+            if carry:
+                at = write(ln.text, "\n")
+                sections[-1] = Span(sections[-1].start, at + len(ln.text), sections[-1].headings, sections[-1].page)
+                continue
             if heading is not None:
                 if start is not None:
                     sections.append(Span(start, end, tuple(t for _, t in stack), p + 1))
@@ -354,7 +369,19 @@ def _assemble(kept: list[list[Line]], headings: list[_Heading]) -> tuple[str, tu
             end = at + len(ln.text)
         if start is not None:
             sections.append(Span(start, end, tuple(t for _, t in stack), p + 1))
+        if lines and (start is not None and end == pos or carry):
+            last = lines[-1]
+        elif lines:
+            last = None
     return "".join(parts), tuple(sections)
+
+
+def _runs_over(before: Line, after: Line, body: float) -> bool:
+    """Whether a page's last line and the next page's first are one sentence: both in body type (a footnote or a
+    caption at the foot of a page is not), no sentence end before, and a sentence going on after."""
+    if body > 0 and before.size > 0 and after.size > 0 and (abs(before.size - body) > 0.5 or abs(after.size - body) > 0.5):
+        return False
+    return not _ENDS_LINE.search(before.text.rstrip()) and _GOES_ON.match(after.text) is not None
 
 
 def _line_gap(lines: list[Line]) -> float:
