@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from bayqa.asking import Part, expected_answer, named_years, question_parts, written_chinese
-from bayqa.terms import is_mostly_chinese, terms
 from bayqa.names import question_names
+from bayqa.terms import is_mostly_chinese, terms
 from bayqa.translate import english_terms
 
 
