@@ -5,7 +5,7 @@ from pathlib import Path
 
 from bayqa.documents import load_document
 from bayqa.markup import clean_markdown, split_front_matter
-from bayqa.paragraphs import rebuild, rebuild_pages, unwrap
+from bayqa.paragraphs import continues, rebuild, rebuild_pages, unwrap
 from bayqa.terms import sentence_spans, terms
 
 # A Chinese text wrapped at a fixed number of characters, as PDF converters leave it: breaks fall between the two
@@ -241,3 +241,12 @@ def test_a_bullet_that_a_pdf_gives_as_the_letter_o_starts_an_item() -> None:
         "o HealthTech: 74%, 49% and 36% of companies considered Hong Kong, the Mainland and Europe as their main "
         "target markets respectively",
     ]
+
+
+def test_a_line_continues_an_open_sentence_only_in_lower_case_or_chinese_and_not_as_an_item() -> None:
+    assert continues("Without a sufficiently", "large talent pool, Hong Kong will")
+    assert not continues("合作区总面积约", "3.89平方公里。")  # a figure may start a sentence: not known to go on
+    assert continues("香港园区的面积", "约为0.87平方公里。")
+    assert not continues("The survey ended in 2021.", "and then the report was written")
+    assert not continues("The main markets are", "o HealthTech: 74% of companies")  # a bullet given as "o"
+    assert not continues("Three things matter:", "a) land")

@@ -132,7 +132,7 @@ def split_spans(text: str, count_tokens: TokenCounter, size: int, overlap: int) 
 
 @lru_cache(maxsize=64)
 def _splitter(count_tokens: TokenCounter, size: int, overlap: int) -> RecursiveCharacterTextSplitter:
-    # Imported here: langchain's import costs a search process (which never chunks) about 20 MB.
+    # Imported here: a search process never chunks, and langchain's import would only take its memory.
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     return RecursiveCharacterTextSplitter(

@@ -70,7 +70,8 @@ def unmentioned(names: Sequence[str], passages: Sequence[str], known: Callable[[
 def _written_in(name: str, text: str, lowered: str) -> bool:
     if is_mostly_chinese(name):
         return name in text
-    return any(word.lower() in lowered for word in name.split() if word not in _JOINING)
+    # A word of the name at the start of a word of the text ("Macao" in "Macao's"), as the full check would find it.
+    return any(re.search(rf"(?<!\w){re.escape(word.lower())}", lowered) for word in name.split() if word not in _JOINING)
 
 
 def _mentioned(name: str, text: str, found: set[str]) -> bool:

@@ -118,6 +118,13 @@ def rebuild_pages(pages: Sequence[str]) -> list[str]:
     return [rebuild(page, wrapped=True, vocabulary=vocabulary) for page in pages]
 
 
+def continues(before: str, after: str) -> bool:
+    """Whether line ``after`` goes on with the sentence line ``before`` leaves open: no sentence end ends ``before``,
+    and ``after`` starts in lower case or Chinese, not as a list item (a PDF's page break between them, say)."""
+    return (not _TERMINAL.search(before.rstrip()) and _SENTENCE_GOES_ON.match(after) is not None
+            and _ITEM.match(after) is None)
+
+
 def split_fenced(text: str) -> list[tuple[str, bool]]:
     """Markdown text as pieces in order, each with whether it is fenced code (which nothing may reflow or clean)."""
     pieces: list[tuple[str, bool]] = []

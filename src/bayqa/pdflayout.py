@@ -14,6 +14,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from bayqa.paragraphs import continues
+
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff\x00-\x08\x0b-\x1f\x7f]")
 _LETTER = re.compile(r"[^\W\d_]")
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–—(]?\s*(\d{1,4})\s*[-–—)]?$", re.IGNORECASE)
@@ -28,9 +30,6 @@ CHART_LABEL = 0.8  # on a page with chart ticks, short lines in type this much s
 LARGE = 1.12  # type this much larger than the body text is a heading
 TITLE_SIZE = 1.2
 CARRIED = 30  # lines of the next page at most that finish a paragraph broken by a page break
-_ENDS_LINE = re.compile(r"[.!?。！？:：;；…][\"'”’)\]」』）]*$")
-# A line that goes on with a sentence: lower case (not a list's "a)" or a bullet given as "o") or Chinese.
-_GOES_ON = re.compile(r"\s*(?![a-z][.)]\s|o\s+[A-Z])[a-z\u3400-\u4dbf\u4e00-\u9fff]")
 PARAGRAPH_GAP = 1.45  # a gap between lines this many times the page's usual line spacing starts a paragraph
 MAX_LEVELS = 4
 
@@ -316,7 +315,7 @@ def _title(meta: str, kept: list[list[Line]], body: float, shared: set[str]) -> 
     return next((ln.text for lines in kept for ln in lines if usable(ln.text)), "")
 
 
-def _assemble(kept: list[list[Line]], headings: list[_Heading], body: float = 0.0) -> tuple[str, tuple[Span, ...]]:
+def _assemble(kept: list[list[Line]], headings: list[_Heading], body: float) -> tuple[str, tuple[Span, ...]]:
     """The kept lines as one text (pages and paragraphs apart by a blank line), cut into sections at headings.
 
     A paragraph that runs over a page break mid-sentence stays whole: the next page's lines up to the end of that
@@ -328,6 +327,7 @@ def _assemble(kept: list[list[Line]], headings: list[_Heading], body: float = 0.
     stack: list[tuple[int, str]] = []
     pos = 0
     last: Line | None = None  # the line that ends the text, when it ends a section
+
     def write(text: str, sep: str) -> int:
         nonlocal pos
         if parts:
@@ -381,7 +381,7 @@ def _runs_over(before: Line, after: Line, body: float) -> bool:
     caption at the foot of a page is not), no sentence end before, and a sentence going on after."""
     if body > 0 and before.size > 0 and after.size > 0 and (abs(before.size - body) > 0.5 or abs(after.size - body) > 0.5):
         return False
-    return not _ENDS_LINE.search(before.text.rstrip()) and _GOES_ON.match(after.text) is not None
+    return continues(before.text, after.text)
 
 
 def _line_gap(lines: list[Line]) -> float:

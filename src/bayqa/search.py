@@ -214,15 +214,10 @@ class Searcher:
         taken_rows = np.array([row for row, _ in taken], dtype=np.int64)
         cosines = self.index.sentence_scores(taken_rows, vector)
         passages = self.index.chunks.many(taken_rows.tolist())  # read at once: they are read from disk
-        # In a passage in the other language, the English model's sentence cosines say nothing and no term is shared:
-        # the dictionary (bayqa.translate) alone chooses its answer sentence. A Chinese question's dictionary English
-        # chooses and marks an English passage's sentence; an English question reads a Chinese passage's sentences in
-        # their dictionary English.
         translated = {t: self.index.keyword.idf(t) for t in set(query.translated)}
         other = self.chinese_rows(taken_rows) != query.chinese
         hits = [
-            self._hit(rank, chunk, row, score, np.zeros_like(found) if crossed else found, translated if crossed and translated else idf,
-                      query, crossed)
+            self._hit(rank, chunk, row, score, found, translated if crossed and translated else idf, query, crossed)
             for rank, (chunk, (row, score), found, crossed) in enumerate(zip(passages, taken, cosines, other), start=1)
         ]
         if mode == "hybrid":
@@ -361,7 +356,13 @@ class Searcher:
         self, rank: int, chunk: Chunk, row: int, score: float, cosines: np.ndarray, question_idf: dict[str, float], query: Query,
         crossed: bool = False,
     ) -> Hit:
+        """The hit of passage ``row``; ``crossed`` says it is in the other language than the question. Then the English
+        model's sentence cosines say nothing and no term is shared: the dictionary (bayqa.translate) alone chooses the
+        answer sentence, a Chinese question's English terms (``question_idf``) in an English passage, an English
+        question's terms in a Chinese passage's dictionary English."""
         spans = self.index.sentence_spans_of(row)
+        if crossed:
+            cosines = np.zeros_like(cosines)
         answer = best_sentence(cosines, question_idf, query.answer_kind, spans, chunk.text, chunk.start, query.parts, query.chinese,
                                in_english=crossed and not query.chinese)
         return Hit(rank, round(score, 6), chunk, answer, matched_terms(question_idf.keys(), spans, chunk.text, chunk.start))

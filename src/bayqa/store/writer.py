@@ -13,12 +13,12 @@ from bayqa.documents import Document
 from bayqa.keyword import KeywordIndex
 from bayqa.store.chunkdb import document_text, headings, read_chunks, read_only, write_chunk_db
 from bayqa.store.loaded import LoadedIndex
-from bayqa.terms import is_mostly_chinese
 from bayqa.store.manifest import CHUNK_STORE, SHARED_SEGMENTS, DocumentInfo
 from bayqa.store.plan import Plan
 from bayqa.store.segments import KEYWORD_FOLDER, Part, new_segment_name, read_segment, write_segment
 from bayqa.store.shared import adopt
 from bayqa.store.vectors import exact_index, vector_index
+from bayqa.terms import is_mostly_chinese
 
 
 @dataclass(frozen=True)
