@@ -38,7 +38,7 @@ def test_question_words_descriptions_and_english_give_nothing() -> None:
 
 def test_bm25_finds_the_english_passage_that_answers_a_chinese_question(tmp_path: Path) -> None:
     searcher = searcher_of(tmp_path, {
-        "coast.txt": "Coast\n\nThe coastline of Hong Kong is about 1,180 kilometres long.",
+        "coast.txt": "Coast\n\nThe coastline of the city is about 1,180 kilometres long.",
         "port.txt": "Port\n\nThe container port handles ships from many countries.",
         "zh.txt": "河套\n\n河套深港科技创新合作区总面积约3.89平方公里。",
     })

@@ -53,9 +53,13 @@ def question_names(question: str, chinese: bool) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def unmentioned(names: Sequence[str], passages: Sequence[str], known: Callable[[str], bool]) -> tuple[str, ...]:
+def unmentioned(
+    names: Sequence[str], passages: Sequence[str], known: Callable[[str], bool],
+    sounded: Callable[[str], Sequence[str]] = lambda name: (),
+) -> tuple[str, ...]:
     """The ``names`` that none of ``passages`` mention, in either language, among those whose every search term the
-    documents hold (``known``)."""
+    documents hold (``known``); a name is also mentioned by the search terms of its spelling in the other language
+    (``sounded``, bayqa.sounds: 横琴 for "Hengqin", "San Tin" for 新田)."""
     joined = " ".join(passages)
     lowered = joined.lower()
     # Most names are in the passages as written: a plain search settles those before any text is converted.
@@ -64,7 +68,11 @@ def unmentioned(names: Sequence[str], passages: Sequence[str], known: Callable[[
         return ()
     text = simplified(joined)
     found = set(terms(text)) | set(terms(english_text(text)))  # a passage in the other language, in dictionary English
-    return tuple(n for n in names if not _mentioned(n, text, found))
+    return tuple(n for n in names if not _mentioned(n, text, found) and not _spoken(sounded(n), found))
+
+
+def _spoken(spelling: Sequence[str], found: set[str]) -> bool:
+    return bool(spelling) and found.issuperset(spelling)
 
 
 def _written_in(name: str, text: str, lowered: str) -> bool:

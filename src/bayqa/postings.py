@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -183,6 +183,20 @@ class KeywordSearch:
             parts.append(np.float32(weight) * saturation)
         # One summing pass over all the postings: faster than adding each term's postings into the scores in turn.
         return np.bincount(np.concatenate(rows), np.concatenate(parts), minlength=self.size).astype(np.float32)
+
+    def held(self, wanted: Collection[str]) -> set[str]:
+        """Those of the ``wanted`` terms that some segment counts (a quick test: their passages may all be retired)."""
+        return set().union(*(part.vocab.keys() & wanted for part in self.parts))
+
+    def rows_with(self, wanted: Iterable[str]) -> np.ndarray:
+        """The rows (not retired) that contain every one of the ``wanted`` terms, in order."""
+        rows: np.ndarray | None = None
+        for term in sorted(set(wanted), key=self.document_frequency):  # the rarest first: the smallest intersections
+            found = self._postings(term)[0]
+            rows = found if rows is None else np.intersect1d(rows, found, assume_unique=True)
+            if not len(rows):
+                break
+        return np.zeros(0, dtype=np.int64) if rows is None else rows
 
     def found_in(self, row: int, wanted: Iterable[str]) -> set[str]:
         """Those of the ``wanted`` terms that passage ``row`` contains (none, for a retired one)."""

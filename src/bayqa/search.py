@@ -8,6 +8,7 @@ candidate with its true score from both retrievers (bayqa.fusion). Every answer 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cache
@@ -24,6 +25,7 @@ from bayqa.highlight import Answer, Match, best_sentence, matched_terms, states
 from bayqa.names import unmentioned
 from bayqa.query import Query
 from bayqa.signals import CandidateStore, Signals
+from bayqa.sounds import spelled_names, term_of, written_pairs
 from bayqa.store import LoadedIndex
 from bayqa.store.vectors import Segments
 from bayqa.terms import is_mostly_chinese
@@ -43,6 +45,9 @@ DISTINCT = 2
 # A verifier reads the answer sentences of this many top passages: fewer flag more answerable questions, more cost
 # time for no gain (docs/experiments.md).
 CHECKED_ANSWERS = 3
+# Passages read to see whether a Chinese name's Cantonese syllables are written in a row (bayqa.sounds): the first few
+# that hold them all settle it.
+NAME_ROWS_READ = 8
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,7 @@ class Searcher:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         query = question if isinstance(question, Query) else Query.of(question)
+        query = self._names_by_sound(query)
         chunks = self.index.chunks
         total = len(chunks)
         if total == 0:
@@ -217,7 +223,7 @@ class Searcher:
         translated = {t: self.index.keyword.idf(t) for t in set(query.translated)}
         other = self.chinese_rows(taken_rows) != query.chinese
         hits = [
-            self._hit(rank, chunk, row, score, found, translated if crossed and translated else idf, query, crossed)
+            self._hit(rank, chunk, row, score, found, translated if crossed and query.chinese and translated else idf, query, crossed)
             for rank, (chunk, (row, score), found, crossed) in enumerate(zip(passages, taken, cosines, other), start=1)
         ]
         if mode == "hybrid":
@@ -234,11 +240,35 @@ class Searcher:
             trust = unstated(trust, "year")  # the passages are about other years than the one asked about
         if trust.missing is None and query.names:
             known = self.index.keyword.document_frequency
-            if unmentioned(query.names, [f"{h.chunk.context} {h.chunk.text}" for h in best], lambda t: known(t) > 0):
+            passages = [f"{h.chunk.context} {h.chunk.text}" for h in best]
+            if unmentioned(query.names, passages, lambda t: known(t) > 0, lambda name: self._sounded(name, query.chinese)):
                 trust = unstated(trust, "name")  # the passages are about other places or bodies than the one named
         if self.verifier is not None and needs_check(trust) and self.verifier.reads(query):
             trust = checked(trust, self.verifier.probability(query, sentences))
         return Answers(mode, hits[:k], trust, signals)
+
+    def _names_by_sound(self, query: Query) -> Query:
+        """``query`` with the other language's spellings of the names it holds that the documents use (bayqa.sounds)
+        among its ``translated`` terms."""
+        fresh = tuple(t for t in self._sounded(query.read, query.chinese) if t not in query.translated)
+        return replace(query, translated=(*query.translated, *fresh)) if fresh else query
+
+    def _sounded(self, text: str, chinese: bool) -> tuple[str, ...]:
+        """The search terms of the other language's spellings of the names in ``text`` that the documents use: a
+        Chinese text's Cantonese or pinyin spellings, an English text's characters."""
+        held = self.index.keyword.held
+        if chinese:
+            return tuple(dict.fromkeys(term_of(w) for w in spelled_names(text, held, self._in_a_row)))
+        return written_pairs(text, held)
+
+    def _in_a_row(self, words: tuple[str, ...]) -> bool:
+        """Whether a passage holding every one of ``words`` writes them in a row, as a name ("Hung Shui Kiu", "Ka-chiu")."""
+        rows = self.index.keyword.rows_with(term_of(w) for w in words)
+        if not len(rows):
+            return False
+        rest = "".join(rf"[\s-]+{w}" for w in words[1:])
+        name = re.compile(rf"\b{words[0].capitalize()}(?i:{rest})\b")
+        return any(name.search(chunk.text) for chunk in self.index.chunks.many(rows[:NAME_ROWS_READ].tolist()))
 
     def _allowed_rows(self, doc_ids: frozenset[str] | None) -> np.ndarray | None:
         if doc_ids is None:

