@@ -48,6 +48,7 @@ CHECKED_ANSWERS = 3
 # Passages read to see whether a Chinese name's Cantonese syllables are written in a row (bayqa.sounds): the first few
 # that hold them all settle it.
 NAME_ROWS_READ = 8
+SPELLINGS_KEPT = 65_536  # syllable runs whose answer a searcher remembers
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,8 @@ class Searcher:
         self.weights = weights
         # Whether each passage is mostly Chinese, worked out the first time a passage is a candidate (-1: not yet).
         self._chinese = np.full(len(index.chunks), -1, dtype=np.int8)
+        self._spelt: dict[tuple[str, ...], bool] = {}  # syllable runs: whether the passages write them as a name
+        self._pairs: dict[tuple[tuple[str, ...], str], list[str]] = {}  # romanised names: their character pairs held
         _one_blas_thread()
 
     def search(
@@ -259,10 +262,19 @@ class Searcher:
         held = self.index.keyword.held
         if chinese:
             return tuple(dict.fromkeys(term_of(w) for w in spelled_names(text, held, self._in_a_row)))
-        return written_pairs(text, held)
+        return written_pairs(text, held, self._pairs)
 
     def _in_a_row(self, words: tuple[str, ...]) -> bool:
-        """Whether a passage holding every one of ``words`` writes them in a row, as a name ("Hung Shui Kiu", "Ka-chiu")."""
+        """Whether a passage holding every one of ``words`` writes them in a row, as a name ("Hung Shui Kiu", "Ka-chiu").
+        Remembered for this generation: the common words of questions bring the same syllables again and again."""
+        known = self._spelt.get(words)
+        if known is None:
+            if len(self._spelt) >= SPELLINGS_KEPT:
+                self._spelt.clear()
+            known = self._spelt[words] = self._written_in_a_row(words)
+        return known
+
+    def _written_in_a_row(self, words: tuple[str, ...]) -> bool:
         rows = self.index.keyword.rows_with(term_of(w) for w in words)
         if not len(rows):
             return False

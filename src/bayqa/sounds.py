@@ -22,10 +22,10 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Collection, Iterable
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
-from bayqa.terms import STOPWORDS, simplified, terms
+from bayqa.terms import STOPWORDS, simplified, word_terms
 from bayqa.translate import dictionary_file
 
 SHORTEST, LONGEST = 2, 4  # characters of a Chinese name tried by sound: shorter ones match by chance
@@ -35,6 +35,7 @@ MOST_CHAINS = 4  # character pairs chains read back from one English name
 # to 346, mostly rare, and a name's characters are among the first 40 for the place names tried (docs/ranking.md).
 MOST_CHARACTERS = 40
 _HAN = re.compile(r"[\u3400-\u9fff]+")
+_VOWEL = re.compile("[aeiou]")
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]*(?:-[a-z]+)*\b")
 
 # Jyutping written the Government's way: initials, then finals (several where usage varies: 將 zoeng "cheung" or
@@ -83,46 +84,50 @@ def spelled_names(text: str, held: Held, confirmed: Callable[[tuple[str, ...]], 
     them written in a row."""
     found: list[str] = []
     for run in _HAN.findall(simplified(text)):
+        windows = [(at, at + n) for n in range(min(LONGEST, len(run)), SHORTEST - 1, -1) for at in range(len(run) - n + 1)]
+        words = {window: _pinyin_words(run[window[0] : window[1]]) for window in windows}
+        # One look-up of the documents' terms for the whole run: its windows' pinyin words, its characters' syllables.
+        heard = held({term for spelt in words.values() for term in spelt})
+        spoken = held({term_of(s) for c in set(run) for s in cantonese(c)})
+        syllables = [sorted(s for s in cantonese(c) if term_of(s) in spoken) for c in run]
         taken = [False] * len(run)
-        for length in range(min(LONGEST, len(run)), SHORTEST - 1, -1):
-            for at in range(len(run) - length + 1):
-                if any(taken[at : at + length]):
-                    continue
-                spelling = _spelling(run[at : at + length], held, confirmed)
-                if spelling:
-                    found.extend(spelling)
-                    taken[at : at + length] = [True] * length
+        for start, end in windows:
+            if any(taken[start:end]):
+                continue
+            spelling = [word for term, word in sorted(words[start, end].items()) if term in heard][:1]
+            if not spelling and all(syllables[start:end]) and _count(syllables[start:end]) <= MOST_SPELLINGS:
+                spelling = next((list(p) for p in itertools.product(*syllables[start:end]) if confirmed(p)), [])
+            if spelling:
+                found.extend(spelling)
+                taken[start:end] = [True] * (end - start)
     return tuple(dict.fromkeys(found))
 
 
-def written_pairs(question: str, held: Held) -> tuple[str, ...]:
+def written_pairs(question: str, held: Held, known: dict[tuple[tuple[str, ...], str], list[str]] | None = None) -> tuple[str, ...]:
     """The Chinese character pairs (Simplified) that the romanised names of an English ``question`` sound like, among
     those the documents hold (``held`` says which): Cantonese for a run of capitalised syllables ("Hung Shui Kiu"), pinyin
-    for one word of two or more syllables ("Qianhai")."""
+    for one word of two or more syllables ("Qianhai"). ``known`` keeps each name's pairs for the same documents:
+    "Hong Kong" comes back in question after question."""
     found: list[str] = []
-    for syllables, readings in _romanised_names(question):
-        found.extend(_pairs(syllables, readings, held))
+    for name in _romanised_names(question):
+        pairs = known.get(name) if known is not None else None
+        if pairs is None:
+            pairs = _pairs(*name, held)
+            if known is not None:
+                if len(known) >= 65_536:
+                    known.clear()
+                known[name] = pairs
+        found.extend(pairs)
     return tuple(dict.fromkeys(found))
 
 
-def _spelling(window: str, held: Held, confirmed: Callable[[tuple[str, ...]], bool]) -> list[str]:
-    """The English spelling of one window the documents use: its pinyin word, or its Cantonese syllables."""
+def _pinyin_words(window: str) -> dict[str, str]:
+    """The pinyin of ``window`` as one word, each reading (at most MOST_SPELLINGS), by its search term."""
     readings = [pinyin(c) for c in window]
-    if all(readings) and _count(readings) <= MOST_SPELLINGS:
-        joined = {term_of("".join(p)): "".join(p) for p in itertools.product(*readings)}
-        found = held(joined.keys())
-        if found:
-            return [joined[min(found)]]
-    spellings = [cantonese(c) for c in window]
-    if not all(spellings):
-        return []
-    known = held({term_of(s): s for c in spellings for s in c}.keys())
-    spellings = [sorted(s for s in c if term_of(s) in known) for c in spellings]
-    if all(spellings) and _count(spellings) <= MOST_SPELLINGS:
-        for syllables in itertools.product(*spellings):
-            if confirmed(syllables):
-                return list(syllables)
-    return []
+    if not all(readings) or _count(readings) > MOST_SPELLINGS:
+        return {}
+    words = ["".join(p) for p in itertools.product(*readings)]
+    return dict(zip(word_terms(words), words))
 
 
 def _romanised_names(question: str) -> Iterable[tuple[tuple[str, ...], str]]:
@@ -146,11 +151,10 @@ def _romanised_names(question: str) -> Iterable[tuple[tuple[str, ...], str]]:
     return
 
 
-@lru_cache(maxsize=4096)
 def term_of(word: str) -> str:
-    """The search term of one English word (bayqa.terms: lower case, stemmed), "" for a stop word."""
-    found = terms(word)
-    return found[0] if found else ""
+    """The search term of a spelling (bayqa.terms: lower case, stemmed)."""
+    term = _tables().terms.get(word)
+    return term if term is not None else word_terms([word.lower()])[0]
 
 
 def cantonese_spelling(syllable: str) -> bool:
@@ -200,6 +204,8 @@ class _Tables:
         self.pinyin = pinyin
         self.by_cantonese = _reverse(cantonese, use)
         self.by_pinyin = _reverse(pinyin, use)
+        spellings = sorted(self.by_cantonese)
+        self.terms = dict(zip(spellings, word_terms(spellings)))  # each Cantonese spelling's search term
 
 
 @cache
@@ -264,7 +270,7 @@ def _pinyin_table() -> tuple[dict[str, frozenset[str]], dict[str, int]]:
                 use[char] = use.get(char, 0) + 1
             if len(words[1]) == 1:
                 reading = re.sub(r"\d", "", rest.partition("]")[0].lower()).replace("u:", "u")
-                if reading.isalpha():
+                if reading.isalpha() and _VOWEL.search(reading):  # not a letter's name ("w") or an interjection ("hm")
                     table.setdefault(words[1], set()).add(reading)
     return {char: frozenset(readings) for char, readings in table.items()}, use
 

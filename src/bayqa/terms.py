@@ -100,6 +100,12 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+def word_terms(words: list[str]) -> list[str]:
+    """The search terms of lower-case words of letters alone, in one call to the stemmer (a stop word's is its stem
+    too, though no passage is counted with it)."""
+    return _stemmer().stemWords(words)
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of ``text``, whitespace trimmed, empty ones dropped.
 
