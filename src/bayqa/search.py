@@ -193,7 +193,7 @@ class Searcher:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         query = question if isinstance(question, Query) else Query.of(question)
-        query = self._names_by_sound(query)
+        query = self.with_spelt_names(query)
         chunks = self.index.chunks
         total = len(chunks)
         if total == 0:
@@ -250,7 +250,7 @@ class Searcher:
             trust = checked(trust, self.verifier.probability(query, sentences))
         return Answers(mode, hits[:k], trust, signals)
 
-    def _names_by_sound(self, query: Query) -> Query:
+    def with_spelt_names(self, query: Query) -> Query:
         """``query`` with the other language's spellings of the names it holds that the documents use (bayqa.sounds)
         among its ``translated`` terms."""
         fresh = tuple(t for t in self._sounded(query.read, query.chinese) if t not in query.translated)
