@@ -31,7 +31,8 @@ def test_a_chinese_name_gets_the_spelling_the_documents_write_in_a_row() -> None
     assert spelled_names("洪水桥的工业用地有多大？", held, lambda syllables: syllables in written) == ("hung", "shui", "kiu")
     # The syllables alone, scattered over the documents, are no name.
     assert spelled_names("洪水桥的工业用地有多大？", held, lambda syllables: False) == ()
-    assert spelled_names("前海合作区面积有多大？", held, lambda syllables: False) == ("qianhai",)  # pinyin: one word
+    assert spelled_names("前海合作区面积有多大？", held, lambda words: words == ("qianhai",)) == ("qianhai",)  # pinyin: one word
+    assert spelled_names("前海合作区面积有多大？", held, lambda words: False) == ()
     assert spelled_names("前海合作区面积有多大？", held_of("hai"), lambda syllables: True) == ()
 
 

@@ -265,7 +265,8 @@ class Searcher:
         return written_pairs(text, held, self._pairs)
 
     def _in_a_row(self, words: tuple[str, ...]) -> bool:
-        """Whether a passage holding every one of ``words`` writes them in a row, as a name ("Hung Shui Kiu", "Ka-chiu").
+        """Whether a passage holding every one of ``words`` writes them as a name: in a row, the first capitalised ("Hung
+        Shui Kiu", "Ka-chiu", "Qianhai").
         Remembered for this generation: the common words of questions bring the same syllables again and again."""
         known = self._spelt.get(words)
         if known is None:

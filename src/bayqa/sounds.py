@@ -79,9 +79,9 @@ Held = Callable[[Collection[str]], Collection[str]]  # which of these search ter
 
 def spelled_names(text: str, held: Held, confirmed: Callable[[tuple[str, ...]], bool]) -> tuple[str, ...]:
     """English spellings of the Chinese names in ``text``: for each window of SHORTEST to LONGEST characters (longest
-    first, none inside one found), its pinyin as one word when the documents hold that word's search term (``held``
-    says which terms they hold), and its Cantonese spelling when they hold each syllable's and ``confirmed`` finds
-    them written in a row."""
+    first, none inside one found), its pinyin as one word, or its Cantonese syllables, when the documents hold their
+    search terms (``held`` says which terms they hold) and ``confirmed`` finds them written as a name: capitalised,
+    in a row ("anti" in "anti-epidemic" is no 案提)."""
     found: list[str] = []
     for run in _HAN.findall(simplified(text)):
         windows = [(at, at + n) for n in range(min(LONGEST, len(run)), SHORTEST - 1, -1) for at in range(len(run) - n + 1)]
@@ -94,7 +94,7 @@ def spelled_names(text: str, held: Held, confirmed: Callable[[tuple[str, ...]], 
         for start, end in windows:
             if any(taken[start:end]):
                 continue
-            spelling = [word for term, word in sorted(words[start, end].items()) if term in heard][:1]
+            spelling = [word for term, word in sorted(words[start, end].items()) if term in heard and confirmed((word,))][:1]
             if not spelling and all(syllables[start:end]) and _count(syllables[start:end]) <= MOST_SPELLINGS:
                 spelling = next((list(p) for p in itertools.product(*syllables[start:end]) if confirmed(p)), [])
             if spelling:
