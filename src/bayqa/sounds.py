@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 
 from bayqa.terms import STOPWORDS, simplified, word_terms
-from bayqa.translate import dictionary_file
+from bayqa.translate import common_words, dictionary_file
 
 SHORTEST, LONGEST = 2, 4  # characters of a Chinese name tried by sound: shorter ones match by chance
 MOST_SPELLINGS = 32  # spellings of one window tried; beyond it the window's characters are too ambiguous
@@ -84,7 +84,10 @@ def spelled_names(text: str, held: Held, confirmed: Callable[[tuple[str, ...]], 
     in a row ("anti" in "anti-epidemic" is no 案提)."""
     found: list[str] = []
     for run in _HAN.findall(simplified(text)):
-        windows = [(at, at + n) for n in range(min(LONGEST, len(run)), SHORTEST - 1, -1) for at in range(len(run) - n + 1)]
+        words_of_run = common_words(run)
+        # A name is no common word the dictionary translates (北部 "northern part"), nor cuts one (案提 of 方案提出).
+        windows = [(at, at + n) for n in range(min(LONGEST, len(run)), SHORTEST - 1, -1) for at in range(len(run) - n + 1)
+                   if not any(a < at + n and at < b and not at <= a < b <= at + n or (a, b) == (at, at + n) for a, b in words_of_run)]
         words = {window: _pinyin_words(run[window[0] : window[1]]) for window in windows}
         # One look-up of the documents' terms for the whole run: its windows' pinyin words, its characters' syllables.
         heard = held({term for spelt in words.values() for term in spelt})

@@ -50,21 +50,31 @@ def chinese_names(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(word for word in _words(text) if word in names))
 
 
+def common_words(run: str) -> list[tuple[int, int]]:
+    """Where in ``run`` (Chinese characters, Simplified) the dictionary's words other than proper names are, as
+    longest match cuts it: (start, end) each."""
+    names = _dictionary().names
+    return [(start, end) for start, end in _cut(run) if run[start:end] not in names]
+
+
 def _words(text: str) -> list[str]:
     """The dictionary words of the Chinese runs of ``text`` (in Simplified script), cut by longest match."""
+    return [run[start:end] for run in _HAN.findall(simplified(text)) for start, end in _cut(run)]
+
+
+def _cut(run: str) -> list[tuple[int, int]]:
+    """The dictionary words of a run of Chinese characters, by longest match: (start, end) each."""
     senses = _dictionary().senses
-    found: list[str] = []
-    for run in _HAN.findall(simplified(text)):
-        at = 0
-        while at < len(run):
-            for length in range(min(LONGEST_WORD, len(run) - at), 1, -1):
-                word = run[at : at + length]
-                if word in senses:
-                    found.append(word)
-                    at += length
-                    break
-            else:
-                at += 1
+    found: list[tuple[int, int]] = []
+    at = 0
+    while at < len(run):
+        for length in range(min(LONGEST_WORD, len(run) - at), 1, -1):
+            if run[at : at + length] in senses:
+                found.append((at, at + length))
+                at += length
+                break
+        else:
+            at += 1
     return found
 
 
