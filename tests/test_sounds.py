@@ -28,12 +28,18 @@ def test_characters_are_spelt_the_hong_kong_governments_way_and_in_pinyin() -> N
 def test_a_chinese_name_gets_the_spelling_the_documents_write_in_a_row() -> None:
     written = {("hung", "shui", "kiu")}
     held = held_of("hung", "shui", "kiu", "sui", "qianhai")
-    assert spelled_names("洪水桥的工业用地有多大？", held, lambda syllables: syllables in written) == ("hung", "shui", "kiu")
+    assert spelled_names("洪水桥的工业用地有多大？", held, lambda syllables: syllables in written) == (("洪水桥", ("hung", "shui", "kiu")),)
     # The syllables alone, scattered over the documents, are no name.
     assert spelled_names("洪水桥的工业用地有多大？", held, lambda syllables: False) == ()
-    assert spelled_names("前海合作区面积有多大？", held, lambda words: words == ("qianhai",)) == ("qianhai",)  # pinyin: one word
+    assert spelled_names("前海合作区面积有多大？", held, lambda words: words == ("qianhai",)) == (("前海", ("qianhai",)),)  # pinyin
     assert spelled_names("前海合作区面积有多大？", held, lambda words: False) == ()
     assert spelled_names("前海合作区面积有多大？", held_of("hai"), lambda syllables: True) == ()
+
+
+def test_a_name_is_no_common_word_and_cuts_no_word() -> None:
+    anything = held_of("beibu", "anti", "an", "ti")
+    assert spelled_names("北部都会区", anything, lambda words: True) == ()  # 北部 is "northern part"
+    assert spelled_names("横琴方案提出", anything, lambda words: True) == ()  # 案提 cuts 方案 and 提出
 
 
 def test_an_english_name_gets_the_character_pairs_the_documents_hold() -> None:
@@ -71,3 +77,16 @@ def test_bm25_crosses_languages_by_a_names_sound(tmp_path: Path) -> None:
     # Neither question shares a search term with its passage, nor do the dictionary's: the names' sounds found it.
     assert not {*Query.of(question).terms, *Query.of(question).translated} & set(terms(FILES["hsk.txt"]))
     assert not set(Query.of(english).terms) & set(terms(FILES["zh.txt"]))
+
+
+def test_a_chinese_name_the_documents_spell_flags_passages_that_do_not_mention_it(tmp_path: Path) -> None:
+    searcher = searcher_of(tmp_path, {
+        **{f"tax{i}.txt": f"Tax {i}\n\nIn city {i}, individual income tax above 15 percent is refunded." for i in range(3)},
+        **{f"port{i}.txt": f"Port {i}\n\nPort {i} handles container ships from many countries." for i in range(6)},
+        "heng.txt": "Zone\n\nThe Hengqin zone covers about 106 square kilometres.",
+    })
+    question = "横琴的个人所得税税率是多少？"
+    assert "横琴" in searcher.with_spelt_names(Query.of(question)).names and "横琴" not in Query.of(question).names
+    answer = searcher.answer(question, k=4, mode="keyword")
+    # The three best passages are about income tax elsewhere; the one that names Hengqin comes fourth.
+    assert [h.chunk.doc_id for h in answer.hits][3] == "heng.txt" and answer.confidence.missing == "name"

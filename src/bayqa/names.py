@@ -58,17 +58,21 @@ def unmentioned(
     sounded: Callable[[str], Sequence[str]] = lambda name: (),
 ) -> tuple[str, ...]:
     """The ``names`` that none of ``passages`` mention, in either language, among those whose every search term the
-    documents hold (``known``); a name is also mentioned by the search terms of its spelling in the other language
-    (``sounded``, bayqa.sounds: 横琴 for "Hengqin", "San Tin" for 新田)."""
+    documents hold (``known``) in the name's language or in the other (``sounded`` gives the search terms of its
+    spelling there, bayqa.sounds: 横琴 for "Hengqin", "san", "tin" for 新田), which also count as mentions."""
     joined = " ".join(passages)
     lowered = joined.lower()
     # Most names are in the passages as written: a plain search settles those before any text is converted.
-    names = [n for n in names if not _written_in(n, joined, lowered) and all(known(t) for t in terms(n))]
+    names = [n for n in names if not _written_in(n, joined, lowered) and (_used(terms(n), known) or _used(sounded(n), known))]
     if not names:
         return ()
     text = simplified(joined)
     found = set(terms(text)) | set(terms(english_text(text)))  # a passage in the other language, in dictionary English
     return tuple(n for n in names if not _mentioned(n, text, found) and not _spoken(sounded(n), found))
+
+
+def _used(name_terms: Sequence[str], known: Callable[[str], bool]) -> bool:
+    return bool(name_terms) and all(known(t) for t in name_terms)
 
 
 def _spoken(spelling: Sequence[str], found: set[str]) -> bool:

@@ -243,7 +243,9 @@ class Searcher:
             trust = unstated(trust, "year")  # the passages are about other years than the one asked about
         if trust.missing is None and query.names:
             known = self.index.keyword.document_frequency
-            passages = [f"{h.chunk.context} {h.chunk.text}" for h in best]
+            # The best-scoring passages and those shown first (a passage in the other language is lifted to a place).
+            shown = {h.chunk.id: h for h in (*best, *hits[:CHECKED_ANSWERS])}.values()
+            passages = [f"{h.chunk.context} {h.chunk.text}" for h in shown]
             if unmentioned(query.names, passages, lambda t: known(t) > 0, lambda name: self._sounded(name, query.chinese)):
                 trust = unstated(trust, "name")  # the passages are about other places or bodies than the one named
         if self.verifier is not None and needs_check(trust) and self.verifier.reads(query):
@@ -252,16 +254,24 @@ class Searcher:
 
     def with_spelt_names(self, query: Query) -> Query:
         """``query`` with the other language's spellings of the names it holds that the documents use (bayqa.sounds)
-        among its ``translated`` terms."""
-        fresh = tuple(t for t in self._sounded(query.read, query.chinese) if t not in query.translated)
-        return replace(query, translated=(*query.translated, *fresh)) if fresh else query
+        among its ``translated`` terms; a Chinese question's names spelt so are among its ``names`` too."""
+        if query.chinese:
+            spelt = spelled_names(query.read, self.index.keyword.held, self._in_a_row)
+            found = tuple(dict.fromkeys(term_of(w) for s in spelt for w in s.words))
+            names = tuple(s.name for s in spelt if s.name not in query.names)
+        else:
+            found, names = self._sounded(query.read, False), ()
+        fresh = tuple(t for t in found if t not in query.translated)
+        if not fresh and not names:
+            return query
+        return replace(query, translated=(*query.translated, *fresh), names=(*query.names, *names))
 
     def _sounded(self, text: str, chinese: bool) -> tuple[str, ...]:
         """The search terms of the other language's spellings of the names in ``text`` that the documents use: a
         Chinese text's Cantonese or pinyin spellings, an English text's characters."""
         held = self.index.keyword.held
         if chinese:
-            return tuple(dict.fromkeys(term_of(w) for w in spelled_names(text, held, self._in_a_row)))
+            return tuple(dict.fromkeys(term_of(w) for s in spelled_names(text, held, self._in_a_row) for w in s.words))
         return written_pairs(text, held, self._pairs)
 
     def _in_a_row(self, words: tuple[str, ...]) -> bool:

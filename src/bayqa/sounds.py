@@ -23,10 +23,11 @@ import json
 import re
 from collections.abc import Callable, Collection, Iterable
 from functools import cache
+from typing import NamedTuple
 from pathlib import Path
 
 from bayqa.terms import STOPWORDS, simplified, word_terms
-from bayqa.translate import common_words, dictionary_file
+from bayqa.translate import dictionary_file, dictionary_words
 
 SHORTEST, LONGEST = 2, 4  # characters of a Chinese name tried by sound: shorter ones match by chance
 MOST_SPELLINGS = 32  # spellings of one window tried; beyond it the window's characters are too ambiguous
@@ -77,17 +78,24 @@ def pinyin(char: str) -> frozenset[str]:
 Held = Callable[[Collection[str]], Collection[str]]  # which of these search terms the documents hold
 
 
-def spelled_names(text: str, held: Held, confirmed: Callable[[tuple[str, ...]], bool]) -> tuple[str, ...]:
+class Spelt(NamedTuple):
+    """A Chinese name (Simplified) and the English words that spell it ("qianhai"; "hung", "shui", "kiu")."""
+
+    name: str
+    words: tuple[str, ...]
+
+
+def spelled_names(text: str, held: Held, confirmed: Callable[[tuple[str, ...]], bool]) -> tuple[Spelt, ...]:
     """English spellings of the Chinese names in ``text``: for each window of SHORTEST to LONGEST characters (longest
     first, none inside one found), its pinyin as one word, or its Cantonese syllables, when the documents hold their
     search terms (``held`` says which terms they hold) and ``confirmed`` finds them written as a name: capitalised,
     in a row ("anti" in "anti-epidemic" is no 案提)."""
-    found: list[str] = []
+    found: list[Spelt] = []
     for run in _HAN.findall(simplified(text)):
-        words_of_run = common_words(run)
-        # A name is no common word the dictionary translates (北部 "northern part"), nor cuts one (案提 of 方案提出).
+        known = dictionary_words(run)
+        # A name is no common word the dictionary translates (北部 "northern part"), nor cuts a word (案提 of 方案提出).
         windows = [(at, at + n) for n in range(min(LONGEST, len(run)), SHORTEST - 1, -1) for at in range(len(run) - n + 1)
-                   if not any(a < at + n and at < b and not at <= a < b <= at + n or (a, b) == (at, at + n) for a, b in words_of_run)]
+                   if not any(_cuts((at, at + n), (a, b)) or (a, b) == (at, at + n) and not name for a, b, name in known)]
         words = {window: _pinyin_words(run[window[0] : window[1]]) for window in windows}
         # One look-up of the documents' terms for the whole run: its windows' pinyin words, its characters' syllables.
         heard = held({term for spelt in words.values() for term in spelt})
@@ -101,7 +109,7 @@ def spelled_names(text: str, held: Held, confirmed: Callable[[tuple[str, ...]], 
             if not spelling and all(syllables[start:end]) and _count(syllables[start:end]) <= MOST_SPELLINGS:
                 spelling = next((list(p) for p in itertools.product(*syllables[start:end]) if confirmed(p)), [])
             if spelling:
-                found.extend(spelling)
+                found.append(Spelt(run[start:end], tuple(spelling)))
                 taken[start:end] = [True] * (end - start)
     return tuple(dict.fromkeys(found))
 
@@ -192,6 +200,11 @@ def _pairs(syllables: tuple[str, ...], how: str, held: Held) -> list[str]:
     if len(chains) > MOST_CHAINS:
         return []
     return [chain[i : i + 2] for chain in chains for i in range(len(chain) - 1)]
+
+
+def _cuts(window: tuple[int, int], word: tuple[int, int]) -> bool:
+    """Whether ``window`` holds part of ``word`` but not all of it."""
+    return window[0] < word[1] and word[0] < window[1] and not window[0] <= word[0] < word[1] <= window[1]
 
 
 def _count(choices: list) -> int:

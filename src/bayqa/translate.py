@@ -50,11 +50,11 @@ def chinese_names(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(word for word in _words(text) if word in names))
 
 
-def common_words(run: str) -> list[tuple[int, int]]:
-    """Where in ``run`` (Chinese characters, Simplified) the dictionary's words other than proper names are, as
-    longest match cuts it: (start, end) each."""
+def dictionary_words(run: str) -> list[tuple[int, int, bool]]:
+    """The dictionary's words in ``run`` (Chinese characters, Simplified), as longest match cuts it: (start, end,
+    whether the word is a proper name) each."""
     names = _dictionary().names
-    return [(start, end) for start, end in _cut(run) if run[start:end] not in names]
+    return [(start, end, run[start:end] in names) for start, end in _cut(run)]
 
 
 def _words(text: str) -> list[str]:
