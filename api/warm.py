@@ -11,9 +11,7 @@ import logging
 import os
 
 from bayqa.config import Settings
-from bayqa import sounds
 from bayqa.embedding import Embedder, multilingual_model
-from bayqa.translate import english_terms
 
 from bayqa.api.pool import WARM_MODELS
 
@@ -30,8 +28,6 @@ def _load() -> Embedder | None:
         embedder = Embedder(settings.model, backend=settings.backend, cache_dir=settings.cache)
         embedder.encode_query("warm")
     multilingual_model(settings.multilingual, settings.cache)  # kept by that module's cache: found again after the fork
-    english_terms("香港")  # the dictionary and the spelling tables, read once for every search process
-    sounds.load()
     return embedder
 
 

@@ -60,11 +60,6 @@ _FINALS = {
 _JYUTPING = re.compile(rf"({'|'.join(sorted(filter(None, _INITIALS), key=len, reverse=True))})?({'|'.join(_FINALS)})\d?")
 
 
-def load() -> None:
-    """Read the spelling tables now rather than at the first question (a server does, before it forks)."""
-    _tables()
-
-
 def cantonese(char: str) -> frozenset[str]:
     """The ways the Government's romanisation spells ``char`` (Simplified or Traditional), lower case."""
     return _tables().cantonese.get(char, frozenset())
