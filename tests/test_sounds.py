@@ -90,3 +90,11 @@ def test_a_chinese_name_the_documents_spell_flags_passages_that_do_not_mention_i
     answer = searcher.answer(question, k=4, mode="keyword")
     # The three best passages are about income tax elsewhere; the one that names Hengqin comes fourth.
     assert [h.chunk.doc_id for h in answer.hits][3] == "heng.txt" and answer.confidence.missing == "name"
+
+
+def test_a_long_text_is_read_only_so_far() -> None:
+    asked: list[tuple[str, ...]] = []
+    held = held_of("hung", "shui", "kiu", "sui")
+    spelled_names("洪水桥" * 400, held, lambda words: bool(asked.append(words)))
+    assert 0 < len(asked) <= 64
+    assert spelled_names("的" * 300 + "洪水桥", held, lambda words: True) == ()  # past the first 200 characters

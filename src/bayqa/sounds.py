@@ -32,6 +32,10 @@ from bayqa.translate import dictionary_file, dictionary_words
 SHORTEST, LONGEST = 2, 4  # characters of a Chinese name tried by sound: shorter ones match by chance
 MOST_SPELLINGS = 32  # spellings of one window tried; beyond it the window's characters are too ambiguous
 MOST_CHAINS = 4  # character pairs chains read back from one English name
+# A text's first MOST_READ characters are searched for names, with at most MOST_ASKED spellings to confirm: a
+# pasted paragraph would otherwise cost milliseconds a character.
+MOST_READ = 200
+MOST_ASKED = 64
 # Characters read back from one syllable, the commonest first (those in the most dictionary words): a syllable has up
 # to 346, mostly rare, and a name's characters are among the first 40 for the place names tried (docs/ranking.md).
 MOST_CHARACTERS = 40
@@ -86,7 +90,12 @@ def spelled_names(text: str, held: Held, confirmed: Callable[[tuple[str, ...]], 
     search terms (``held`` says which terms they hold) and ``confirmed`` finds them written as a name: capitalised,
     in a row ("anti" in "anti-epidemic" is no 案提)."""
     found: list[Spelt] = []
-    for run in _HAN.findall(simplified(text)):
+    asked = itertools.count()
+
+    def named(words: tuple[str, ...]) -> bool:
+        return next(asked) < MOST_ASKED and confirmed(words)
+
+    for run in _HAN.findall(simplified(text[:MOST_READ])):
         known = dictionary_words(run)
         # A name is no common word the dictionary translates (北部 "northern part"), nor cuts a word (案提 of 方案提出).
         windows = [(at, at + n) for n in range(min(LONGEST, len(run)), SHORTEST - 1, -1) for at in range(len(run) - n + 1)
@@ -100,9 +109,9 @@ def spelled_names(text: str, held: Held, confirmed: Callable[[tuple[str, ...]], 
         for start, end in windows:
             if any(taken[start:end]):
                 continue
-            spelling = [word for term, word in sorted(words[start, end].items()) if term in heard and confirmed((word,))][:1]
+            spelling = [word for term, word in sorted(words[start, end].items()) if term in heard and named((word,))][:1]
             if not spelling and all(syllables[start:end]) and _count(syllables[start:end]) <= MOST_SPELLINGS:
-                spelling = next((list(p) for p in itertools.product(*syllables[start:end]) if confirmed(p)), [])
+                spelling = next((list(p) for p in itertools.product(*syllables[start:end]) if named(p)), [])
             if spelling:
                 found.append(Spelt(run[start:end], tuple(spelling)))
                 taken[start:end] = [True] * (end - start)
