@@ -184,8 +184,10 @@ def test_matches_are_the_passage_terms_that_bm25_counted(shipped_service: Servic
             assert any(hit.matches for hit in hits)
             for hit in hits:
                 chunk = hit.chunk
-                # A Chinese question marks an English passage with its dictionary English (bayqa.translate).
-                asked = query.translated if query.chinese and not is_mostly_chinese(chunk.text) else query.terms
+                # A passage in the other language is marked with the question's terms in that language: a Chinese
+                # question's dictionary English (bayqa.translate), an English one's own and its names' characters.
+                crossed = query.chinese != is_mostly_chinese(chunk.text)
+                asked = (query.translated if query.chinese else (*query.terms, *query.translated)) if crossed else query.terms
                 passage = [(t, chunk.start + s, chunk.start + e) for t, s, e in term_spans(chunk.text) if t in asked]
                 assert [tuple(m) for m in hit.matches] == passage
                 assert {m.term for m in hit.matches} <= index.keyword.found_in(rows[chunk.id], asked)

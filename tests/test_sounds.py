@@ -98,3 +98,13 @@ def test_a_long_text_is_read_only_so_far() -> None:
     spelled_names("洪水桥" * 400, held, lambda words: bool(asked.append(words)))
     assert 0 < len(asked) <= 64
     assert spelled_names("的" * 300 + "洪水桥", held, lambda words: True) == ()  # past the first 200 characters
+
+
+def test_an_english_question_reads_a_chinese_passage_with_its_names_characters(tmp_path: Path) -> None:
+    searcher = searcher_of(tmp_path, {
+        "zh.txt": "合作区\n\n河套合作区总面积约3.89平方公里。前海合作区总面积由14.92平方公里扩展至120.56平方公里。",
+        "port.txt": "Port\n\nThe container port handles ships from many countries.",
+    })
+    hit = next(h for h in searcher.search("How large will the Qianhai zone become?", k=2, mode="keyword") if h.chunk.doc_id == "zh.txt")
+    assert hit.answer is not None and hit.answer.text == "前海合作区总面积由14.92平方公里扩展至120.56平方公里。"
+    assert "前海" in {m.term for m in hit.matches}

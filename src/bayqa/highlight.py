@@ -258,8 +258,9 @@ def _terms_of(sentence: str) -> frozenset[str]:
 
 @lru_cache(maxsize=65_536)
 def _english_terms_of(sentence: str) -> frozenset[str]:
-    """The search terms of a Chinese sentence's dictionary English (bayqa.translate)."""
-    return frozenset(terms(english_text(sentence)))
+    """The search terms of a Chinese sentence read by an English question: those of its dictionary English
+    (bayqa.translate), and its own (its figures; its character pairs, which a romanised name reads back to)."""
+    return frozenset(terms(english_text(sentence))) | _terms_of(sentence)
 
 
 @lru_cache(maxsize=65_536)

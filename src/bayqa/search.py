@@ -224,9 +224,12 @@ class Searcher:
         cosines = self.index.sentence_scores(taken_rows, vector)
         passages = self.index.chunks.many(taken_rows.tolist())  # read at once: they are read from disk
         translated = {t: self.index.keyword.idf(t) for t in set(query.translated)}
+        # A passage in the other language is read with the question's terms in that language: a Chinese question's
+        # English, an English question's own with the character pairs its romanised names read back to.
+        crossing = (translated or idf) if query.chinese else {**idf, **translated}
         other = self.chinese_rows(taken_rows) != query.chinese
         hits = [
-            self._hit(rank, chunk, row, score, found, translated if crossed and query.chinese and translated else idf, query, crossed)
+            self._hit(rank, chunk, row, score, found, crossing if crossed else idf, query, crossed)
             for rank, (chunk, (row, score), found, crossed) in enumerate(zip(passages, taken, cosines, other), start=1)
         ]
         if mode == "hybrid":
