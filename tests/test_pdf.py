@@ -213,3 +213,17 @@ def test_a_paragraph_broken_by_a_page_break_stays_whole_with_the_page_it_began_o
     assert whole in doc.text
     assert section_of(doc, "talent pool").page == 1 and section_of(doc, "page's own text").page == 2
     assert section_of(doc, "begins in lower case").page == 3 and section_of(doc, "after a footnote").page == 4
+
+
+def test_a_chinese_research_note_printed_by_a_browser_reads_whole() -> None:
+    """tests/fixtures/research_note/note.pdf is note.html printed by Chromium (`chromium --headless --no-sandbox
+    --no-pdf-header-footer --print-to-pdf=note.pdf note.html`): three pages of Simplified Chinese with a running
+    disclaimer header, page numbers and a heading each, titled with the HTML file's name."""
+    doc = parse_document((ROOT / "tests/fixtures/research_note/note.pdf").read_bytes(), "pdf", "note.pdf", "note")
+    # Each heading is one level: their glyph boxes measure 15.1-15.6 (一 is flat), their type one size.
+    assert [(s.headings, s.page_label) for s in doc.sections] == [
+        (("一、产业结构",), "1"), (("二、跨境金融",), "2"), (("三、科技创新",), "3")]
+    assert doc.title == "一、产业结构"  # not "大湾区产业与金融深度报告.html"
+    assert "免责声明" not in doc.text and "行业深度报告" not in doc.text
+    paragraph = next(p for p in doc.text.split("\n") if p.startswith("跨境金融方面"))
+    assert paragraph.endswith("跨境保险与养老金融产品有望扩容。") and "监管协调" in paragraph  # wrapped lines joined

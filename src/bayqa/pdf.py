@@ -94,8 +94,8 @@ def _line(pdfium_c, textpage, raw: str, offset: int) -> list[Line]:  # noqa: ANN
         weights.append(_weight(pdfium_c, textpage, char))
     if not sizes:
         return [Line(stripped, None, 0.0, False)]
-    sizes.sort()
-    return [Line(stripped, tops[0], sizes[len(sizes) // 2], min(weights) >= _BOLD_WEIGHT)]
+    # The largest: a Latin font's loose boxes are all its full height, a Chinese font's are its glyphs' (一 is flat).
+    return [Line(stripped, tops[0], max(sizes), min(weights) >= _BOLD_WEIGHT)]
 
 
 def _weight(pdfium_c, textpage, char: int) -> int:  # noqa: ANN001
