@@ -227,3 +227,13 @@ def test_a_chinese_research_note_printed_by_a_browser_reads_whole() -> None:
     assert "免责声明" not in doc.text and "行业深度报告" not in doc.text
     paragraph = next(p for p in doc.text.split("\n") if p.startswith("跨境金融方面"))
     assert paragraph.endswith("跨境保险与养老金融产品有望扩容。") and "监管协调" in paragraph  # wrapped lines joined
+
+
+def test_a_figure_alone_on_the_last_line_of_a_sentence_stays() -> None:
+    page = [body(700, "The Northern Link will connect the Tuen Ma Line with the East Rail Line, and its"),
+            body(686, "construction is scheduled to begin in the year 2025 for its completion in the"), body(672, "2034."),
+            (300, 676, 7, False, "3"),  # a footnote mark beside it
+            body(640, "Ridership by year is shown below."), body(500, "2015 2016 2017 2018"), body(486, "0% 10% 20% 30%")]
+    doc = read_pdf(make_layout_pdf([page]))
+    assert "scheduled to begin in the year 2025 for its completion in the 2034." in doc.text
+    assert "2015" not in doc.text and "10%" not in doc.text and "2034. 3" not in doc.text

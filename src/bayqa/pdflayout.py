@@ -18,6 +18,9 @@ from bayqa.paragraphs import continues
 
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff\x00-\x08\x0b-\x1f\x7f]")
 _LETTER = re.compile(r"[^\W\d_]")
+_FULL_STOP = re.compile(r"(?<=\d)[%)]?[.;。；](?:\s+\d{1,3})?$")  # "2034.", "12%." ending a sentence, a footnote mark after
+_FOOTNOTE_MARK = re.compile(r"(?<=[.;。；])\s+\d{1,3}$")
+_TERMINAL_END = re.compile(r"[.!?:;。！？：；]['\"”’)]*$")
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–—(]?\s*(\d{1,4})\s*[-–—)]?$", re.IGNORECASE)
 _SPLIT_WORD = re.compile(r"(\w*)\ufffe(\w*)")  # pdfium's mark for a hyphen it took for a line-end break
 _FILE_NAME = re.compile(r"\.(pdf|docx?|pptx?|xlsx?|indd|rtf|odt|txt|html?|md|tex|wps)$|^(microsoft \w+ - |untitled\b)", re.IGNORECASE)
@@ -144,18 +147,29 @@ def _running_keys(pages: list[Page]) -> set[tuple[str, str]]:
 
 def _kept(page: Page, running: set[tuple[str, str]], body: float) -> list[Line]:
     """The page's lines less running headers and footers, lines without a letter (page numbers, axis ticks, percent
-    scales, lone bullets) and, on a page with a chart's ticks, the chart's short labels in small type."""
+    scales, lone bullets, footnote marks) but for a figure that ends the sentence above ("… for completion in" /
+    "2034."), and, on a page with a chart's ticks, the chart's short labels in small type."""
     zones = [_zone(ln, page, i) for i, ln in enumerate(page.lines)]
     bare = [not _LETTER.search(ln.text) for ln in page.lines]
     chart = sum(1 for b, z in zip(bare, zones) if b and z is None) >= 2
-    kept = []
+    kept: list[Line] = []
     for ln, zone, no_letter in zip(page.lines, zones, bare):
-        if no_letter or (zone is not None and (_key(ln.text), zone) in running):
+        if no_letter:
+            if not (zone is None and kept and _ends_sentence_of(kept[-1], ln, body)):
+                continue
+            ln = Line(_FOOTNOTE_MARK.sub("", ln.text), ln.y, ln.size, ln.bold)
+        if zone is not None and (_key(ln.text), zone) in running:
             continue
         if chart and 0 < ln.size < body * CHART_LABEL and len(ln.text.split()) <= 4 and not ln.text.endswith("."):
             continue
         kept.append(ln)
     return kept
+
+
+def _ends_sentence_of(before: Line, line: Line, body: float) -> bool:
+    """Whether a line without letters, in body type, ends with a full stop the sentence that ``before`` leaves open."""
+    body_type = body <= 0 or line.size <= 0 or abs(line.size - body) <= max(0.5, body * 0.05)
+    return body_type and _FULL_STOP.search(line.text) is not None and not _TERMINAL_END.search(before.text)
 
 
 def _labels(pages: list[Page]) -> dict[int, str | None]:
