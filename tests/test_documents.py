@@ -112,3 +112,17 @@ def test_a_build_reads_the_cache_once_per_file_and_records_its_use_once(tmp_path
         again = load_corpus(tmp_path / "corpus", read)  # what a build does: before the lock, then under it
     assert first.documents == again.documents and len(first.documents) == 3
     assert (Counting.gets, Counting.touches) == (3, 1), "one look-up per file, one write for the whole build"
+
+
+def test_a_web_page_is_read_where_it_marks_its_content(tmp_path: Path) -> None:
+    html = """<html><head><title>Hetao zone | News</title></head><body>
+    <div role="navigation"><ul><li>Home</li><li>Politics</li></ul></div>
+    <div class="cookie" role="dialog"><p>We use cookies.</p></div>
+    <main><article><h1>Hetao zone opens its park</h1><p>The Hong Kong Park covers 87 hectares.</p></article></main>
+    <aside><h2>Related</h2><ul><li>Qianhai expands to 120.56 km²</li></ul></aside>
+    <div class="footer-links"><p>Contact us</p></div></body></html>"""
+    doc = load_document(write(tmp_path, "news.html", html), tmp_path)
+    assert doc.title == "Hetao zone | News"
+    assert doc.text == "Hetao zone opens its park\n\nThe Hong Kong Park covers 87 hectares."
+    plain = load_document(write(tmp_path, "plain.html", "<html><body><p>One.</p><aside><p>Aside.</p></aside></body></html>"), tmp_path)
+    assert plain.text == "One."

@@ -216,6 +216,7 @@ def _add_section(sections: list[Section], text: str, start: int, end: int, headi
         sections.append(Section(start, end, headings, page))
 
 
+_PAGE_FURNITURE = ["navigation", "banner", "contentinfo", "complementary", "search", "menu", "dialog"]
 _HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th", "dt", "dd", "figcaption", "caption"]
 
 
@@ -225,11 +226,17 @@ def _parse_html(raw: str) -> Content:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(raw, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer"]):
-        tag.decompose()
     page_title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    if soup.title:
-        soup.title.decompose()
+    for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "title"]):
+        tag.decompose()
+    for tag in soup.find_all(attrs={"role": _PAGE_FURNITURE}):
+        tag.decompose()
+    # A page that marks its content (<main>, or a single <article>) is read there: menus, share buttons and related
+    # links around it are the site's, not the document's.
+    articles = soup.find_all("article")
+    content = soup.find("main") or (articles[0] if len(articles) == 1 else None)
+    if content is not None and content.get_text(strip=True):
+        soup = content
     parts: list[str] = []
     sections: list[Section] = []
     stack: list[tuple[int, str]] = []
