@@ -24,6 +24,8 @@ from bayqa.terms import terms
         # money, in English and Chinese
         ("How much is the toll for a private car on the bridge?", "amount"),
         ("What is the toll for a private car on the bridge?", "amount"),
+        ("What share of a product's manufacturing costs must arise in Switzerland?", "figure"),  # a share of money
+        ("制造成本的占比是多少？", "figure"),
         ("What is the high-speed rail fare from West Kowloon to Futian?", "amount"),
         ("What's the annual rent?", "amount"),
         ("What’s the fare for a child?", "amount"),

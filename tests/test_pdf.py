@@ -237,3 +237,12 @@ def test_a_figure_alone_on_the_last_line_of_a_sentence_stays() -> None:
     doc = read_pdf(make_layout_pdf([page]))
     assert "scheduled to begin in the year 2025 for its completion in the 2034." in doc.text
     assert "2015" not in doc.text and "10%" not in doc.text and "2034. 3" not in doc.text
+
+
+def test_footnote_marks_set_small_and_raised_are_not_text() -> None:
+    page = [body(700, "The Northern Link will be completed by 2034."), (280, 704, 7, False, "3"),
+            body(686, "Its second phase follows in 2039."), (300, 690, 7, False, "14"),
+            body(672, "It has 3 parks in 2 areas and Industry 4.0 plants.")]
+    doc = read_pdf(make_layout_pdf([page]))
+    assert doc.text.split("\n") == ["The Northern Link will be completed by 2034.", "Its second phase follows in 2039.",
+                                     "It has 3 parks in 2 areas and Industry 4.0 plants."]

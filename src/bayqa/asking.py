@@ -48,6 +48,8 @@ _ASKS_FOR_AMOUNT = re.compile(
     r"|租金|[价價]格|[价價][钱錢]|[费費]用|[票车車学學路][价價费費]|收[费費]|多少[钱錢]|幾多[钱錢]|造[价價]|工[资資]|薪",
     re.IGNORECASE,
 )
+# A share of money ("What share of a product's costs …", "成本占比") is a percentage, not an amount.
+_ASKS_FOR_SHARE = re.compile(r"\b(?:what|which) (?:share|percentage|proportion|fraction)\b|\bhow many per ?cent\b|百分之几|比例|比重|占比|佔比", re.IGNORECASE)
 # Where a question's clauses meet: a question mark or semicolon with more after it, "and" / "but" / "or" before a
 # question word, a Chinese comma.
 _CLAUSE_BREAK = re.compile(
@@ -104,7 +106,8 @@ def asks_for(question: str) -> str | None:
 def expected_answer(question: str) -> str | None:
     """What an answer to the question must state: "date", "amount" (of money), "figure", or None (anything)."""
     wants = asks_for(question)
-    return "amount" if wants == "figure" and _ASKS_FOR_AMOUNT.search(question) else wants
+    money = wants == "figure" and _ASKS_FOR_AMOUNT.search(question) and not _ASKS_FOR_SHARE.search(question)
+    return "amount" if money else wants
 
 
 def named_years(question: str) -> frozenset[str]:

@@ -18,6 +18,11 @@ _SAMPLES = (0.0, 0.25, 0.5, 0.75, 1.0)  # where in a line its size and weight ar
 _BOLD_WEIGHT = 600
 _XYZ, _FIT_H, _FIT_BH = 1, 3, 7  # pdfium's destination view modes that name a height: [left top zoom], [top], [top]
 _OUTLINE_TITLE_CHARS = 100  # longer bookmarks are sentences someone bookmarked, not headings
+# A footnote mark's place: up to three digits right after a letter or a closing stop (or one space after), before a
+# space or the line's end.
+_MARK = re.compile(r"(?<=[^\W\d_]|[.,;:)\]”’\"。，；）])( ?)(\d{1,3})(?=\s|$)")
+_MARK_SIZE = 0.9  # a mark's box is under this share of the character before it (Chromium sets <sup> at 0.83)
+_MARK_RAISED = 0.2  # and its foot this share of that character's height above that character's
 
 
 class PdfError(Exception):
@@ -81,13 +86,13 @@ def _line(pdfium_c, textpage, raw: str, offset: int) -> list[Line]:  # noqa: ANN
         return []
     first = offset + len(raw) - len(raw.lstrip())
     sizes, weights, tops = [], [], []
-    box = pdfium_c.FS_RECTF()
     for at in _SAMPLES:
         text_index = first + round(at * (len(stripped) - 1))
         if stripped[text_index - first].isspace():
             continue
         char = pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage, text_index)
-        if char < 0 or not pdfium_c.FPDFText_GetLooseCharBox(textpage, char, ctypes.byref(box)):
+        box = _box(pdfium_c, textpage, char)
+        if box is None:
             continue
         sizes.append(box.top - box.bottom)
         tops.append(box.top)
@@ -95,7 +100,34 @@ def _line(pdfium_c, textpage, raw: str, offset: int) -> list[Line]:  # noqa: ANN
     if not sizes:
         return [Line(stripped, None, 0.0, False)]
     # The largest: a Latin font's loose boxes are all its full height, a Chinese font's are its glyphs' (一 is flat).
-    return [Line(stripped, tops[0], max(sizes), min(weights) >= _BOLD_WEIGHT)]
+    text = _without_marks(pdfium_c, textpage, stripped, first)
+    return [Line(text, tops[0], max(sizes), min(weights) >= _BOLD_WEIGHT)]
+
+
+def _without_marks(pdfium_c, textpage, stripped: str, first: int) -> str:  # noqa: ANN001
+    """``stripped`` less its footnote marks: digits right after a word or a full stop, set smaller than the character
+    before them and raised above its foot, which would glue to the figure before them ("2039.2")."""
+    cut = []
+    for mark in _MARK.finditer(stripped):
+        before = _box(pdfium_c, textpage, pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage, first + mark.start() - 1))
+        boxes = [_box(pdfium_c, textpage, pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage, first + k))
+                 for k in range(mark.start(2), mark.end(2))]
+        if before is None or any(b is None for b in boxes):
+            continue
+        height = before.top - before.bottom
+        if all(b.top - b.bottom < height * _MARK_SIZE and b.bottom > before.bottom + height * _MARK_RAISED for b in boxes):
+            cut.append(mark.span())
+    for start, end in reversed(cut):
+        stripped = stripped[:start] + stripped[end:]
+    return stripped
+
+
+def _box(pdfium_c, textpage, char: int):  # noqa: ANN001, ANN202 - pdfium's C module, text page and FS_RECTF
+    """A character's loose box, or None."""
+    box = pdfium_c.FS_RECTF()
+    if char < 0 or not pdfium_c.FPDFText_GetLooseCharBox(textpage, char, ctypes.byref(box)):
+        return None
+    return box
 
 
 def _weight(pdfium_c, textpage, char: int) -> int:  # noqa: ANN001
