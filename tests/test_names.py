@@ -45,6 +45,16 @@ def test_a_name_the_documents_never_use_is_left_to_the_score() -> None:
     assert unmentioned(("Lusophone",), ["Portuguese-speaking countries"], lambda t: False) == ()
 
 
+def test_a_place_the_dictionary_knows_and_the_documents_never_name_is_unmentioned() -> None:
+    # 东京湾 "Tokyo Bay", 海南 "Hainan", "Shanghai": proper names in CC-CEDICT, in no form in these documents.
+    nowhere = lambda t: False  # noqa: E731
+    assert unmentioned(("东京湾",), ["大湾区总面积5.6万平方公里。"], nowhere) == ("东京湾",)
+    assert unmentioned(("Shanghai",), ["The Qianhai zone covers 120.56 km²."], nowhere) == ("Shanghai",)
+    # Used anywhere, in either language or by sound, it is checked against the passages as before.
+    assert unmentioned(("东京湾",), ["大湾区总面积5.6万平方公里。"], lambda t: t in {"tokyo", "bay"}) == ("东京湾",)
+    assert unmentioned(("东京湾",), ["Tokyo Bay is larger."], lambda t: t in {"tokyo", "bay"}) == ()
+
+
 def test_a_question_about_a_place_no_best_passage_mentions_is_flagged(shipped_service: Service) -> None:
     elsewhere = shipped_service.answer("What is the minimum pay for talent in Zhuhai?", k=3).confidence
     assert elsewhere.low and elsewhere.missing == "name"

@@ -9,8 +9,9 @@ A name is, in English, a run of capitalised words that does not open the questio
 are spelt out as often as not), joined by at most one "and" or "of" ("Belt and Road", "Bank of China"); in Chinese,
 a dictionary word known only as a proper name (bayqa.translate.chinese_names). A name of several words is mentioned
 when one of its words is (the passages say "the Paper", "Dennis Lo" is "Professor Lo"). A name the documents never
-use is left alone: they may call the thing otherwise ("Hongkongers", "Lusophone"), and a question about what
-they never name is caught by the confidence score's coverage.
+use, in any form, is left alone (they may call the thing otherwise: "Hongkongers", "Lusophone"; the confidence
+score's coverage catches a question about what they never name), unless the dictionary knows it as a proper name
+(东京湾 "Tokyo Bay", 海南, "Shanghai"): documents that never name such a place do not cover it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from bayqa.terms import is_mostly_chinese, simplified, terms
-from bayqa.translate import chinese_names, english_text
+from bayqa.translate import chinese_names, english_text, is_proper_name
 
 _WORD = re.compile(r"(?<![\w&])[A-Za-z][A-Za-z'’-]*(?![\w&])|\S")
 _JOINING = frozenset({"and", "of"})
@@ -57,18 +58,29 @@ def unmentioned(
     names: Sequence[str], passages: Sequence[str], known: Callable[[str], bool],
     sounded: Callable[[str], Sequence[str]] = lambda name: (),
 ) -> tuple[str, ...]:
-    """The ``names`` that none of ``passages`` mention, in either language, among those whose every search term the
-    documents hold (``known``) in the name's language or in the other (``sounded`` gives the search terms of its
-    spelling there, bayqa.sounds: 横琴 for "Hengqin", "san", "tin" for 新田), which also count as mentions."""
+    """The ``names`` that none of ``passages`` mention, in either language, among those the documents use (every
+    search term ``known``, as written, in the dictionary's English or by sound: ``sounded`` gives the search terms of
+    a name's spelling in the other language, bayqa.sounds: 横琴 for "Hengqin", "san", "tin" for 新田, which also
+    count as mentions); and the proper names the dictionary knows that the documents never use."""
     joined = " ".join(passages)
     lowered = joined.lower()
     # Most names are in the passages as written: a plain search settles those before any text is converted.
-    names = [n for n in names if not _written_in(n, joined, lowered) and (_used(terms(n), known) or _used(sounded(n), known))]
-    if not names:
+    unwritten = [n for n in names if not _written_in(n, joined, lowered)]
+    if not unwritten:
         return ()
+    used = {n: _anywhere(n, known, sounded) for n in unwritten}
+    unknown = tuple(n for n in unwritten if not used[n] and (is_mostly_chinese(n) or is_proper_name(n)))
+    checked = [n for n in unwritten if used[n]]
+    if not checked:
+        return unknown
     text = simplified(joined)
     found = set(terms(text)) | set(terms(english_text(text)))  # a passage in the other language, in dictionary English
-    return tuple(n for n in names if not _mentioned(n, text, found) and not _spoken(sounded(n), found))
+    return unknown + tuple(n for n in checked if not _mentioned(n, text, found) and not _spoken(sounded(n), found))
+
+
+def _anywhere(name: str, known: Callable[[str], bool], sounded: Callable[[str], Sequence[str]]) -> bool:
+    """Whether the documents use a name at all: as written, in its dictionary English or by its sound."""
+    return _used(terms(name), known) or _used(terms(english_text(name)), known) or _used(sounded(name), known)
 
 
 def _used(name_terms: Sequence[str], known: Callable[[str], bool]) -> bool:

@@ -57,6 +57,25 @@ def dictionary_words(run: str) -> list[tuple[int, int, bool]]:
     return [(start, end, run[start:end] in names) for start, end in _cut(run)]
 
 
+def is_proper_name(english: str) -> bool:
+    """Whether the dictionary knows ``english`` as (the start of) the English of a proper name: "Shanghai", "Tokyo
+    Bay", but not "Hongkongers"."""
+    wanted = frozenset(terms(english))
+    return bool(wanted) and any(wanted <= sense for sense in _named_senses().get(min(wanted), ()))
+
+
+@cache
+def _named_senses() -> dict[str, list[frozenset[str]]]:
+    """The search terms of each proper name's sense, by each of its terms."""
+    entries = _dictionary()
+    found: dict[str, list[frozenset[str]]] = {}
+    for name in entries.names:
+        sense = frozenset(terms(entries.senses[name]))
+        for term in sense:
+            found.setdefault(term, []).append(sense)
+    return found
+
+
 def _words(text: str) -> list[str]:
     """The dictionary words of the Chinese runs of ``text`` (in Simplified script), cut by longest match."""
     return [run[start:end] for run in _HAN.findall(simplified(text)) for start, end in _cut(run)]
