@@ -3,7 +3,8 @@ import pytest
 
 from bayqa.chunking import Chunk
 from bayqa.highlight import Answer
-from bayqa.search import DISTINCT, TOP_ROWS_STRIDE, Hit, answer_first, cap_per_document, top_rows
+from bayqa.places import Hit, answer_first, cap_per_document
+from bayqa.search import DISTINCT, TOP_ROWS_STRIDE, top_rows
 from bayqa.service import Service
 from bayqa.terms import is_mostly_chinese
 

@@ -21,8 +21,9 @@ from bayqa.chunking import Chunk
 from bayqa.confidence import LIFTED_LOW, Confidence, checked, confidence, cross_confidence, needs_check, unstated
 from bayqa.embedding import Embedder, MultilingualModel
 from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, row_weights, understood
-from bayqa.highlight import Answer, Match, best_sentence, matched_terms, states
+from bayqa.highlight import best_sentence, matched_terms, states
 from bayqa.names import unmentioned
+from bayqa.places import Hit, answer_first, cap_per_document  # Hit is part of this module's answers
 from bayqa.query import Query
 from bayqa.signals import CandidateStore, Signals
 from bayqa.sounds import spelled_names, term_of, written_pairs
@@ -52,15 +53,6 @@ SPELLINGS_KEPT = 65_536  # syllable runs whose answer a searcher remembers
 
 
 @dataclass(frozen=True)
-class Hit:
-    rank: int
-    score: float
-    chunk: Chunk
-    answer: Answer | None
-    matches: tuple[Match, ...] = ()  # where the question's terms occur in the passage text
-
-
-@dataclass(frozen=True)
 class Answers:
     """What one question gets: the ranked passages, how they were ranked, and whether to trust them."""
 
@@ -68,51 +60,6 @@ class Answers:
     hits: list[Hit]
     confidence: Confidence
     signals: tuple[float, float] = (0.0, 0.0)  # the (similarity, coverage) the confidence came from (bayqa.calibration)
-
-
-def cap_per_document(
-    ranked: Iterable[tuple[int, float]], doc_of: Callable[[int], str], k: int, max_per_doc: int, distinct: int = 0
-) -> list[tuple[int, float]]:
-    """The first ``k`` of ``ranked`` (row, score) pairs, keeping at most ``max_per_doc`` passages of one document (the
-    one ``doc_of`` a row names), and none of a document's later passages in the first ``distinct`` places while another
-    document has a passage to show there: those wait, in their order, until the first ``distinct`` places are taken."""
-    taken: list[tuple[int, float]] = []
-    waiting: list[tuple[int, float]] = []
-    per_doc: dict[str, int] = {}
-    for pair in ranked:
-        doc = doc_of(pair[0])
-        count = per_doc.get(doc, 0)
-        if count >= max_per_doc:
-            continue
-        per_doc[doc] = count + 1
-        if count and len(taken) < distinct:
-            waiting.append(pair)
-            continue
-        taken.append(pair)
-        if len(taken) == distinct:
-            taken.extend(waiting)
-            waiting.clear()
-        if len(taken) >= k:
-            return taken[:k]
-    return (taken + waiting)[:k]
-
-
-def answer_first(hits: list[Hit], weight: float) -> list[Hit]:
-    """The hits with each document's passages reordered among the places they hold, by score + ``weight`` x
-    answer score: of two passages of the top document, the one whose sentence answers comes first.
-
-    Documents keep their places, and scores stay with the places.
-    """
-    places: dict[str, list[int]] = {}
-    for i, hit in enumerate(hits):
-        places.setdefault(hit.chunk.doc_id, []).append(i)
-    ordered = list(hits)
-    for slots in places.values():
-        if len(slots) > 1:
-            best_first = sorted(slots, key=lambda i: -(hits[i].score + weight * (hits[i].answer.score if hits[i].answer else 0.0)))
-            for slot, i in zip(slots, best_first):
-                ordered[slot] = replace(hits[i], rank=hits[slot].rank, score=hits[slot].score)
-    return ordered
 
 
 def top_rows(scores: np.ndarray, wanted: int) -> np.ndarray:

@@ -1,0 +1,70 @@
+"""The places of a result list: which passages are shown, and in what order.
+
+A long document has many passages to match a question by chance; the first places go to different documents
+(``cap_per_document``), and of a document's passages the one whose sentence answers comes first (``answer_first``).
+Pure functions over ranked rows and hits, so a searcher over any store arranges its results the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from bayqa.chunking import Chunk
+from bayqa.highlight import Answer, Match
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage in its place: ``rank`` 1 first, its fused ``score``, its answer and where the question's terms are."""
+
+    rank: int
+    score: float
+    chunk: Chunk
+    answer: Answer | None
+    matches: tuple[Match, ...] = ()  # where the question's terms occur in the passage text
+
+
+def cap_per_document(
+    ranked: Iterable[tuple[int, float]], doc_of: Callable[[int], str], k: int, max_per_doc: int, distinct: int = 0
+) -> list[tuple[int, float]]:
+    """The first ``k`` of ``ranked`` (row, score) pairs, keeping at most ``max_per_doc`` passages of one document (the
+    one ``doc_of`` a row names), and none of a document's later passages in the first ``distinct`` places while another
+    document has a passage to show there: those wait, in their order, until the first ``distinct`` places are taken."""
+    taken: list[tuple[int, float]] = []
+    waiting: list[tuple[int, float]] = []
+    per_doc: dict[str, int] = {}
+    for pair in ranked:
+        doc = doc_of(pair[0])
+        count = per_doc.get(doc, 0)
+        if count >= max_per_doc:
+            continue
+        per_doc[doc] = count + 1
+        if count and len(taken) < distinct:
+            waiting.append(pair)
+            continue
+        taken.append(pair)
+        if len(taken) == distinct:
+            taken.extend(waiting)
+            waiting.clear()
+        if len(taken) >= k:
+            return taken[:k]
+    return (taken + waiting)[:k]
+
+
+def answer_first(hits: list[Hit], weight: float) -> list[Hit]:
+    """The hits with each document's passages reordered among the places they hold, by score + ``weight`` x
+    answer score: of two passages of the top document, the one whose sentence answers comes first.
+
+    Documents keep their places, and scores stay with the places.
+    """
+    places: dict[str, list[int]] = {}
+    for i, hit in enumerate(hits):
+        places.setdefault(hit.chunk.doc_id, []).append(i)
+    ordered = list(hits)
+    for slots in places.values():
+        if len(slots) > 1:
+            best_first = sorted(slots, key=lambda i: -(hits[i].score + weight * (hits[i].answer.score if hits[i].answer else 0.0)))
+            for slot, i in zip(slots, best_first):
+                ordered[slot] = replace(hits[i], rank=hits[slot].rank, score=hits[slot].score)
+    return ordered
