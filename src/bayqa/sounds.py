@@ -23,11 +23,11 @@ import json
 import re
 from collections.abc import Callable, Collection, Iterable
 from functools import cache
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 from bayqa.terms import STOPWORDS, simplified, word_terms
-from bayqa.translate import dictionary_file, dictionary_words
+from bayqa.translate import dictionary_entries, dictionary_words
 
 SHORTEST, LONGEST = 2, 4  # characters of a Chinese name tried by sound: shorter ones match by chance
 MOST_SPELLINGS = 32  # spellings of one window tried; beyond it the window's characters are too ambiguous
@@ -273,25 +273,15 @@ def _government(jyutping: str) -> tuple[str, ...]:
 
 def _pinyin_table() -> tuple[dict[str, frozenset[str]], dict[str, int]]:
     """Each character's pinyin from CC-CEDICT's single-character entries, and how many of its words use each."""
-    path = dictionary_file()
-    if path is None:
-        return {}, {}
     table: dict[str, set[str]] = {}
     use: dict[str, int] = {}
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.startswith("#"):
-                continue
-            head, _, rest = line.partition(" [")
-            words = head.split(" ")
-            if len(words) != 2:
-                continue
-            for char in set(words[1]):
-                use[char] = use.get(char, 0) + 1
-            if len(words[1]) == 1:
-                reading = re.sub(r"\d", "", rest.partition("]")[0].lower()).replace("u:", "u")
-                if reading.isalpha() and _VOWEL.search(reading):  # not a letter's name ("w") or an interjection ("hm")
-                    table.setdefault(words[1], set()).add(reading)
+    for word, pinyin, _ in dictionary_entries():
+        for char in set(word):
+            use[char] = use.get(char, 0) + 1
+        if len(word) == 1:
+            reading = re.sub(r"\d", "", pinyin.lower()).replace("u:", "u")
+            if reading.isalpha() and _VOWEL.search(reading):  # not a letter's name ("w") or an interjection ("hm")
+                table.setdefault(word, set()).add(reading)
     return {char: frozenset(readings) for char, readings in table.items()}, use
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -108,35 +109,42 @@ def _dictionary() -> _Entries:
     sense is read up to its first comma or semicolon, and one of more than MOST_TERMS search terms is left out: it
     describes the word ("site developed for a group of related enterprises") rather than translating it, and each of
     its terms would be searched for."""
-    path = dictionary_file()
-    if path is None:
-        return _Entries({}, frozenset())
     senses: dict[str, str] = {}
     names: set[str] = set()  # headwords whose sense so far is a proper name's: a common word's entry replaces it
+    for word, pinyin, described in dictionary_entries():
+        if len(word) < 2 or (word in senses and word not in names):
+            continue
+        if pinyin[:1].isupper():  # the pinyin of a name is capitalised (Da4 qiao2, a person; da4 qiao2, a bridge)
+            if word in senses:
+                continue
+            names.add(word)
+        else:
+            names.discard(word)
+        for sense in described.split("/")[1:-1]:
+            if _NOT_A_SENSE.match(sense):
+                continue
+            english = " ".join(_CLAUSE.split(_BRACKETS.sub(" ", sense), maxsplit=1)[0].split())
+            count = len(terms(english))
+            if count:
+                if count <= MOST_TERMS:
+                    senses[word] = english
+                break
+    return _Entries(senses, frozenset(names.intersection(senses)))
+
+
+def dictionary_entries() -> Iterator[tuple[str, str, str]]:
+    """CC-CEDICT's entries in file order, as (Simplified headword, pinyin, its senses between slashes); none without
+    the package."""
+    path = dictionary_file()
+    if path is None:
+        return
     with path.open(encoding="utf-8") as lines:
         for line in lines:
-            if line.startswith("#"):
-                continue
             head, _, rest = line.partition(" [")
             words = head.split(" ")
-            if len(words) != 2 or len(words[1]) < 2 or (words[1] in senses and words[1] not in names):
-                continue
-            if rest[:1].isupper():  # the pinyin of a name is capitalised (Da4 qiao2, a person; da4 qiao2, a bridge)
-                if words[1] in senses:
-                    continue
-                names.add(words[1])
-            else:
-                names.discard(words[1])
-            for sense in rest.split("/")[1:-1]:
-                if _NOT_A_SENSE.match(sense):
-                    continue
-                english = " ".join(_CLAUSE.split(_BRACKETS.sub(" ", sense), maxsplit=1)[0].split())
-                count = len(terms(english))
-                if count:
-                    if count <= MOST_TERMS:
-                        senses[words[1]] = english
-                    break
-    return _Entries(senses, frozenset(names.intersection(senses)))
+            if len(words) == 2 and not line.startswith("#"):
+                pinyin, _, described = rest.partition("]")
+                yield words[1], pinyin, described
 
 
 def dictionary_file() -> Path | None:
