@@ -9,7 +9,7 @@ from bayqa.names import unmentioned
 from bayqa.query import Query
 from bayqa.sounds import cantonese, pinyin, spelled_names, written_pairs
 from bayqa.terms import terms
-from tests.test_translate import searcher_of
+from tests.test_translate import hit_in, searcher_of
 
 
 def held_of(*vocabulary: str):  # noqa: ANN201 - the Held callable bayqa.sounds takes
@@ -105,6 +105,6 @@ def test_an_english_question_reads_a_chinese_passage_with_its_names_characters(t
         "zh.txt": "合作区\n\n河套合作区总面积约3.89平方公里。前海合作区总面积由14.92平方公里扩展至120.56平方公里。",
         "port.txt": "Port\n\nThe container port handles ships from many countries.",
     })
-    hit = next(h for h in searcher.search("How large will the Qianhai zone become?", k=2, mode="keyword") if h.chunk.doc_id == "zh.txt")
+    hit = hit_in(searcher, "How large will the Qianhai zone become?", "zh.txt", k=2)
     assert hit.answer is not None and hit.answer.text == "前海合作区总面积由14.92平方公里扩展至120.56平方公里。"
     assert "前海" in {m.term for m in hit.matches}

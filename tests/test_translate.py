@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bayqa.indexing import build
 from bayqa.query import Query
+from bayqa.places import Hit
 from bayqa.search import Searcher
 from bayqa.store import IndexStore
 from bayqa.translate import english_terms
@@ -21,6 +22,11 @@ def searcher_of(tmp_path: Path, files: dict[str, str]) -> Searcher:
     store = IndexStore(tmp_path / "index")
     build(store, documents_of(make_corpus(tmp_path / "corpus", files)), FakeEncoder(), SETTINGS)
     return Searcher(store.open(), FakeEncoder())  # type: ignore[arg-type]
+
+
+def hit_in(searcher: Searcher, question: str, doc_id: str, mode: str = "keyword", k: int = 3) -> Hit:
+    """The hit of document ``doc_id`` among the ``k`` that ``searcher`` finds for ``question``."""
+    return next(h for h in searcher.search(question, k=k, mode=mode) if h.chunk.doc_id == doc_id)
 
 
 def test_a_chinese_question_gets_the_english_terms_of_its_words_in_either_script() -> None:
@@ -54,7 +60,7 @@ def test_the_english_terms_choose_and_mark_the_answer_in_an_english_passage(tmp_
                      "Ships come from many countries.",
         "zh.txt": "河套\n\n河套深港科技创新合作区总面积约3.89平方公里。",
     })
-    hit = next(h for h in searcher.search("香港的海岸线有多长？", k=3, mode="keyword") if h.chunk.doc_id == "coast.txt")
+    hit = hit_in(searcher, "香港的海岸线有多长？", "coast.txt")
     assert hit.answer is not None and hit.answer.text == "The coastline of Hong Kong is about 1,180 kilometres long."
     assert {"coastlin", "hong", "kong"} <= {m.term for m in hit.matches}
 
@@ -64,5 +70,5 @@ def test_an_english_question_reads_a_chinese_passage_in_its_dictionary_english(t
         "zh.txt": "河套深港科技创新合作区横跨深圳河两岸。区内已有多家企业进驻。合作区总面积约3.89平方公里。两个园区隔河相望。",
         "port.txt": "Port\n\nThe container port handles ships from many countries.",
     })
-    hit = next(h for h in searcher.search("How many square kilometres is the area?", k=3, mode="dense") if h.chunk.doc_id == "zh.txt")
+    hit = hit_in(searcher, "How many square kilometres is the area?", "zh.txt", mode="dense")
     assert hit.answer is not None and hit.answer.text == "合作区总面积约3.89平方公里。"
