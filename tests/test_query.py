@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from bayqa.embedding import Embedder
+from bayqa.highlight import states
 from bayqa.query import Query, QuestionError
 from bayqa.search import MODES, Searcher
 from bayqa.service import Service
+from bayqa.terms import term_spans
 from bayqa.terms import terms
 from bayqa.verify import SHIPPED, Verifier
 
@@ -98,3 +100,11 @@ def test_a_query_answers_like_its_text_and_keeps_its_vector(shipped_service: Ser
 def test_the_service_takes_a_query_or_a_string(shipped_service: Service) -> None:
     question = "When did the Hong Kong-Zhuhai-Macao Bridge open?"
     assert shipped_service.search(Query.parse(f" {question} ", 1000), k=3) == shipped_service.search(question, k=3)
+
+
+def test_full_width_letters_and_digits_are_the_ascii_ones() -> None:
+    # Chinese input methods type "２０２０" and "ＧＤＰ"; some Chinese documents print them.
+    wide, narrow = Query.of("大湾区２０２０年末ＧＤＰ是多少？"), Query.of("大湾区2020年末GDP是多少？")
+    assert wide.terms == narrow.terms and wide.years == narrow.years == frozenset({"2020"})
+    sentence = "河套合作区计划于２０３５年前建成，总面积约３.８９平方公里。"
+    assert states("date", sentence, frozenset()) and ("3.89", 21, 25) in term_spans(sentence)

@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from bayqa.asking import Part
-from bayqa.terms import simplified, term_spans, terms, without_enumerator
+from bayqa.terms import half_width, simplified, term_spans, terms, without_enumerator
 from bayqa.translate import english_text
 
 # Chosen on the GBA question set, in the middle of a flat range of settings (docs/experiments.md has the runs).
@@ -105,7 +105,7 @@ def states(kind: str, sentence: str, question_terms: frozenset[str]) -> bool:
     if kind == "date":
         return not _date_terms_of(sentence) <= question_terms
     if kind == "amount":
-        return bool(_AMOUNT.search(sentence)) and not _figures_of(sentence) <= question_terms
+        return bool(_AMOUNT.search(half_width(sentence))) and not _figures_of(sentence) <= question_terms
     return not _figures_of(sentence) <= question_terms or any(
         _counts_asked(unit, question_terms) and not found <= question_terms for found, unit in _chinese_figures_of(sentence))
 
@@ -266,7 +266,7 @@ def _english_terms_of(sentence: str) -> frozenset[str]:
 @lru_cache(maxsize=65_536)
 def _date_terms_of(sentence: str) -> frozenset[str]:
     """The search terms of the dates a sentence holds ("2027", "decemb", "9"), to compare with the question's."""
-    return frozenset(t for m in _DATE.finditer(sentence) for t in terms(m.group()) if t not in _DATE_PARTS)
+    return frozenset(t for m in _DATE.finditer(half_width(sentence)) for t in terms(m.group()) if t not in _DATE_PARTS)
 
 
 @lru_cache(maxsize=65_536)

@@ -13,7 +13,7 @@ import numpy as np
 
 from bayqa.asking import Part, expected_answer, named_years, question_parts, written_chinese
 from bayqa.names import question_names
-from bayqa.terms import is_mostly_chinese, terms
+from bayqa.terms import half_width, is_mostly_chinese, terms
 from bayqa.translate import english_terms
 
 
@@ -77,14 +77,14 @@ class Query:
     #: The places and bodies it names (bayqa.names): best passages that mention none of one flag it "not found".
     names: tuple[str, ...] = ()
     #: The question as it is analysed and embedded when that differs from ``text``: spoken Cantonese put in written
-    #: Chinese (bayqa.asking.written_chinese).
+    #: Chinese (bayqa.asking.written_chinese), full-width letters and digits in ASCII (bayqa.terms.half_width).
     reading: str | None = None
 
     @classmethod
     def of(cls, text: str) -> Query:
         """``text`` analysed as it is, unchecked: for library callers that hold their own questions."""
         chinese = is_mostly_chinese(text)
-        read = written_chinese(text) if chinese else text
+        read = half_width(written_chinese(text) if chinese else text)
         pieces = question_parts(read)
         parts = tuple(Part.of(piece) for piece in pieces) if len(pieces) > 1 else ()
         translated = english_terms(read) if chinese else ()

@@ -29,7 +29,7 @@ from bayqa.signals import CandidateStore, Signals
 from bayqa.sounds import spelled_names, term_of, written_pairs
 from bayqa.store import LoadedIndex
 from bayqa.store.vectors import Segments
-from bayqa.terms import is_mostly_chinese
+from bayqa.terms import half_width, is_mostly_chinese
 from bayqa.verify import Verifier
 
 MODES = ("hybrid", "dense", "keyword")
@@ -189,7 +189,7 @@ class Searcher:
         stated = kind is None or any(states(kind, t, asked) for t in sentences)
         signals = (similarity, coverage(query.terms, top_terms, idf))
         trust = unstated(self._trust(signals, taken, query, second), None if stated else kind)
-        if trust.missing is None and query.years and not any(y in f"{h.chunk.context} {h.chunk.text}" for h in best for y in query.years):
+        if trust.missing is None and query.years and not any(y in half_width(f"{h.chunk.context} {h.chunk.text}") for h in best for y in query.years):
             trust = unstated(trust, "year")  # the passages are about other years than the one asked about
         if trust.missing is None and query.names:
             known = self.index.keyword.document_frequency

@@ -55,7 +55,10 @@ _CJK_STOP = re.compile(r"(有?多[少大长久高远]|时候|怎么|如何|为�
 
 
 #: Bump when terms change for the same text: an index counted with other terms is recounted by the next build.
-TERMS_VERSION = 2
+TERMS_VERSION = 3
+# Full-width digits and letters, which Chinese input methods type and some Chinese documents print, with the signs
+# of figures (＄, ％, ．); not the Chinese punctuation in the same block (，？！；：), which splits clauses.
+_HALF_WIDTH = {code: code - 0xFEE0 for code in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B), 0xFF04, 0xFF05, 0xFF0E)}
 
 
 @lru_cache(maxsize=1)
@@ -140,14 +143,22 @@ def _append_trimmed(spans: list[tuple[int, int]], text: str, start: int, end: in
         spans.append((start, end))
 
 
+def half_width(text: str) -> str:
+    """``text`` with full-width digits, letters and figure signs as their ASCII forms ("２０３５" is "2035", "ＧＤＰ" is
+    "GDP"), character for character, so offsets stay."""
+    return text.translate(_HALF_WIDTH)
+
+
 def terms(text: str) -> list[str]:
     """The search terms of ``text`` (repeats kept, as BM25 counts them): in order, then the glued codes."""
+    text = half_width(text)
     return _scan(_without_footnotes(text).lower(), None) + [code for code, _, _ in _glued_codes(text)]
 
 
 def term_spans(text: str) -> list[tuple[str, int, int]]:
     """Each search term of ``text`` in order, with the (start, end) in ``text`` of the characters it was made of: the
     whole word, figure or code, or the one or two Chinese characters."""
+    text = half_width(text)
     glued = _glued_codes(text)
     text = _without_footnotes(text)
     lowered = text.lower()
