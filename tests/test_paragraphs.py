@@ -250,3 +250,13 @@ def test_a_line_continues_an_open_sentence_only_in_lower_case_or_chinese_and_not
     assert not continues("The survey ended in 2021.", "and then the report was written")
     assert not continues("The main markets are", "o HealthTech: 74% of companies")  # a bullet given as "o"
     assert not continues("Three things matter:", "a) land")
+
+
+def test_lines_of_nothing_but_links_are_the_sites_navigation() -> None:
+    page = ("[Skip to main content](#main)\n\n* [Home](https://example.com/)\n* [News](https://example.com/news)\n\n"
+            "# Hetao zone opens its park\n\nThe park covers 87 hectares, says [the bureau](https://example.com/b).\n\n"
+            "![Aerial view of the Loop](https://example.com/loop.jpg)\n\n## Related articles\n\n"
+            "- [Qianhai expands eightfold](https://example.com/a1)\n1. [Outline](https://e.com/o) | [Plan](https://e.com/p)\n")
+    assert clean_markdown(page).split() == (
+        "# Hetao zone opens its park The park covers 87 hectares, says the bureau. Aerial view of the Loop ## Related articles"
+    ).split()

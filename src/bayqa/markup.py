@@ -2,7 +2,8 @@
 
 YAML front matter becomes metadata instead of passage text. Images become their alt text, links their visible
 text, and bare URLs longer than a short address their host name, so no passage is filled with web addresses.
-Footnote markers (``[^1]``, ``<sup>4</sup>``) are dropped, and the footnotes' own text kept. Other HTML tags are
+Footnote markers (``[^1]``, ``<sup>4</sup>``) are dropped, and the footnotes' own text kept. A line of nothing but
+links (a menu, a table of contents, related articles) is dropped. Other HTML tags are
 dropped (an ``<img>`` keeps its alt text). Headings left empty are dropped, and a bold line that opens a block
 with a hard line break is set apart, so that it can act as a heading. Fenced code is left exactly as it is.
 Emphasis and heading marks stay: the page shows Markdown without them.
@@ -27,6 +28,9 @@ _TARGET = rf"(?:\(\s*{_URL_PART}(?:\s+[\"'(][^\n]*?[\"')])?\s*\)|\[[^\]\n]*\])"
 _IMAGE = re.compile(rf"!\[([^\]\n]*)\]{_TARGET}")
 _LINK = re.compile(rf"\[([^\]\n]*)\]{_TARGET}")
 _REFERENCE = re.compile(r" {0,3}\[[^\]\n^][^\]\n]*\]:\s*\S+.*")
+# A line of nothing but links, as a list item or with separators: a site's menu, "Skip to content", a table of
+# contents or "Related articles" - the site's navigation, not the document's text.
+_LINKS_ONLY = re.compile(rf"[ \t]*(?:[-*+][ \t]+|\d{{1,3}}[.)][ \t]+)?(?:\[[^\]\n]*\]{_TARGET}[ \t|·•/,;]*)+")
 
 # Footnotes: the marker in the text goes, the footnote's own text stays.
 _FOOTNOTE_DEFINITION = re.compile(r"^( {0,3})\[\^[^\]\s]+\]:[ \t]*", re.MULTILINE)
@@ -91,7 +95,7 @@ def clean_markdown(text: str) -> str:
 def _clean_lines(lines: list[str]) -> list[str]:
     out: list[str] = []
     for i, line in enumerate(lines):
-        if _REFERENCE.fullmatch(line):
+        if _REFERENCE.fullmatch(line) or _LINKS_ONLY.fullmatch(line):
             continue
         cleaned = _outside_code(line, clean_inline)
         if cleaned != line and not cleaned.strip() or _EMPTY_HEADING.fullmatch(cleaned):
