@@ -108,3 +108,11 @@ def test_an_english_question_reads_a_chinese_passage_with_its_names_characters(t
     hit = hit_in(searcher, "How large will the Qianhai zone become?", "zh.txt", k=2)
     assert hit.answer is not None and hit.answer.text == "前海合作区总面积由14.92平方公里扩展至120.56平方公里。"
     assert "前海" in {m.term for m in hit.matches}
+
+
+def test_a_name_is_written_on_one_line(tmp_path: Path) -> None:
+    searcher = searcher_of(tmp_path, {
+        "survey.txt": "Survey\n\nMost firms plan to extend their production lines to Hong Kong\no By industry: 74% FoodTech\n",
+        "town.txt": "Town\n\nTseung Kwan O is a new town in the east.",
+    })
+    assert searcher._in_a_row(("tseung", "kwan", "o")) and not searcher._in_a_row(("kong", "o"))

@@ -239,7 +239,7 @@ class Searcher:
         rows = self.index.keyword.rows_with(term_of(w) for w in words)
         if not len(rows):
             return False
-        rest = "".join(rf"[\s-]+{w}" for w in words[1:])
+        rest = "".join(rf"[ \u00a0-]{w}" for w in words[1:])  # one space or hyphen: not a line break ("Kong\no By …")
         name = re.compile(rf"\b{words[0].capitalize()}(?i:{rest})\b")
         return any(name.search(chunk.text) for chunk in self.index.chunks.many(rows[:NAME_ROWS_READ].tolist()))
 
