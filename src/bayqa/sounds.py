@@ -30,6 +30,7 @@ from bayqa.terms import STOPWORDS, simplified, word_terms
 from bayqa.translate import dictionary_entries, dictionary_words
 
 SHORTEST, LONGEST = 2, 4  # characters of a Chinese name tried by sound: shorter ones match by chance
+LONGEST_NAME = 6  # syllables of an English name read back: a longer run of them is no name ("Hung Shui Kiu" x 70)
 MOST_SPELLINGS = 32  # spellings of one window tried; beyond it the window's characters are too ambiguous
 MOST_CHAINS = 4  # character pairs chains read back from one English name
 # A text's first MOST_READ characters are searched for names, with at most MOST_ASKED spellings to confirm: a
@@ -156,11 +157,11 @@ def _romanised_names(question: str) -> Iterable[tuple[tuple[str, ...], str]]:
         if word and word.lower() not in STOPWORDS and all(cantonese_spelling(s) for s in syllables):
             run = [*run, *syllables] if adjacent else syllables
         else:
-            if len(run) >= SHORTEST:
+            if SHORTEST <= len(run) <= LONGEST_NAME:
                 yield tuple(run), "cantonese"
             run = []
             split = _pinyin_syllables(word.lower()) if word else None
-            if split and len(split) >= SHORTEST:
+            if split and SHORTEST <= len(split) <= LONGEST_NAME:
                 yield split, "pinyin"
         end = start + len(word)
     return
