@@ -26,7 +26,7 @@ from bayqa.names import unmentioned
 from bayqa.places import Hit, answer_first, cap_per_document  # Hit is part of this module's answers
 from bayqa.query import Query
 from bayqa.signals import CandidateStore, Signals
-from bayqa.sounds import spelled_names, term_of, written_pairs
+from bayqa.sounds import REMEMBERED, spelled_names, term_of, written_pairs
 from bayqa.store import LoadedIndex
 from bayqa.store.vectors import Segments
 from bayqa.terms import half_width, is_mostly_chinese
@@ -49,7 +49,6 @@ CHECKED_ANSWERS = 3
 # Passages read to see whether a Chinese name's Cantonese syllables are written in a row (bayqa.sounds): the first few
 # that hold them all settle it.
 NAME_ROWS_READ = 8
-SPELLINGS_KEPT = 65_536  # syllable runs whose answer a searcher remembers
 
 
 @dataclass(frozen=True)
@@ -230,7 +229,7 @@ class Searcher:
         Remembered for this generation: the common words of questions bring the same syllables again and again."""
         known = self._spelt.get(words)
         if known is None:
-            if len(self._spelt) >= SPELLINGS_KEPT:
+            if len(self._spelt) >= REMEMBERED:
                 self._spelt.clear()
             known = self._spelt[words] = self._written_in_a_row(words)
         return known

@@ -40,6 +40,7 @@ MOST_ASKED = 64
 # Characters read back from one syllable, the commonest first (those in the most dictionary words): a syllable has up
 # to 346, mostly rare, and a name's characters are among the first 40 for the place names tried (docs/ranking.md).
 MOST_CHARACTERS = 40
+REMEMBERED = 65_536  # answers a searcher keeps for one generation: spelt syllable runs, names' character pairs
 _HAN = re.compile(r"[\u3400-\u9fff]+")
 _VOWEL = re.compile("[aeiou]")
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]*(?:-[a-z]+)*\b")
@@ -130,7 +131,7 @@ def written_pairs(question: str, held: Held, known: dict[tuple[tuple[str, ...], 
         if pairs is None:
             pairs = _pairs(*name, held)
             if known is not None:
-                if len(known) >= 65_536:
+                if len(known) >= REMEMBERED:
                     known.clear()
                 known[name] = pairs
         found.extend(pairs)
