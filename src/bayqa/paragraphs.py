@@ -118,10 +118,15 @@ def rebuild_pages(pages: Sequence[str]) -> list[str]:
     return [rebuild(page, wrapped=True, vocabulary=vocabulary) for page in pages]
 
 
+def ends_sentence(line: str) -> bool:
+    """Whether ``line`` ends a sentence (a full stop, question or exclamation mark, in either script)."""
+    return _TERMINAL.search(line.rstrip()) is not None
+
+
 def continues(before: str, after: str) -> bool:
     """Whether line ``after`` goes on with the sentence line ``before`` leaves open: no sentence end ends ``before``,
     and ``after`` starts in lower case or Chinese, not as a list item (a PDF's page break between them, say)."""
-    return (not _TERMINAL.search(before.rstrip()) and _SENTENCE_GOES_ON.match(after) is not None
+    return (not ends_sentence(before) and _SENTENCE_GOES_ON.match(after) is not None
             and _ITEM.match(after) is None)
 
 

@@ -14,13 +14,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from bayqa.paragraphs import continues
+from bayqa.paragraphs import continues, ends_sentence
 
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff\x00-\x08\x0b-\x1f\x7f]")
 _LETTER = re.compile(r"[^\W\d_]")
 _FULL_STOP = re.compile(r"(?<=\d)[%)]?[.;。；](?:\s+\d{1,3})?$")  # "2034.", "12%." ending a sentence, a footnote mark after
 _FOOTNOTE_MARK = re.compile(r"(?<=[.;。；])\s+\d{1,3}$")
-_TERMINAL_END = re.compile(r"[.!?:;。！？：；]['\"”’)]*$")
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–—(]?\s*(\d{1,4})\s*[-–—)]?$", re.IGNORECASE)
 _SPLIT_WORD = re.compile(r"(\w*)\ufffe(\w*)")  # pdfium's mark for a hyphen it took for a line-end break
 _FILE_NAME = re.compile(r"\.(pdf|docx?|pptx?|xlsx?|indd|rtf|odt|txt|html?|md|tex|wps)$|^(microsoft \w+ - |untitled\b)", re.IGNORECASE)
@@ -169,7 +168,7 @@ def _kept(page: Page, running: set[tuple[str, str]], body: float) -> list[Line]:
 def _ends_sentence_of(before: Line, line: Line, body: float) -> bool:
     """Whether a line without letters, in body type, ends with a full stop the sentence that ``before`` leaves open."""
     body_type = body <= 0 or line.size <= 0 or abs(line.size - body) <= max(0.5, body * 0.05)
-    return body_type and _FULL_STOP.search(line.text) is not None and not _TERMINAL_END.search(before.text)
+    return body_type and _FULL_STOP.search(line.text) is not None and not ends_sentence(before.text)
 
 
 def _labels(pages: list[Page]) -> dict[int, str | None]:
