@@ -68,19 +68,20 @@ def unmentioned(
     unwritten = [n for n in names if not _written_in(n, joined, lowered)]
     if not unwritten:
         return ()
-    used = {n: _anywhere(n, known, sounded) for n in unwritten}
+    spelt = {n: sounded(n) for n in unwritten}  # read once: for a Chinese name it reads passages
+    used = {n: _anywhere(n, known, spelt[n]) for n in unwritten}
     unknown = tuple(n for n in unwritten if not used[n] and (is_mostly_chinese(n) or is_proper_name(n)))
     checked = [n for n in unwritten if used[n]]
     if not checked:
         return unknown
     text = simplified(joined)
     found = set(terms(text)) | set(terms(english_text(text)))  # a passage in the other language, in dictionary English
-    return unknown + tuple(n for n in checked if not _mentioned(n, text, found) and not _spoken(sounded(n), found))
+    return unknown + tuple(n for n in checked if not _mentioned(n, text, found) and not _spoken(spelt[n], found))
 
 
-def _anywhere(name: str, known: Callable[[str], bool], sounded: Callable[[str], Sequence[str]]) -> bool:
-    """Whether the documents use a name at all: as written, in its dictionary English or by its sound."""
-    return _used(terms(name), known) or _used(terms(english_text(name)), known) or _used(sounded(name), known)
+def _anywhere(name: str, known: Callable[[str], bool], spelt: Sequence[str]) -> bool:
+    """Whether the documents use a name at all: as written, in its dictionary English or by its sound (``spelt``)."""
+    return _used(terms(name), known) or _used(terms(english_text(name)), known) or _used(spelt, known)
 
 
 def _used(name_terms: Sequence[str], known: Callable[[str], bool]) -> bool:

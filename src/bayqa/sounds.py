@@ -17,17 +17,15 @@ from the single characters of CC-CEDICT, which bayqa.translate reads already.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import re
 from collections.abc import Callable, Collection, Iterable
 from functools import cache
-from pathlib import Path
 from typing import NamedTuple
 
 from bayqa.terms import STOPWORDS, simplified, word_terms
-from bayqa.translate import dictionary_entries, dictionary_words
+from bayqa.translate import dictionary_entries, dictionary_words, package_folder
 
 SHORTEST, LONGEST = 2, 4  # characters of a Chinese name tried by sound: shorter ones match by chance
 LONGEST_NAME = 6  # syllables of an English name read back: a longer run of them is no name ("Hung Shui Kiu" x 70)
@@ -248,7 +246,7 @@ def _reverse(table: dict[str, frozenset[str]], use: dict[str, int]) -> dict[str,
 
 
 def _cantonese_table() -> dict[str, frozenset[str]]:
-    folder = _package_folder("cantoroman")
+    folder = package_folder("cantoroman")
     if folder is None:
         return {}
     spelt = json.loads((folder / "data" / "charToRoman.json").read_text(encoding="utf-8"))
@@ -285,11 +283,3 @@ def _pinyin_table() -> tuple[dict[str, frozenset[str]], dict[str, int]]:
             if reading.isalpha() and _VOWEL.search(reading):  # not a letter's name ("w") or an interjection ("hm")
                 table.setdefault(word, set()).add(reading)
     return {char: frozenset(readings) for char, readings in table.items()}, use
-
-
-def _package_folder(name: str) -> Path | None:
-    """A package's folder, found without importing it."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))

