@@ -117,6 +117,12 @@ def test_the_best_passages_in_the_other_language_are_lifted_to_their_places() ->
     assert lift_other(order, other, ()).tolist() == order.tolist() and lift_other(order, other & False, (1,)).tolist() == order.tolist()
     assert lift_other(order, other, (1,)).tolist() == [3, 4, 0, 1, 2]
     assert lift_other(order, other, (1, 3)).tolist() == [3, 4, 1, 0, 2], "the second, 1, to place 3"
+    # A passage in the other language of the first passage's own document (a Chinese reference line in an English
+    # report) is not lifted; the next one is.
+    doc_of = ["b", "c", "d", "a", "a"].__getitem__
+    assert lift_other(order, other, (2,), doc_of).tolist() == [4, 1, 0, 3, 2]
+    first_crossed = np.array([1, 4, 0, 3, 2])
+    assert lift_other(first_crossed, other, (2,), doc_of).tolist() == first_crossed.tolist(), "the first is one: none lifted"
 
 
 def test_an_answer_in_the_other_language_is_trusted_by_its_multilingual_cosine() -> None:

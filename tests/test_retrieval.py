@@ -269,7 +269,8 @@ def _answer(passage: str, question: str, cosines: list[float] | None = None) -> 
     spans = np.array(sentence_spans(passage))
     query = Query.of(question)
     found = np.zeros(len(spans), dtype=np.float32) if cosines is None else np.array(cosines, dtype=np.float32)
-    answer = best_sentence(found, dict.fromkeys(query.terms, 1.0), query.answer_kind, spans, passage, 0, query.parts)
+    named = [frozenset(terms(name)) for name in query.names]
+    answer = best_sentence(found, dict.fromkeys(query.terms, 1.0), query.answer_kind, spans, passage, 0, query.parts, named=named)
     assert answer is not None and passage[answer.start:answer.end] == answer.text  # the offsets cover the whole span
     return answer.text
 
@@ -300,6 +301,38 @@ def test_an_answer_runs_on_into_the_next_sentence_that_states_what_is_asked() ->
     assert _answer(unrelated, "How much is the crossing pass?", close[:2]) == about  # no term of the question
     items = "- The crossing pass lets residents drive their own cars over the bridge.\n- Pass holders paid HK$500 in 2024."
     assert _answer(items, "How much is the crossing pass?", close[:2]) == items.split("\n")[0]  # another item
+
+
+def test_an_answer_goes_on_to_the_name_asked_about() -> None:
+    first = "In 2020, spending on R&D came to about 1% of GDP in Hong Kong."
+    on = "Although this has doubled since 2001, it trails Singapore at 1.9% and South Korea at 4.6%."
+    passage = f"{first} {on} Other places spend less."
+    close = [0.6, 0.4, 0.1]  # the first sentence is closest, and states a figure: Hong Kong's
+    assert _answer(passage, "How much does South Korea spend on R&D as a share of GDP?", close) == f"{first} {on}"
+    assert _answer(passage, "How much does Hong Kong spend on R&D as a share of GDP?", close) == first  # named already
+    apart = f"{first} South Korea spends 4.6%."  # names it, but does not carry the sentence before on
+    assert _answer(apart, "How much does South Korea spend on R&D as a share of GDP?", close[:2]) == first
+    no_figure = f"{first} Although this is more than before, it trails South Korea."
+    assert _answer(no_figure, "How much does South Korea spend on R&D as a share of GDP?", close[:2]) == first
+
+
+def test_a_sentence_inside_a_quotation_brings_the_one_that_opens_it() -> None:
+    opens = "研究会会长彭澎估计：「前海已经实践港人港企。"
+    inside = "我相信横琴也会有类似情况。」"
+    passage = f"{opens}{inside}其他方面另有安排。"
+    close = [0.1, 0.6, 0.2]
+    assert _answer(passage, "谁估计横琴也会有类似情况？", close) == f"{opens}{inside}"  # who said it is named where it opens
+    closed = "彭澎说：「前海已经实践。」我相信横琴也会有类似情况。其他方面另有安排。"
+    assert _answer(closed, "谁估计横琴也会有类似情况？", close) == "我相信横琴也会有类似情况。"  # after the quotation
+    english = "The minister said: “Qianhai came first. Hengqin will follow.” Others disagreed."
+    assert _answer(english, "Which zone will follow?", close).startswith("The minister said")
+
+
+def test_the_number_of_a_figure_table_or_chapter_is_no_figure() -> None:
+    assert not states("figure", "Figure 3 shows the share of jobs from 1997 to 2021.", frozenset())
+    assert not states("figure", "Chapter 10 is the origin of the platforms (see Table 2a, p. 45).", frozenset())
+    assert states("figure", "Figure 3 compares four cities.", frozenset())  # a count beside the label
+    assert states("figure", "The share fell to 3% (Figure 3).", frozenset())  # the same digit as a measure
 
 
 def test_when_wants_a_date_and_how_many_a_number_that_is_no_date() -> None:

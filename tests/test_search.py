@@ -79,6 +79,8 @@ def test_answer_first_reorders_passages_within_their_document_only() -> None:
     assert [h.chunk.id for h in ordered] == ["a3", "b2", "a1", "a4"]  # a3 answers best (0.7 + 0.6 > 0.9 + 0.2)
     assert [(h.rank, h.score) for h in ordered] == [(h.rank, h.score) for h in hits]  # places keep rank and score
     assert [h.chunk.id for h in answer_first(hits, weight=0.1)] == ["a1", "b2", "a3", "a4"]
+    stating = answer_first(hits, weight=1.0, stating=lambda h: h.chunk.id == "a4")  # only a4's answer has the date asked for
+    assert [h.chunk.id for h in stating] == ["a4", "b2", "a3", "a1"]
 
 
 def test_fewer_passages_are_the_head_of_the_same_list(shipped_service: Service) -> None:

@@ -6,7 +6,7 @@ for every candidate; the fused score is higher for better passages.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -74,9 +74,19 @@ def row_weights(query: Query, best_cosine: float, chinese_rows: np.ndarray, weig
     return np.where((chinese_rows != query.chinese)[:, np.newaxis], other, same)
 
 
-def lift_other(order: np.ndarray, other: np.ndarray, places: Sequence[int]) -> np.ndarray:
+def lift_other(order: np.ndarray, other: np.ndarray, places: Sequence[int], doc_of: Callable[[int], str] | None = None) -> np.ndarray:
     """``order`` (candidate numbers, best first) with the n-th candidate that ``other`` marks moved up to the n-th of
-    ``places`` (1-based, ascending) when it stands lower."""
+    ``places`` (1-based, ascending) when it stands lower.
+
+    When the first candidate is not marked, candidates of its document (``doc_of`` a candidate number) are not lifted:
+    a Chinese reference line of an English report would take a place meant for another document, and one of the
+    report's own places.
+    """
+    if doc_of is not None and len(order) and not other[order[0]]:
+        first = doc_of(int(order[0]))
+        other = other.copy()
+        for i in np.flatnonzero(other):
+            other[i] = doc_of(int(i)) != first
     for n, place in enumerate(places):
         marked = np.flatnonzero(other[order])
         if len(marked) <= n or marked[n] < place:

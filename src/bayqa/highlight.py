@@ -7,14 +7,17 @@ of results. A sentence's score adds three things:
 - the IDF-weighted share of the question's terms it contains (names, figures and codes that an
   embedding blurs; a rare word such as "cost" or "governor" counts for more than "Hong Kong");
 - for a question that asks for a figure ("how many", "多少"), a bonus when the sentence holds a figure
-  (in digits or words) the question does not already state and that is not part of a date; for one that
+  (in digits or words) the question does not already state and that is not part of a date or a label
+  ("Figure 3", "Chapter 10"); for one that
   asks for a date ("when", "什么时候"), a bonus when it holds a date the question does not state.
 A sentence that ends with a colon introduces what follows: before a list, the list's best item is shown
 instead; before plain text, the next sentence is shown with it.
 The answer then takes in the neighbours that complete it, up to three sentences in all: for a question that asks
 several things ("When was X first used, and when did Y …?"), each part's own best sentence when it adds one of
 that part's terms or the kind of answer it wants; for any question, a next or previous sentence that states the
-date, figure or amount asked for when the answer so far states none ("the answer runs on").
+date, figure or amount asked for when the answer so far states none ("the answer runs on"), or that carries the
+answer on to a name the question asks about and the answer lacks; a sentence inside a quotation, back to the one
+that opens it (which names the speaker).
 
 Each hit also says where the question's terms occur in its passage (``matched_terms``), from the same tokenizing
 of its sentences, so a page can mark exactly the words that matched.
@@ -56,6 +59,8 @@ _DATE = re.compile(
     rf"(?<!\d)(?:1[89]|20)\d\d(?!\d)|(?<!\d)(?:\d{{1,2}}\s+)?(?:{_MONTH})\b(?:\s+\d{{1,2}}(?!\d))?|(?<!\d)\d{{1,4}}\s*[年月日号號]"
 )
 _DATE_PARTS = frozenset("年月日号號")
+# The number of a figure, table or chapter ("Figure 3", "Table 2a") names it; it is no figure of what is measured.
+_LABEL = re.compile(r"\b(?:Figures?|Fig\.|Tables?|Charts?|Exhibits?|Box|Appendix|Annex|Chapters?|Sections?|Pages?|p\.)\s+\d+[a-z]?(?:\.\d+)*\b", re.IGNORECASE)
 _FIGURE = re.compile(r"\d")
 # A figure in Chinese numerals with what it counts ("十一章", "三十五节", "半小时", "二万七千字", in Simplified script):
 # the numerals alone are in too many words (统一, 一体化), and a bare 一 with its measure word is "a" (一个, 一项).
@@ -69,6 +74,9 @@ _TIME_UNITS = frozenset({"小时", "分钟", "天", "周"})
 _CJK_NUMERAL = re.compile("[两兩半零〇二三四五六七八九十百千万萬亿億]")
 # A sentence that opens by pointing back ("This …", "These three economies …", "We choose these …", "Such …").
 _REFERS_BACK = re.compile(r"\W*(?:(?:this|these|those|such|they|it|its|their)\b|(?:\w+\s+){1,3}(?:these|those)\b)", re.IGNORECASE)
+# Quotation marks that tell opening from closing (a straight " does not).
+_QUOTE_OPENS, _QUOTE_CLOSES = "「『“", "」』”"
+_CONNECTIVE = re.compile(r"^\W*(?:although|though|but|and|yet|while|whereas|however)\b,?\s*", re.IGNORECASE)
 _NAMED_AGAIN = re.compile(r"\W*[Tt]he\s+([a-z]+)\b")  # "The company will …" (lower case: not a name)
 _LIST_ITEM = re.compile(r"(?:[-*•]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)])\s")
 # Figures written as words ("valid for five years", "one-third of the land"), as search terms (stemmed).
@@ -120,6 +128,7 @@ def best_sentence(
     parts: Sequence[Part] = (),
     chinese: bool = False,
     in_english: bool = False,
+    named: Sequence[frozenset[str]] = (),
 ) -> Answer | None:
     """The answer in a passage (``spans`` are its sentences' document offsets): its best sentence, with the
     neighbours that complete it; None if it has no sentence.
@@ -128,7 +137,8 @@ def best_sentence(
     question to its inverse document frequency; ``kind`` is what the question wants (bayqa.asking.expected_answer);
     ``parts`` are the questions it holds when it holds several (bayqa.asking.question_parts); ``chinese`` says
     whether the question is in Chinese; ``in_english`` reads a Chinese passage's sentences in their dictionary
-    English (bayqa.translate) to find an English question's terms.
+    English (bayqa.translate) to find an English question's terms; ``named`` are the terms of each name it asks about
+    (bayqa.names.question_names).
     """
     if not len(spans):
         return None
@@ -146,8 +156,11 @@ def best_sentence(
             last = best + 1
     if first > 0 and _is_prose(texts[first]) and _refers_back(texts[first], texts[first - 1]):
         first -= 1  # "These three economies were chosen …": what it refers to is in the sentence before
+    first = _quote_opened(texts, first, MAX_SENTENCES - (last - first + 1))
     if kind is not None or len(parts) > 1:
         first, last = _completed(first, last, texts, cosines, scores, question_idf, kind, parts, figure)
+    if kind is not None and not parts and last + 1 < len(texts) and last - first + 1 < MAX_SENTENCES:
+        last += _goes_on_to_name(texts[first : last + 1], texts[last + 1], named, kind, question_idf.keys())
     start, end = int(spans[first][0]), int(spans[last][1])
     return Answer(passage[start - passage_start : end - passage_start], start, end, round(float(scores[best]), 4))
 
@@ -221,6 +234,27 @@ def _completed(
     return first, last
 
 
+def _goes_on_to_name(span: list[str], after: str, named: Sequence[frozenset[str]], kind: str, asked: Collection[str]) -> bool:
+    """Whether the sentence ``after`` the answer so far carries it on to a name the question asks about that the answer
+    does not mention, with the kind of answer asked for ("… 1% of the GDP for Hong Kong. Although this is …, 4.55% for
+    South Korea …")."""
+    said = frozenset().union(*map(_terms_of, span))
+    unnamed = [name for name in named if name and name.isdisjoint(said)]
+    return bool(unnamed) and _REFERS_BACK.match(_CONNECTIVE.sub("", after)) is not None and any(
+        name <= _terms_of(after) for name in unnamed) and states(kind, after, frozenset(asked))
+
+
+def _quote_opened(texts: list[str], at: int, reach: int) -> int:
+    """The sentence that opens a quotation ``texts[at]`` lies inside, within ``reach`` sentences before it: who said it
+    is named there ("彭澎估计，…：「…。" before "我相信横琴也会…。」"); else ``at``."""
+    balance = 0
+    for i in range(at - 1, max(-1, at - 1 - reach), -1):
+        balance += sum(map(texts[i].count, _QUOTE_OPENS)) - sum(map(texts[i].count, _QUOTE_CLOSES))
+        if balance > 0:
+            return i
+    return at
+
+
 def _refers_back(sentence: str, before: str) -> bool:
     """Whether ``sentence`` opens by pointing back, with a pronoun or "these", or by naming again ("The company …")
     what ``before`` introduced ("… with a leading European aeronautic services company")."""
@@ -271,8 +305,10 @@ def _date_terms_of(sentence: str) -> frozenset[str]:
 
 @lru_cache(maxsize=65_536)
 def _figures_of(sentence: str) -> frozenset[str]:
-    """The terms of a sentence that state a figure (digits or number words), leaving out those of its dates."""
-    return frozenset(t for t in _terms_of(sentence) - _date_terms_of(sentence) if t in _NUMBER_TERMS or _FIGURE.search(t))
+    """The terms of a sentence that state a figure (digits or number words), leaving out those of its dates and of the
+    labels of figures, tables and chapters."""
+    read = _LABEL.sub(lambda m: " " * len(m.group()), half_width(sentence))  # as long as before: terms keep their places
+    return frozenset(t for t in _terms_of(read) - _date_terms_of(read) if t in _NUMBER_TERMS or _FIGURE.search(t))
 
 
 @lru_cache(maxsize=65_536)

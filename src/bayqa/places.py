@@ -52,9 +52,10 @@ def cap_per_document(
     return (taken + waiting)[:k]
 
 
-def answer_first(hits: list[Hit], weight: float) -> list[Hit]:
-    """The hits with each document's passages reordered among the places they hold, by score + ``weight`` x
-    answer score: of two passages of the top document, the one whose sentence answers comes first.
+def answer_first(hits: list[Hit], weight: float, stating: Callable[[Hit], bool] = lambda hit: True) -> list[Hit]:
+    """The hits with each document's passages reordered among the places they hold: those whose answer is ``stating``
+    what the question asks for (a date, a figure) first, then by score + ``weight`` x answer score. Of two passages of
+    the top document, the one whose sentence answers comes first.
 
     Documents keep their places, and scores stay with the places.
     """
@@ -64,7 +65,7 @@ def answer_first(hits: list[Hit], weight: float) -> list[Hit]:
     ordered = list(hits)
     for slots in places.values():
         if len(slots) > 1:
-            best_first = sorted(slots, key=lambda i: -(hits[i].score + weight * (hits[i].answer.score if hits[i].answer else 0.0)))
+            best_first = sorted(slots, key=lambda i: (not stating(hits[i]), -(hits[i].score + weight * (hits[i].answer.score if hits[i].answer else 0.0))))
             for slot, i in zip(slots, best_first):
                 ordered[slot] = replace(hits[i], rank=hits[slot].rank, score=hits[slot].score)
     return ordered

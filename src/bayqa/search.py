@@ -9,7 +9,7 @@ candidate with its true score from both retrievers (bayqa.fusion). Every answer 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -29,7 +29,7 @@ from bayqa.signals import CandidateStore, Signals
 from bayqa.sounds import REMEMBERED, spelled_names, term_of, written_pairs
 from bayqa.store import LoadedIndex
 from bayqa.store.vectors import Segments
-from bayqa.terms import half_width, is_mostly_chinese
+from bayqa.terms import half_width, is_mostly_chinese, terms
 from bayqa.verify import Verifier
 
 MODES = ("hybrid", "dense", "keyword")
@@ -174,17 +174,19 @@ class Searcher:
         # English, an English question's own with the character pairs its romanised names read back to.
         crossing = (translated or idf) if query.chinese else {**idf, **translated}
         other = self.chinese_rows(taken_rows) != query.chinese
+        named = [frozenset(terms(name)) for name in query.names]
         hits = [
-            self._hit(rank, chunk, row, score, found, crossing if crossed else idf, query, crossed)
+            self._hit(rank, chunk, row, score, found, crossing if crossed else idf, query, crossed, named)
             for rank, (chunk, (row, score), found, crossed) in enumerate(zip(passages, taken, cosines, other), start=1)
         ]
+        kind, asked = query.answer_kind, frozenset(idf)
         if mode == "hybrid":
-            hits = answer_first(hits, ANSWER_WEIGHT)
+            # A document's passage whose answer states the date or figure asked for comes before its others.
+            hits = answer_first(hits, ANSWER_WEIGHT, lambda h: kind is None or h.answer is not None and states(kind, h.answer.text, asked))
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
         # By score, not by place: whether the documents answer does not depend on how the list spreads them.
         best = sorted(hits, key=lambda h: -h.score)[:CHECKED_ANSWERS]
         sentences = list(dict.fromkeys(h.answer.text for h in best if h.answer is not None))
-        kind, asked = query.answer_kind, frozenset(idf)
         stated = kind is None or any(states(kind, t, asked) for t in sentences)
         signals = (similarity, coverage(query.terms, top_terms, idf))
         trust = unstated(self._trust(signals, taken, query, second), None if stated else kind)
@@ -351,20 +353,21 @@ class Searcher:
         order = np.lexsort((rows, -dense_all, -fused))  # equal fused scores (no signal left) go by cosine
         if signals.multilingual is not None and understood(similarity) > 0:
             # Each keeps its own score: the checks of "not found" read the best-scoring passages, not the places.
-            order = lift_other(order, other, self.weights.cross_places)
+            order = lift_other(order, other, self.weights.cross_places, lambda i: self.index.chunks.doc_id(int(rows[i])))
         return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))
 
     def _hit(
         self, rank: int, chunk: Chunk, row: int, score: float, cosines: np.ndarray, question_idf: dict[str, float], query: Query,
-        crossed: bool = False,
+        crossed: bool = False, named: Sequence[frozenset[str]] = (),
     ) -> Hit:
         """The hit of passage ``row``; ``crossed`` says it is in the other language than the question. Then the English
         model's sentence cosines say nothing and no term is shared: the dictionary (bayqa.translate) alone chooses the
         answer sentence, a Chinese question's English terms (``question_idf``) in an English passage, an English
-        question's terms in a Chinese passage's dictionary English."""
+        question's terms in a Chinese passage's dictionary English. ``named`` are the terms of each name the question asks
+        about."""
         spans = self.index.sentence_spans_of(row)
         if crossed:
             cosines = np.zeros_like(cosines)
         answer = best_sentence(cosines, question_idf, query.answer_kind, spans, chunk.text, chunk.start, query.parts, query.chinese,
-                               in_english=crossed and not query.chinese)
+                               in_english=crossed and not query.chinese, named=named)
         return Hit(rank, round(score, 6), chunk, answer, matched_terms(question_idf.keys(), spans, chunk.text, chunk.start))
