@@ -126,3 +126,12 @@ def test_a_web_page_is_read_where_it_marks_its_content(tmp_path: Path) -> None:
     assert doc.text == "Hetao zone opens its park\n\nThe Hong Kong Park covers 87 hectares."
     plain = load_document(write(tmp_path, "plain.html", "<html><body><p>One.</p><aside><p>Aside.</p></aside></body></html>"), tmp_path)
     assert plain.text == "One."
+    # No <main>: items and paragraphs that are nothing but links (related articles, "Read more") are the site's.
+    unmarked = """<html><body><div class="story"><p>The park covers <a href="/hetao">87 hectares</a>.</p>
+    <p><a href="/more">Read more »</a></p><h3>相關新聞</h3><ul><li><a href="/1">前海擴區</a></li>
+    <li><a href="/2">Qianhai</a> | <a href="/3">Hengqin</a></li><li>Phase 2 opens in 2027.</li></ul></div></body></html>"""
+    doc = load_document(write(tmp_path, "unmarked.html", unmarked), tmp_path)
+    assert doc.text == "The park covers 87 hectares.\n\n相關新聞\n\nPhase 2 opens in 2027."
+    # Inline markup joins the words around it: no space inside a Chinese word or before a sign.
+    inline = "<html><body><p><a href='/q'>前海</a>擴區至<b>120.56</b>平方公里，稅率<em>15</em>%。</p></body></html>"
+    assert load_document(write(tmp_path, "inline.html", inline), tmp_path).text == "前海擴區至120.56平方公里，稅率15%。"

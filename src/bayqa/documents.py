@@ -217,6 +217,7 @@ def _add_section(sections: list[Section], text: str, start: int, end: int, headi
 
 
 _PAGE_FURNITURE = ["navigation", "banner", "contentinfo", "complementary", "search", "menu", "dialog"]
+_HTML_INLINE = ["a", "b", "strong", "i", "em", "u", "span", "font", "small", "big", "mark", "abbr", "cite", "q", "code", "sup", "sub", "time", "s", "del", "ins"]
 _HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th", "dt", "dd", "figcaption", "caption"]
 
 
@@ -231,6 +232,13 @@ def _parse_html(raw: str) -> Content:
         tag.decompose()
     for tag in soup.find_all(attrs={"role": _PAGE_FURNITURE}):
         tag.decompose()
+    for tag in soup.find_all(["li", "p"]):
+        if _only_links(tag):
+            tag.decompose()  # a menu's item, a related article, "Read more": the site's, as in Markdown (bayqa.markup)
+    # Inline markup is no break in the text: "<a>前海</a>擴區" is one word, "<b>15</b>%" one figure.
+    for tag in soup.find_all(_HTML_INLINE):
+        tag.unwrap()
+    soup.smooth()
     # A page that marks its content (<main>, or a single <article>) is read there: menus, share buttons and related
     # links around it are the site's, not the document's.
     articles = soup.find_all("article")
@@ -266,6 +274,13 @@ def _parse_html(raw: str) -> Content:
     text = "\n\n".join(parts)
     _add_section(sections, text, section_start, len(text), tuple(t for _, t in stack))
     return Content(text, tuple(sections), page_title or first_h1, None)
+
+
+def _only_links(element) -> bool:  # noqa: ANN001 - a BeautifulSoup tag
+    """Whether all the words of an element are the text of its links (a link list's item, "Read more")."""
+    links = element.find_all("a")
+    linked = "".join(a.get_text("", strip=True) for a in links)
+    return bool(links) and re.sub(r"[\W_]+", "", element.get_text("", strip=True)) == re.sub(r"[\W_]+", "", linked)
 
 
 def _parse_pdf(data: bytes, name: str) -> tuple[str, list[Section], str, int]:
