@@ -2,7 +2,7 @@
 
 import pytest
 
-from bayqa.asking import Part, asks_for, expected_answer, named_years, question_parts, written_chinese
+from bayqa.asking import Part, asks_for, counted, expected_answer, named_years, question_parts, written_chinese
 from bayqa.query import Query
 from bayqa.terms import terms
 
@@ -118,3 +118,18 @@ def test_spoken_cantonese_is_read_as_written_chinese() -> None:
     cantonese, written = Query.of("香港而家有幾多個氫能項目？"), Query.of("香港現在有多少個氫能項目？")
     assert cantonese.terms == written.terms and cantonese.read == written.text and cantonese.text.startswith("香港而家")
     assert Query.of("How long is it?").reading is None
+
+
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        ("How many hours a year must scholarship holders volunteer?", "hour"),
+        ("Under the scheme, how many local staff must a company hire?", "local"),  # as "one local staff" says it
+        ("How many of the world's top 100 universities are in Hong Kong?", None),  # "of": it names none
+        ("How much did the project cost?", None),
+        ("新田科技城有多少公顷土地？", None),  # Chinese counts with its measure words (bayqa.highlight)
+    ],
+)
+def test_what_a_how_many_question_counts(question: str, unit: str | None) -> None:
+    assert counted(question) == unit
+    assert Query.of(question).counted == unit

@@ -246,3 +246,37 @@ def test_footnote_marks_set_small_and_raised_are_not_text() -> None:
     doc = read_pdf(make_layout_pdf([page]))
     assert doc.text.split("\n") == ["The Northern Link will be completed by 2034.", "Its second phase follows in 2039.",
                                      "It has 3 parks in 2 areas and Industry 4.0 plants."]
+
+
+def test_a_line_ending_in_a_hyphen_keeps_its_own_place_so_its_paragraph_stays_whole() -> None:
+    # pdfium reads "two-" and the next line as one line (the hyphen marked U+FFFE); taken at the first line's place,
+    # the gap below them had looked like a paragraph's and cut the sentence.
+    lines = ["Regarding policies to attract foreign talents, the government should relax the",
+             "rules of the scheme and widen its quotas in the coming years. For example, the two-",
+             "year contract and the bundled arrangement to employ at least one local",
+             "staff per foreign worker are reasons that have discouraged companies."]
+    page = [body(700 - 14 * i, text) for i, text in enumerate(lines)] + [body(630, "A new paragraph starts here.")]
+    text = read_pdf(make_layout_pdf([page])).text
+    first, second = text.split("\n\n")
+    assert "For example, the two-year contract and the bundled arrangement to employ at least one local staff" in first
+    assert second == "A new paragraph starts here."
+
+
+def test_a_footnote_mark_that_breaks_a_printed_line_is_dropped_and_the_line_kept_whole() -> None:
+    # pdfium reads "Listed …,", "28" and "and the offering …" as three lines: one printed line, and a mark.
+    page = [body(700, "Listed on the Stock Exchange,"), (212, 709, 6, False, "28"),
+            (221, 700, BODY, False, "and the offering raised HKD 209 billion."), body(686, "Other figures follow.")]
+    text = read_pdf(make_layout_pdf([page])).text
+    assert text.split("\n")[0] == "Listed on the Stock Exchange, and the offering raised HKD 209 billion."
+    assert "28" not in text
+
+
+def test_a_diagrams_close_labels_do_not_make_every_line_of_text_a_paragraph() -> None:
+    text = ["Switzerland adopts liberal labour laws to nurture a specialised talent pool. Vocational",
+            "training is oriented to the labour market and aims to strike a balance between",
+            "theoretical and practical knowledge, so its workers are well trained."]
+    labels = [Line(word, 760 - 11 * i, 8.0, False) for i, word in enumerate("Political Stability Good Infrastructure "
+                                                                          "Attractive Tax System Developed Market".split())]
+    page = Page(1, 842, (*[Line(t, 400 - 22 * i, 11.0, False) for i, t in enumerate(text)], *labels), None)
+    laid = lay_out([page], [], "")
+    assert " ".join(text) in " ".join(laid.text.split("\n\n")[0].split("\n"))

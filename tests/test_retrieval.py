@@ -270,7 +270,8 @@ def _answer(passage: str, question: str, cosines: list[float] | None = None) -> 
     query = Query.of(question)
     found = np.zeros(len(spans), dtype=np.float32) if cosines is None else np.array(cosines, dtype=np.float32)
     named = [frozenset(terms(name)) for name in query.names]
-    answer = best_sentence(found, dict.fromkeys(query.terms, 1.0), query.answer_kind, spans, passage, 0, query.parts, named=named)
+    answer = best_sentence(found, dict.fromkeys(query.terms, 1.0), query.answer_kind, spans, passage, 0, query.parts, named=named,
+                           counted=query.counted)
     assert answer is not None and passage[answer.start:answer.end] == answer.text  # the offsets cover the whole span
     return answer.text
 
@@ -326,6 +327,14 @@ def test_a_sentence_inside_a_quotation_brings_the_one_that_opens_it() -> None:
     assert _answer(closed, "谁估计横琴也会有类似情况？", close) == "我相信横琴也会有类似情况。"  # after the quotation
     english = "The minister said: “Qianhai came first. Hengqin will follow.” Others disagreed."
     assert _answer(english, "Which zone will follow?", close).startswith("The minister said")
+
+
+def test_a_figure_of_what_the_question_counts_answers_how_many() -> None:
+    passage = ("Applicants must have been in Israel for no more than two years. "
+               "Scholarship students are required to volunteer 24 hours every year in industry.")
+    close = [0.6, 0.45]  # the first sentence is closer, and states a figure too
+    assert _answer(passage, "How many hours a year must scholarship students volunteer?", close).startswith("Scholarship")
+    assert _answer(passage, "How many years may applicants have been in Israel?", close).startswith("Applicants")
 
 
 def test_the_number_of_a_figure_table_or_chapter_is_no_figure() -> None:

@@ -42,6 +42,7 @@ _ASKS_FOR_FIGURE = re.compile(
     r"|多少|多大|多[长長]|多高|多久|多[远遠]|(?<!哪)[几幾](?!乎)",  # 几乎 is "almost", 哪几个 "which ones"
     re.IGNORECASE,
 )
+_HOW_MANY = re.compile(r"\bhow many\s+([A-Za-z][\w'’-]*)", re.IGNORECASE)
 # A figure question about money ("How much is the toll", "租金是多少") wants an amount of money.
 _ASKS_FOR_AMOUNT = re.compile(
     rf"\b(?:{_MONEY_WORD}|wages?|salar(?:y|ies)|budgets?)\b"
@@ -108,6 +109,14 @@ def expected_answer(question: str) -> str | None:
     wants = asks_for(question)
     money = wants == "figure" and _ASKS_FOR_AMOUNT.search(question) and not _ASKS_FOR_SHARE.search(question)
     return "amount" if money else wants
+
+
+def counted(question: str) -> str | None:
+    """The search term of what a "how many" question counts, from the word after it ("How many hours a year …": hour;
+    "How many local staff …": local, as "one local staff" says it); None when it names none ("How many of …")."""
+    found = _HOW_MANY.search(question)
+    word = terms(found.group(1)) if found else []
+    return word[0] if word else None
 
 
 def named_years(question: str) -> frozenset[str]:

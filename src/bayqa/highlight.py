@@ -129,6 +129,7 @@ def best_sentence(
     chinese: bool = False,
     in_english: bool = False,
     named: Sequence[frozenset[str]] = (),
+    counted: str | None = None,
 ) -> Answer | None:
     """The answer in a passage (``spans`` are its sentences' document offsets): its best sentence, with the
     neighbours that complete it; None if it has no sentence.
@@ -138,14 +139,14 @@ def best_sentence(
     ``parts`` are the questions it holds when it holds several (bayqa.asking.question_parts); ``chinese`` says
     whether the question is in Chinese; ``in_english`` reads a Chinese passage's sentences in their dictionary
     English (bayqa.translate) to find an English question's terms; ``named`` are the terms of each name it asks about
-    (bayqa.names.question_names).
+    (bayqa.names.question_names); ``counted`` is the term of what a "how many" question counts (bayqa.asking.counted).
     """
     if not len(spans):
         return None
     texts = [passage[s - passage_start : e - passage_start] for s, e in np.asarray(spans).tolist()]
     cosines = np.asarray(cosines, dtype=np.float32)
     figure = CHINESE_FIGURE_WEIGHT if chinese else FIGURE_WEIGHT
-    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind, figure, _english_terms_of if in_english else _terms_of)
+    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind, figure, _english_terms_of if in_english else _terms_of, counted)
     best = int(np.argmax(scores))
     first = last = best
     if texts[best].rstrip().endswith((":", "：")):
@@ -181,10 +182,10 @@ def matched_terms(wanted: Collection[str], spans: np.ndarray, passage: str, pass
 
 def _scores(
     cosines: np.ndarray, texts: list[str], idf: dict[str, float], wanted: Collection[str], kind: str | None, figure: float,
-    terms_of: Callable[[str], frozenset[str]] | None = None,
+    terms_of: Callable[[str], frozenset[str]] | None = None, counted: str | None = None,
 ) -> np.ndarray:
     """Each sentence's score for the ``wanted`` terms of the question (found by ``terms_of``) and the answer ``kind``
-    they ask for (its bonus ``figure``)."""
+    they ask for (its bonus ``figure``, twice for a figure of what the question counts, ``counted``)."""
     total = sum(idf[t] for t in wanted)
     if total <= 0:
         return cosines
@@ -195,7 +196,20 @@ def _scores(
         asked = idf.keys()
         wants = "figure" if kind == "amount" else kind  # the bonus counts any figure; the answer-type check wants money
         scores = scores + figure * np.array([states(wants, text, asked) for text in texts])
+        if counted is not None:
+            scores = scores + figure * np.array([_counts(text, counted) for text in texts])
     return scores
+
+
+def _counts(sentence: str, counted: str) -> bool:
+    """Whether a figure in ``sentence`` counts ``counted`` (at most two words before it: "24 hours", "one local staff",
+    "213 of the firms")."""
+    found = [term for term, _, _ in _spans_of(sentence)[1]]
+    return any(term == counted and any(_is_count(t) for t in found[max(0, i - 2) : i]) for i, term in enumerate(found))
+
+
+def _is_count(term: str) -> bool:
+    return term in _NUMBER_TERMS or term == "one" or _FIGURE.search(term) is not None
 
 
 def _completed(

@@ -10,7 +10,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-from bayqa.pdflayout import Bookmark, Laid, Line, Page, lay_out
+from bayqa.pdflayout import EDGE, FOOT, Bookmark, Laid, Line, Page, lay_out
 
 #: pdfium is not thread-safe; one document is read at a time in a process.
 _PDFIUM = threading.Lock()
@@ -21,6 +21,8 @@ _OUTLINE_TITLE_CHARS = 100  # longer bookmarks are sentences someone bookmarked,
 # A footnote mark's place: up to three digits right after a letter or a closing stop (or one space after), before a
 # space or the line's end.
 _MARK = re.compile(r"(?<=[^\W\d_]|[.,;:)\]”’\"。，；）])( ?)(\d{1,3})(?=\s|$)")
+_LEADING_MARK = re.compile(r"\s*(\d{1,3})(?:\s+|$)")
+ROW = 0.2  # lines whose tops are within this share of their type size stand on one printed line
 _MARK_SIZE = 0.9  # a mark's box is under this share of the character before it (Chromium sets <sup> at 0.83)
 _MARK_RAISED = 0.2  # and its foot this share of that character's height above that character's
 
@@ -65,18 +67,36 @@ def _page(pdf, index: int) -> Page:  # noqa: ANN001 - a pypdfium2.PdfDocument, i
     try:
         textpage = page.get_textpage()
         try:
-            text = textpage.get_text_range()
-            lines = []
-            offset = 0
-            for raw in text.split("\r\n"):
-                lines.extend(_line(pdfium_c, textpage.raw, raw, offset))
-                offset += len(raw) + 2
+            lines = _printed_lines(pdfium_c, textpage.raw, textpage.get_text_range(), page.get_height())
         finally:
             textpage.close()
         label = pdf.get_page_label(index) or None
         return Page(number=index + 1, height=page.get_height(), lines=tuple(lines), pdf_label=label)
     finally:
         page.close()
+
+
+def _printed_lines(pdfium_c, textpage, text: str, height: float) -> list[Line]:  # noqa: ANN001 - pdfium's C module and text page
+    """The lines of a page's ``text`` as printed. pdfium joins a line that ends in a hyphen to the next one, marking
+    the hyphen U+FFFE (one place for both lines made the gap below them look like a paragraph's); and it breaks a
+    printed line at a raised footnote mark or a jump along it ("Exchange,", "28 and the offering")."""
+    lines: list[Line] = []
+    offset = 0
+    last = -1  # the text index of the last character read
+    for raw in text.split("\r\n"):
+        pieces = raw.split("\ufffe")
+        for n, piece in enumerate(pieces):
+            mark = _leading_mark(pdfium_c, textpage, piece, offset, last) if lines else 0
+            read = _line(pdfium_c, textpage, piece[mark:] + ("\ufffe" if n < len(pieces) - 1 else ""), offset + mark)
+            if read and lines and (mark or _same_row(lines[-1], read[0], height)):
+                before = lines.pop()
+                read = [Line(f"{before.text} {read[0].text}", before.y, max(before.size, read[0].size), before.bold)]
+            lines.extend(read)
+            if read:
+                last = offset + len(piece.rstrip()) - 1
+            offset += len(piece) + 1  # the piece and its U+FFFE, or the first character of the line break
+        offset += 1
+    return lines
 
 
 def _line(pdfium_c, textpage, raw: str, offset: int) -> list[Line]:  # noqa: ANN001 - pdfium's C module and text page
@@ -112,14 +132,41 @@ def _without_marks(pdfium_c, textpage, stripped: str, first: int) -> str:  # noq
         before = _box(pdfium_c, textpage, pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage, first + mark.start() - 1))
         boxes = [_box(pdfium_c, textpage, pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage, first + k))
                  for k in range(mark.start(2), mark.end(2))]
-        if before is None or any(b is None for b in boxes):
-            continue
-        height = before.top - before.bottom
-        if all(b.top - b.bottom < height * _MARK_SIZE and b.bottom > before.bottom + height * _MARK_RAISED for b in boxes):
+        if _marks(before, boxes):
             cut.append(mark.span())
     for start, end in reversed(cut):
         stripped = stripped[:start] + stripped[end:]
     return stripped
+
+
+def _leading_mark(pdfium_c, textpage, piece: str, offset: int, last: int) -> int:  # noqa: ANN001
+    """How many characters of ``piece`` (at text index ``offset``) a footnote mark takes at its start, set small and
+    raised beside the character read before it (text index ``last``), as pdfium splits "Exchange,²⁸ and …"; else 0."""
+    found = _LEADING_MARK.match(piece)
+    if found is None or last < 0:
+        return 0
+    before = _box(pdfium_c, textpage, pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage, last))
+    boxes = [_box(pdfium_c, textpage, pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage, offset + k)) for k in range(*found.span(1))]
+    # beside it: the mark's foot within the height of that character, not on a line of its own
+    beside = _marks(before, boxes) and all(b.bottom <= before.top for b in boxes)
+    return found.end() if beside else 0
+
+
+def _marks(before, boxes: list) -> bool:  # noqa: ANN001 - pdfium's FS_RECTF boxes, or None
+    """Whether characters of ``boxes`` are a footnote mark beside the character of box ``before``: set smaller than it
+    and raised above its foot."""
+    if before is None or not boxes or any(b is None for b in boxes):
+        return False
+    height = before.top - before.bottom
+    return all(b.top - b.bottom < height * _MARK_SIZE and b.bottom > before.bottom + height * _MARK_RAISED for b in boxes)
+
+
+def _same_row(before: Line, line: Line, height: float) -> bool:
+    """Whether two lines pdfium gave one after the other stand on one printed line, in the body of the page (a running
+    header's or footer's parts stay apart: a page number is read alone)."""
+    if before.y is None or line.y is None or height <= 0 or not before.size or not line.size:
+        return False
+    return abs(before.y - line.y) <= ROW * min(before.size, line.size) and EDGE < 1 - before.y / height < FOOT
 
 
 def _box(pdfium_c, textpage, char: int):  # noqa: ANN001, ANN202 - pdfium's C module, text page and FS_RECTF

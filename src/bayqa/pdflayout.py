@@ -167,7 +167,7 @@ def _kept(page: Page, running: set[tuple[str, str]], body: float) -> list[Line]:
 
 def _ends_sentence_of(before: Line, line: Line, body: float) -> bool:
     """Whether a line without letters, in body type, ends with a full stop the sentence that ``before`` leaves open."""
-    body_type = body <= 0 or line.size <= 0 or abs(line.size - body) <= max(0.5, body * 0.05)
+    body_type = body <= 0 or line.size <= 0 or _body_type(line, body)
     return body_type and _FULL_STOP.search(line.text) is not None and not ends_sentence(before.text)
 
 
@@ -224,14 +224,28 @@ def _cover_keys(cover: Page, running: set[tuple[str, str]]) -> set[str]:
 
 def _joined_hyphens(kept: list[list[Line]]) -> list[list[Line]]:
     """A word split at a line end is joined when the joined word occurs elsewhere in the document; else it keeps
-    its hyphen (good-jobs, well-to-do)."""
+    its hyphen (good-jobs, well-to-do). The word is made whole on the line where it starts: its second part leaves the
+    next line, which keeps its own place."""
     vocab = {w.lower() for lines in kept for ln in lines for w in re.findall(r"\w+", ln.text)}
 
     def join(m: re.Match[str]) -> str:
         whole = m.group(1) + m.group(2)
         return whole if whole.lower() in vocab else f"{m.group(1)}-{m.group(2)}"
 
-    return [[Line(_SPLIT_WORD.sub(join, ln.text), ln.y, ln.size, ln.bold) for ln in lines] for lines in kept]
+    joined: list[list[Line]] = []
+    for lines in kept:
+        page: list[Line] = []
+        carried = ""
+        for ln, after in zip(lines, [*lines[1:], None]):
+            text = ln.text[len(carried):].lstrip() if carried else ln.text
+            carried = ""
+            if text.endswith("\ufffe") and after is not None:
+                carried = after.text.split(None, 1)[0] if after.text.strip() else ""
+                text += carried
+            if text.strip():
+                page.append(Line(_SPLIT_WORD.sub(join, text), ln.y, ln.size, ln.bold))
+        joined.append(page)
+    return joined
 
 
 def _body_size(kept: list[list[Line]]) -> float:
@@ -351,7 +365,7 @@ def _assemble(kept: list[list[Line]], headings: list[_Heading], body: float) -> 
         return pos - len(text)
 
     for p, lines in enumerate(kept):
-        gap = _line_gap(lines)
+        gap = _line_gap(lines, body)
         start = end = None
         skip = 0
         carry = last is not None and bool(lines) and (p, 0) not in starts and _runs_over(last, lines[0], body)
@@ -397,9 +411,17 @@ def _runs_over(before: Line, after: Line, body: float) -> bool:
     return continues(before.text, after.text)
 
 
-def _line_gap(lines: list[Line]) -> float:
-    gaps = sorted(a.y - b.y for a, b in zip(lines, lines[1:]) if a.y is not None and b.y is not None and a.y > b.y)
+def _line_gap(lines: list[Line], body: float) -> float:
+    """The page's usual spacing of lines, of its body type when it has some: a diagram's labels, set close together,
+    would make every gap between lines of text look like a paragraph's."""
+    pairs = [(a, b) for a, b in zip(lines, lines[1:]) if a.y is not None and b.y is not None and a.y > b.y]
+    text = [(a, b) for a, b in pairs if _body_type(a, body) and _body_type(b, body)]
+    gaps = sorted(a.y - b.y for a, b in text or pairs)
     return gaps[len(gaps) // 2] if gaps else 0.0
+
+
+def _body_type(line: Line, body: float) -> bool:
+    return body > 0 and abs(line.size - body) <= max(0.5, body * 0.05)
 
 
 def _paragraph(before: Line, line: Line, gap: float) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from bayqa.asking import Part, expected_answer, named_years, question_parts, written_chinese
+from bayqa.asking import Part, counted, expected_answer, named_years, question_parts, written_chinese
 from bayqa.names import question_names
 from bayqa.terms import half_width, is_mostly_chinese, terms
 from bayqa.translate import english_terms
@@ -76,6 +76,8 @@ class Query:
     translated: tuple[str, ...] = ()
     #: The places and bodies it names (bayqa.names): best passages that mention none of one flag it "not found".
     names: tuple[str, ...] = ()
+    #: What a "how many" question counts (bayqa.asking.counted): a figure of it answers best.
+    counted: str | None = None
     #: The question as it is analysed and embedded when that differs from ``text``: spoken Cantonese put in written
     #: Chinese (bayqa.asking.written_chinese), full-width letters and digits in ASCII (bayqa.terms.half_width).
     reading: str | None = None
@@ -90,7 +92,7 @@ class Query:
         translated = english_terms(read) if chinese else ()
         return cls(
             text, tuple(terms(read)), chinese, expected_answer(read), parts, named_years(read), translated=translated,
-            names=question_names(read, chinese), reading=read if read != text else None,
+            names=question_names(read, chinese), counted=None if chinese else counted(read), reading=read if read != text else None,
         )
 
     @classmethod
