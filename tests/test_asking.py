@@ -38,6 +38,13 @@ from bayqa.terms import terms
         ("票价是多少？", "amount"),
         ("写字楼租金是多少？", "amount"),
         ("How many jobs will the zone create?", "figure"),
+        # a rate is a figure ("hourly rate" of a wage: money)
+        ("What is the rate of return on the fund?", "figure"),
+        ("What hourly rate will the statutory minimum wage be?", "amount"),
+        ("What is the exchange rate regime of Hong Kong?", None),  # the rate does not head the phrase
+        # 几 after 的 / 这 / 前 … is "the few", no question word: the question asks when
+        ("香港园区剩下的几栋楼什么时候能建好？", "date"),
+        ("香港园区有几栋楼？", "figure"),
     ],
 )
 def test_the_answer_kind_of_when_and_money_questions(question: str, kind: str | None) -> None:
@@ -127,7 +134,10 @@ def test_spoken_cantonese_is_read_as_written_chinese() -> None:
         ("Under the scheme, how many local staff must a company hire?", "local"),  # as "one local staff" says it
         ("How many of the world's top 100 universities are in Hong Kong?", None),  # "of": it names none
         ("How much did the project cost?", None),
-        ("新田科技城有多少公顷土地？", None),  # Chinese counts with its measure words (bayqa.highlight)
+        ("新田科技城有多少公顷土地？", None),  # a unit of measure, not a count
+        ("前海有多少家注册的港资企业？", "家"),  # a measure word counts
+        ("園區有幾座實驗樓？", "座"),
+        ("剩下的几栋楼什么时候建好？", None),  # "the few": no count asked
     ],
 )
 def test_what_a_how_many_question_counts(question: str, unit: str | None) -> None:

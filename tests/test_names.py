@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bayqa.names import question_names, unmentioned
+from bayqa.names import question_names, unknown_codes, unmentioned
 from bayqa.query import Query
 from bayqa.service import Service
 from bayqa.terms import terms
@@ -60,3 +60,14 @@ def test_a_question_about_a_place_no_best_passage_mentions_is_flagged(shipped_se
     assert elsewhere.low and elsewhere.missing == "name"
     here = shipped_service.answer("What is the minimum monthly pay under the Top Talent Pass Scheme in Hong Kong?", k=3).confidence
     assert here.missing != "name"
+
+
+def test_a_code_no_document_holds_is_unknown() -> None:
+    held = frozenset(terms("O·PARK1 handles 200 tonnes; the A380 and 5G"))
+    question = terms("How many tonnes of food waste will O·PARK3 handle, and when will the A380 and 5G arrive in 2027?")
+    assert unknown_codes(question, held.__contains__) == ("park3",)  # not the years, figures or "5g" (a figure first)
+    assert unknown_codes(terms("How much does O·PARK1 handle?"), held.__contains__) == ()
+
+
+def test_a_question_naming_a_code_the_documents_lack_is_flagged(shipped_service: Service) -> None:
+    assert shipped_service.answer("When did the LL9999 cross-boundary bus route open?", k=3).confidence.missing == "name"

@@ -7,7 +7,7 @@ from bayqa.asking import asks_for, expected_answer
 from bayqa.confidence import CHECK_BELOW, CHECK_LOW, Confidence, checked, confidence, needs_check, unstated
 from bayqa.embedding import Embedder
 from bayqa.fusion import HYBRID_WEIGHTS, convex, hybrid_weights
-from bayqa.highlight import _terms_of, best_sentence, states
+from bayqa.highlight import _terms_of, best_sentence, counts, states
 from bayqa.keyword import B, K1, KeywordIndex
 from bayqa.postings import KeywordSearch, Postings
 from bayqa.query import Query
@@ -335,6 +335,12 @@ def test_a_figure_of_what_the_question_counts_answers_how_many() -> None:
     close = [0.6, 0.45]  # the first sentence is closer, and states a figure too
     assert _answer(passage, "How many hours a year must scholarship students volunteer?", close).startswith("Scholarship")
     assert _answer(passage, "How many years may applicants have been in Israel?", close).startswith("Applicants")
+
+
+def test_a_chinese_count_carries_its_measure_word() -> None:
+    assert counts("注册港企达1.2万家。", "家") and counts("已有60多家企业入驻。", "家") and counts("共有三座大楼。", "座")
+    assert not counts("总面积由14.92平方公里扩展至120.56平方公里。", "家")  # an area is no count of companies
+    assert counts("In 2021, 184 companies answered.", "compani") and not counts("It had 184 staff.", "compani")
 
 
 def test_the_number_of_a_figure_table_or_chapter_is_no_figure() -> None:

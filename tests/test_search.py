@@ -81,6 +81,9 @@ def test_answer_first_reorders_passages_within_their_document_only() -> None:
     assert [h.chunk.id for h in answer_first(hits, weight=0.1)] == ["a1", "b2", "a3", "a4"]
     stating = answer_first(hits, weight=1.0, stating=lambda h: h.chunk.id == "a4")  # only a4's answer has the date asked for
     assert [h.chunk.id for h in stating] == ["a4", "b2", "a3", "a1"]
+    # One scoring under half its document's best stays where it was: a date of something else.
+    weak = [hit(1, "a", 0.9, 0.2), hit(2, "a", 0.4, 0.3)]
+    assert [h.chunk.id for h in answer_first(weak, weight=1.0, stating=lambda h: h.chunk.id == "a2")] == ["a1", "a2"]
 
 
 def test_fewer_passages_are_the_head_of_the_same_list(shipped_service: Service) -> None:

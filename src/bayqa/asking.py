@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bayqa.terms import terms
+from bayqa.terms import simplified, terms
 
 _AUXILIARY = "is|are|was|were|will|would|did|does|do|has|have|had|can|could|should|shall|may|might|must"
 _LEAD_IN = r"and|but|or|since|until|till|from|by|know|tell(?:\s+(?:me|us))?|say|ask|asks|asked|state|states|show|shows|explain"
@@ -38,11 +38,15 @@ _WHAT_MONEY = (
 )
 _ASKS_FOR_FIGURE = re.compile(
     r"\b(?:how (?:many|much|long|large|big|far|old|often|high|soon)|"
-    rf"what (?:share|percentage|proportion|fraction|size|area|number|amount|quota|cap|rent|cost)|{_WHAT_MONEY})\b"
-    r"|多少|多大|多[长長]|多高|多久|多[远遠]|(?<!哪)[几幾](?!乎)",  # 几乎 is "almost", 哪几个 "which ones"
+    rf"what (?:share|percentage|proportion|fraction|size|area|number|amount|quota|cap|rent|cost)|{_WHAT_MONEY}"
+    r"|what (?:[\w-]+\s+){0,2}?rates?)\b"  # "What hourly rate …", "What is the rate of …": a rate is a figure
+    # 几乎 is "almost", 哪几个 "which ones"; after 的, 这, 那, 前, 后, 近 it is "the few" (剩下的几栋楼, 这几年, 近几年)
+    r"|多少|多大|多[长長]|多高|多久|多[远遠]|(?<![哪的这這那前后後近])[几幾](?!乎)",
     re.IGNORECASE,
 )
 _HOW_MANY = re.compile(r"\bhow many\s+([A-Za-z][\w'’-]*)", re.IGNORECASE)
+# Measure words that count things (家 companies, 个 items, 座 buildings, 名 people …), after 多少 or 几.
+_MEASURE = re.compile(r"(?:多少|(?<![哪的这這那前后後近])[几幾])\s*([家个個座间間所名人项項条條次架辆輛艘栋棟位份种種类類批届屆层層部台只隻])")
 # A figure question about money ("How much is the toll", "租金是多少") wants an amount of money.
 _ASKS_FOR_AMOUNT = re.compile(
     rf"\b(?:{_MONEY_WORD}|wages?|salar(?:y|ies)|budgets?)\b"
@@ -112,8 +116,12 @@ def expected_answer(question: str) -> str | None:
 
 
 def counted(question: str) -> str | None:
-    """The search term of what a "how many" question counts, from the word after it ("How many hours a year …": hour;
-    "How many local staff …": local, as "one local staff" says it); None when it names none ("How many of …")."""
+    """What a "how many" question counts: the search term of the word after it ("How many hours a year …": hour;
+    "How many local staff …": local, as "one local staff" says it), or the measure word after 多少 / 几 (多少家: 家, in
+    Simplified script); None when it names none ("How many of …", 多少钱)."""
+    measure = _MEASURE.search(question)
+    if measure:
+        return simplified(measure.group(1))
     found = _HOW_MANY.search(question)
     word = terms(found.group(1)) if found else []
     return word[0] if word else None

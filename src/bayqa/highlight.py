@@ -197,13 +197,17 @@ def _scores(
         wants = "figure" if kind == "amount" else kind  # the bonus counts any figure; the answer-type check wants money
         scores = scores + figure * np.array([states(wants, text, asked) for text in texts])
         if counted is not None:
-            scores = scores + figure * np.array([_counts(text, counted) for text in texts])
+            scores = scores + figure * np.array([counts(text, counted) for text in texts])
     return scores
 
 
-def _counts(sentence: str, counted: str) -> bool:
-    """Whether a figure in ``sentence`` counts ``counted`` (at most two words before it: "24 hours", "one local staff",
-    "213 of the firms")."""
+def counts(sentence: str, counted: str) -> bool:
+    """Whether a figure in ``sentence`` counts ``counted`` (bayqa.asking.counted): a word at most two words after a
+    figure ("24 hours", "one local staff"), or a Chinese measure word after a figure ("184家", "三座", "1.2万家")."""
+    if not counted.isascii():
+        read = simplified(half_width(sentence))
+        return re.search(rf"\d\s*[万亿千百]?\s*[多余]?\s*{re.escape(counted)}", read) is not None or any(
+            unit == counted for _, unit in _chinese_figures_of(sentence))
     found = [term for term, _, _ in _spans_of(sentence)[1]]
     return any(term == counted and any(_is_count(t) for t in found[max(0, i - 2) : i]) for i, term in enumerate(found))
 

@@ -11,7 +11,8 @@ a dictionary word known only as a proper name (bayqa.translate.chinese_names). A
 when one of its words is (the passages say "the Paper", "Dennis Lo" is "Professor Lo"). A name the documents never
 use, in any form, is left alone (they may call the thing otherwise: "Hongkongers", "Lusophone"; the confidence
 score's coverage catches a question about what they never name), unless the dictionary knows it as a proper name
-(东京湾 "Tokyo Bay", 海南, "Shanghai"): documents that never name such a place do not cover it.
+(东京湾 "Tokyo Bay", 海南, "Shanghai"): documents that never name such a place do not cover it. Likewise a code
+the question names ("O·PARK3") that no passage holds.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bayqa.translate import chinese_names, english_text, is_proper_name
 _WORD = re.compile(r"(?<![\w&])[A-Za-z][A-Za-z'’-]*(?![\w&])|\S")
 _JOINING = frozenset({"and", "of"})
 _POSSESSIVE = re.compile(r"['’]s$")
+_CODE = re.compile(r"[a-z]+\d")  # a search term that starts with letters and goes on with digits
 _NOT_A_NAME = frozenset(
     "what when where which who whom whose why how is are was were will did does do the a an in of on for and to".split()
 )
@@ -77,6 +79,12 @@ def unmentioned(
     text = simplified(joined)
     found = set(terms(text)) | set(terms(english_text(text)))  # a passage in the other language, in dictionary English
     return unknown + tuple(n for n in checked if not _mentioned(n, text, found) and not _spoken(spelt[n], found))
+
+
+def unknown_codes(question_terms: Sequence[str], known: Callable[[str], bool]) -> tuple[str, ...]:
+    """The codes of a question ("park3" of O·PARK3, "ll7999", "a380": letters, then digits) that no passage holds.
+    A code names one thing exactly; documents that never write it do not cover it."""
+    return tuple(t for t in dict.fromkeys(question_terms) if _CODE.match(t) and not known(t))
 
 
 def _anywhere(name: str, known: Callable[[str], bool], spelt: Sequence[str]) -> bool:

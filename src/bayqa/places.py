@@ -14,6 +14,11 @@ from bayqa.chunking import Chunk
 from bayqa.highlight import Answer, Match
 
 
+# A passage stating what the question asks for goes first only if it scores at least this share of its document's best:
+# one far weaker ("Submit legislative proposals … within 2026" for when a wage rate takes effect) is no answer.
+STATING_REACH = 0.5
+
+
 @dataclass(frozen=True)
 class Hit:
     """A passage in its place: ``rank`` 1 first, its fused ``score``, its answer and where the question's terms are."""
@@ -65,7 +70,9 @@ def answer_first(hits: list[Hit], weight: float, stating: Callable[[Hit], bool] 
     ordered = list(hits)
     for slots in places.values():
         if len(slots) > 1:
-            best_first = sorted(slots, key=lambda i: (not stating(hits[i]), -(hits[i].score + weight * (hits[i].answer.score if hits[i].answer else 0.0))))
+            top = max(hits[i].score for i in slots)
+            first = {i for i in slots if stating(hits[i]) and hits[i].score >= STATING_REACH * top}
+            best_first = sorted(slots, key=lambda i: (i not in first, -(hits[i].score + weight * (hits[i].answer.score if hits[i].answer else 0.0))))
             for slot, i in zip(slots, best_first):
                 ordered[slot] = replace(hits[i], rank=hits[slot].rank, score=hits[slot].score)
     return ordered

@@ -92,7 +92,7 @@ class Query:
         translated = english_terms(read) if chinese else ()
         return cls(
             text, tuple(terms(read)), chinese, expected_answer(read), parts, named_years(read), translated=translated,
-            names=question_names(read, chinese), counted=None if chinese else counted(read), reading=read if read != text else None,
+            names=question_names(read, chinese), counted=counted(read), reading=read if read != text else None,
         )
 
     @classmethod

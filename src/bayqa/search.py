@@ -21,8 +21,8 @@ from bayqa.chunking import Chunk
 from bayqa.confidence import LIFTED_LOW, Confidence, checked, confidence, cross_confidence, needs_check, unstated
 from bayqa.embedding import Embedder, MultilingualModel
 from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, row_weights, understood
-from bayqa.highlight import best_sentence, matched_terms, states
-from bayqa.names import unmentioned
+from bayqa.highlight import best_sentence, counts, matched_terms, states
+from bayqa.names import unknown_codes, unmentioned
 from bayqa.places import Hit, answer_first, cap_per_document  # Hit is part of this module's answers
 from bayqa.query import Query
 from bayqa.signals import CandidateStore, Signals
@@ -187,7 +187,10 @@ class Searcher:
         # By score, not by place: whether the documents answer does not depend on how the list spreads them.
         best = sorted(hits, key=lambda h: -h.score)[:CHECKED_ANSWERS]
         sentences = list(dict.fromkeys(h.answer.text for h in best if h.answer is not None))
-        stated = kind is None or any(states(kind, t, asked) for t in sentences)
+        # A Chinese count states its measure word (多少家 wants "184家"), an area "14.92平方公里" is no count of companies.
+        measure = query.counted if query.counted is not None and not query.counted.isascii() else None
+        stated = kind is None or any(
+            states(kind, t, asked) and (measure is None or counts(t, measure) or not is_mostly_chinese(t)) for t in sentences)
         signals = (similarity, coverage(query.terms, top_terms, idf))
         trust = unstated(self._trust(signals, taken, query, second), None if stated else kind)
         if trust.missing is None and query.years and not any(y in half_width(f"{h.chunk.context} {h.chunk.text}") for h in best for y in query.years):
@@ -199,6 +202,8 @@ class Searcher:
             passages = [f"{h.chunk.context} {h.chunk.text}" for h in shown]
             if unmentioned(query.names, passages, lambda t: known(t) > 0, lambda name: self._sounded(name, query.chinese)):
                 trust = unstated(trust, "name")  # the passages are about other places or bodies than the one named
+        if trust.missing is None and unknown_codes(query.terms, lambda t: self.index.keyword.document_frequency(t) > 0):
+            trust = unstated(trust, "name")  # "O·PARK3", "LL7999": no document has the code the question names
         if self.verifier is not None and needs_check(trust) and self.verifier.reads(query):
             trust = checked(trust, self.verifier.probability(query, sentences))
         return Answers(mode, hits[:k], trust, signals)
