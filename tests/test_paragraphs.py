@@ -260,3 +260,15 @@ def test_lines_of_nothing_but_links_are_the_sites_navigation() -> None:
     assert clean_markdown(page).split() == (
         "# Hetao zone opens its park The park covers 87 hectares, says the bureau. Aerial view of the Loop ## Related articles"
     ).split()
+
+
+def test_a_line_ending_in_an_abbreviation_goes_on_when_the_next_starts_in_lower_case() -> None:
+    # The line is not full, and ends in a full stop; but no sentence starts with a word in lower case.
+    text = ("Gruber and Johnson (2019) in their book Jump-Starting America identified 102 U.S.\n"
+            "cities as having the fundamentals to be transformed into new-economy cities, including\n"
+            "Detroit, which was hit hard by de-industrialisation.\n"
+            "The authors ask for federal support.\n"
+            "o a bullet that is a letter\n")
+    rebuilt = rebuild_pages([text])[0].rstrip("\n").split("\n")
+    assert rebuilt[0].startswith("Gruber") and "102 U.S. cities as having" in rebuilt[0] and rebuilt[0].endswith("de-industrialisation.")
+    assert rebuilt[1:] == ["The authors ask for federal support.", "o a bullet that is a letter"]

@@ -53,6 +53,7 @@ _SENTENCE_GOES_ON = re.compile(r"\s*[a-z\u3400-\u4dbf\u4e00-\u9fff]")  # a line 
 
 _WORD = re.compile(r"[A-Za-z]+")
 _COMPOUND = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)+")
+_LOWER_WORD = re.compile(r"[a-z][a-z]")
 _LINE_END_HYPHEN = re.compile(r"[A-Za-z]+-[ \t]*\n[ \t]*[A-Za-z]+")
 
 
@@ -223,7 +224,8 @@ def _rebuild_block(lines: list[str], margin: int, markdown: bool, vocabulary: Vo
         following = lines[i + 1] if i + 1 < len(lines) else ""
         if out and _NUMBER_ONLY.match(line) and _SENTENCE_GOES_ON.match(following) and _runs_on(last, following, here, markdown):
             continue  # a page number in the middle of a sentence
-        if out and (_MARKER_ONLY.match(last) and not _starts_line(line, markdown) or _runs_on(last, line, here, markdown)):
+        if out and (_MARKER_ONLY.match(last) and not _starts_line(line, markdown) or _runs_on(last, line, here, markdown)
+                    or _after_abbreviation(last, line, markdown)):
             out[-1] = _join(out[-1], line, chinese, vocabulary)
             widest = max(widest, width(last.rstrip()), width(line.rstrip()))
         else:
@@ -271,6 +273,14 @@ def _runs_on(line: str, following: str, margin: int, markdown: bool) -> bool:
         return True
     first = head[:1] if _WIDE.match(head) else head.split(None, 1)[0]
     return width(stripped) + 1 + width(first) > FULL * margin
+
+
+def _after_abbreviation(line: str, following: str, markdown: bool) -> bool:
+    """Whether ``following`` goes on with the sentence of a line that ends in an abbreviation's full stop ("… identified
+    102 U.S." / "cities as having …"): no sentence starts with a word in lower case ("o " is a bullet)."""
+    stripped = line.rstrip()
+    return (stripped.endswith(".") and _LOWER_WORD.match(following.lstrip()) is not None
+            and not _starts_line(following, markdown) and not _is_structure(stripped, markdown))
 
 
 def _join(left: str, right: str, chinese: bool, vocabulary: Vocabulary | None) -> str:
