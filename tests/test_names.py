@@ -60,6 +60,9 @@ def test_a_question_about_a_place_no_best_passage_mentions_is_flagged(shipped_se
     assert elsewhere.low and elsewhere.missing == "name"
     here = shipped_service.answer("What is the minimum monthly pay under the Top Talent Pass Scheme in Hong Kong?", k=3).confidence
     assert here.missing != "name"
+    # One name of two unmentioned is no longer enough: the question may name a region around its answer.
+    half = shipped_service.answer("How many graduates from Zhuhai joined the Greater Bay Area Youth Employment Scheme?", k=3)
+    assert half.confidence.missing != "name"
 
 
 def test_a_code_no_document_holds_is_unknown() -> None:

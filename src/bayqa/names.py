@@ -3,7 +3,8 @@
 A question about a place or body the documents know of, none of whose best passages mention it ("What was Macao's
 recycling rate …?" answered with Hong Kong's, "南沙有多少家…" answered about Hetao), asks about something the
 documents do not cover for that subject: the search found the subject, not the place. Such a question is flagged
-"not found" (``confidence.missing`` "name").
+"not found" (``confidence.missing`` "name") when most of its names go unmentioned (the searcher decides: one name of
+two may be the region around the answer).
 
 A name is, in English, a run of capitalised words that does not open the question and is not an acronym (acronyms
 are spelt out as often as not), joined by at most one "and" or "of" ("Belt and Road", "Bank of China"); in Chinese,

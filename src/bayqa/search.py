@@ -200,7 +200,8 @@ class Searcher:
             # The best-scoring passages and those shown first (a passage in the other language is lifted to a place).
             shown = {h.chunk.id: h for h in (*best, *hits[:CHECKED_ANSWERS])}.values()
             passages = [f"{h.chunk.context} {h.chunk.text}" for h in shown]
-            if unmentioned(query.names, passages, lambda t: known(t) > 0, lambda name: self._sounded(name, query.chinese)):
+            missed = unmentioned(query.names, passages, lambda t: known(t) > 0, lambda name: self._sounded(name, query.chinese))
+            if 2 * len(missed) > len(query.names):  # most of them: one of two may name the region around the answer
                 trust = unstated(trust, "name")  # the passages are about other places or bodies than the one named
         if trust.missing is None and unknown_codes(query.terms, lambda t: self.index.keyword.document_frequency(t) > 0):
             trust = unstated(trust, "name")  # "O·PARK3", "LL7999": no document has the code the question names
