@@ -341,6 +341,8 @@ def test_a_chinese_count_carries_its_measure_word() -> None:
     assert counts("注册港企达1.2万家。", "家") and counts("已有60多家企业入驻。", "家") and counts("共有三座大楼。", "座")
     assert not counts("总面积由14.92平方公里扩展至120.56平方公里。", "家")  # an area is no count of companies
     assert counts("In 2021, 184 companies answered.", "compani") and not counts("It had 184 staff.", "compani")
+    assert counts("It handled about 68,000 passengers a day.", "passeng")
+    assert not counts("It has offered 24-hour passenger clearance since 2003.", "passeng")  # a figure of hours
 
 
 def test_the_number_of_a_figure_table_or_chapter_is_no_figure() -> None:

@@ -202,14 +202,15 @@ def _scores(
 
 
 def counts(sentence: str, counted: str) -> bool:
-    """Whether a figure in ``sentence`` counts ``counted`` (bayqa.asking.counted): a word at most two words after a
-    figure ("24 hours", "one local staff"), or a Chinese measure word after a figure ("184家", "三座", "1.2万家")."""
+    """Whether a figure in ``sentence`` counts ``counted`` (bayqa.asking.counted): the word right after a figure, stop
+    words aside ("24 hours", "one local staff", "213 of the firms"; not "24-hour passenger clearance" for passengers),
+    or a Chinese measure word after a figure ("184家", "三座", "1.2万家")."""
     if not counted.isascii():
         read = simplified(half_width(sentence))
         return re.search(rf"\d\s*[万亿千百]?\s*[多余]?\s*{re.escape(counted)}", read) is not None or any(
             unit == counted for _, unit in _chinese_figures_of(sentence))
     found = [term for term, _, _ in _spans_of(sentence)[1]]
-    return any(term == counted and any(_is_count(t) for t in found[max(0, i - 2) : i]) for i, term in enumerate(found))
+    return any(term == counted and i > 0 and _is_count(found[i - 1]) for i, term in enumerate(found))
 
 
 def _is_count(term: str) -> bool:
