@@ -41,9 +41,10 @@ from bayqa.translate import english_text
 # Chosen on the GBA question set, in the middle of a flat range of settings (docs/experiments.md has the runs).
 LEXICAL_WEIGHT = 0.2
 FIGURE_WEIGHT = 0.1
-# For a Chinese question the English model's sentence cosines are weak, so the figure asked for counts for more;
-# chosen by cross-validation by document on the Chinese questions of the three sets of eval/ (docs/ranking.md).
-CHINESE_FIGURE_WEIGHT = 0.2
+# For a Chinese question the English model's sentence cosines are weak, so its terms and the figure asked for count
+# for more; chosen by cross-validation by document over the six question sets of eval/ (docs/ranking.md).
+CHINESE_LEXICAL_WEIGHT = 0.8
+CHINESE_FIGURE_WEIGHT = 0.5
 # An answer is one to three consecutive sentences: the best one and the neighbours that complete it.
 MAX_SENTENCES = 3
 
@@ -146,7 +147,9 @@ def best_sentence(
     texts = [passage[s - passage_start : e - passage_start] for s, e in np.asarray(spans).tolist()]
     cosines = np.asarray(cosines, dtype=np.float32)
     figure = CHINESE_FIGURE_WEIGHT if chinese else FIGURE_WEIGHT
-    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind, figure, _english_terms_of if in_english else _terms_of, counted)
+    lexical = CHINESE_LEXICAL_WEIGHT if chinese else LEXICAL_WEIGHT
+    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind, figure, _english_terms_of if in_english else _terms_of, counted,
+                     lexical)
     best = int(np.argmax(scores))
     first = last = best
     if texts[best].rstrip().endswith((":", "：")):
@@ -182,7 +185,7 @@ def matched_terms(wanted: Collection[str], spans: np.ndarray, passage: str, pass
 
 def _scores(
     cosines: np.ndarray, texts: list[str], idf: dict[str, float], wanted: Collection[str], kind: str | None, figure: float,
-    terms_of: Callable[[str], frozenset[str]] | None = None, counted: str | None = None,
+    terms_of: Callable[[str], frozenset[str]] | None = None, counted: str | None = None, lexical: float | None = None,
 ) -> np.ndarray:
     """Each sentence's score for the ``wanted`` terms of the question (found by ``terms_of``) and the answer ``kind``
     they ask for (its bonus ``figure``, twice for a figure of what the question counts, ``counted``)."""
@@ -191,7 +194,7 @@ def _scores(
         return cosines
     terms_of = terms_of or _terms_of
     shares = [sum(idf[t] for t in terms_of(text).intersection(wanted)) / total for text in texts]
-    scores = cosines + LEXICAL_WEIGHT * np.array(shares)
+    scores = cosines + (LEXICAL_WEIGHT if lexical is None else lexical) * np.array(shares)
     if kind is not None:
         asked = idf.keys()
         wants = "figure" if kind == "amount" else kind  # the bonus counts any figure; the answer-type check wants money
