@@ -217,7 +217,8 @@ def _add_section(sections: list[Section], text: str, start: int, end: int, headi
 
 
 _PAGE_FURNITURE = ["navigation", "banner", "contentinfo", "complementary", "search", "menu", "dialog"]
-_HTML_INLINE = ["a", "b", "strong", "i", "em", "u", "span", "font", "small", "big", "mark", "abbr", "cite", "q", "code", "sup", "sub", "time", "s", "del", "ins"]
+_HTML_INLINE = ["a", "b", "strong", "i", "em", "u", "span", "font", "small", "big", "mark", "abbr", "cite", "q", "code", "sup", "sub",
+                "time", "s", "del", "ins"]
 _HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th", "dt", "dd", "figcaption", "caption"]
 
 

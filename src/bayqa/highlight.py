@@ -61,7 +61,9 @@ _DATE = re.compile(
 )
 _DATE_PARTS = frozenset("年月日号號")
 # The number of a figure, table or chapter ("Figure 3", "Table 2a") names it; it is no figure of what is measured.
-_LABEL = re.compile(r"\b(?:Figures?|Fig\.|Tables?|Charts?|Exhibits?|Box|Appendix|Annex|Chapters?|Sections?|Pages?|p\.)\s+\d+[a-z]?(?:\.\d+)*\b", re.IGNORECASE)
+_LABEL = re.compile(
+    r"\b(?:Figures?|Fig\.|Tables?|Charts?|Exhibits?|Box|Appendix|Annex|Chapters?|Sections?|Pages?|p\.)\s+\d+[a-z]?(?:\.\d+)*\b", re.IGNORECASE
+)
 _FIGURE = re.compile(r"\d")
 # A figure in Chinese numerals with what it counts ("十一章", "三十五节", "半小时", "二万七千字", in Simplified script):
 # the numerals alone are in too many words (统一, 一体化), and a bare 一 with its measure word is "a" (一个, 一项).

@@ -72,7 +72,11 @@ def answer_first(hits: list[Hit], weight: float, stating: Callable[[Hit], bool] 
         if len(slots) > 1:
             top = max(hits[i].score for i in slots)
             first = {i for i in slots if stating(hits[i]) and hits[i].score >= STATING_REACH * top}
-            best_first = sorted(slots, key=lambda i: (i not in first, -(hits[i].score + weight * (hits[i].answer.score if hits[i].answer else 0.0))))
+            best_first = sorted(slots, key=lambda i: (i not in first, -(hits[i].score + weight * _answer_score(hits[i]))))
             for slot, i in zip(slots, best_first):
                 ordered[slot] = replace(hits[i], rank=hits[slot].rank, score=hits[slot].score)
     return ordered
+
+
+def _answer_score(hit: Hit) -> float:
+    return hit.answer.score if hit.answer else 0.0

@@ -74,7 +74,7 @@ class Query:
     #: English search terms of a Chinese question's words (bayqa.translate): BM25 counts them too, so that English
     #: passages can match it; nothing else reads them.
     translated: tuple[str, ...] = ()
-    #: The places and bodies it names (bayqa.names): best passages that mention none of one flag it "not found".
+    #: The places and bodies it names (bayqa.names): best passages that mention none of most of them flag it "not found".
     names: tuple[str, ...] = ()
     #: What a "how many" question counts (bayqa.asking.counted): a figure of it answers best.
     counted: str | None = None

@@ -182,7 +182,8 @@ class Searcher:
         kind, asked = query.answer_kind, frozenset(idf)
         if mode == "hybrid":
             # A document's passage whose answer states the date or figure asked for comes before its others.
-            hits = answer_first(hits, ANSWER_WEIGHT, lambda h: kind is None or h.answer is not None and states(kind, h.answer.text, asked))
+            hits = answer_first(
+                hits, ANSWER_WEIGHT, lambda h: kind is None or h.answer is not None and states(kind, h.answer.text, asked))
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
         # By score, not by place: whether the documents answer does not depend on how the list spreads them.
         best = sorted(hits, key=lambda h: -h.score)[:CHECKED_ANSWERS]
