@@ -38,6 +38,10 @@ from bayqa.terms import terms
         ("票价是多少？", "amount"),
         ("写字楼租金是多少？", "amount"),
         ("How many jobs will the zone create?", "figure"),
+        # "when" before a participle opens a clause; "as a share of" asks for a figure
+        ("When choosing where to do R&D, what do manufacturers consider first?", None),
+        ("When asked about costs, which factor did firms name?", None),
+        ("What was Hong Kong's R&D spending as a share of GDP in 2001?", "figure"),
         # a rate is a figure ("hourly rate" of a wage: money)
         ("What is the rate of return on the fund?", "figure"),
         ("What hourly rate will the statutory minimum wage be?", "amount"),

@@ -269,7 +269,7 @@ def _answer(passage: str, question: str, cosines: list[float] | None = None) -> 
     spans = np.array(sentence_spans(passage))
     query = Query.of(question)
     found = np.zeros(len(spans), dtype=np.float32) if cosines is None else np.array(cosines, dtype=np.float32)
-    named = [frozenset(terms(name)) for name in query.names]
+    named = [frozenset(terms(name)) for name in (*query.names, *sorted(query.years))]
     answer = best_sentence(found, dict.fromkeys(query.terms, 1.0), query.answer_kind, spans, passage, 0, query.parts, named=named,
                            counted=query.counted)
     assert answer is not None and passage[answer.start:answer.end] == answer.text  # the offsets cover the whole span
@@ -313,6 +313,8 @@ def test_an_answer_goes_on_to_the_name_asked_about() -> None:
     assert _answer(passage, "How much does Hong Kong spend on R&D as a share of GDP?", close) == first  # named already
     apart = f"{first} South Korea spends 4.6%."  # names it, but does not carry the sentence before on
     assert _answer(apart, "How much does South Korea spend on R&D as a share of GDP?", close[:2]) == first
+    # A year asked about counts as a name the answer should reach.
+    assert _answer(passage, "How much did Hong Kong spend on R&D as a share of GDP in 2001?", close) == f"{first} {on}"
     no_figure = f"{first} Although this is more than before, it trails South Korea."
     assert _answer(no_figure, "How much does South Korea spend on R&D as a share of GDP?", close[:2]) == first
 

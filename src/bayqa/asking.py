@@ -24,7 +24,9 @@ from bayqa.terms import simplified, terms
 _AUXILIARY = "is|are|was|were|will|would|did|does|do|has|have|had|can|could|should|shall|may|might|must"
 _LEAD_IN = r"and|but|or|since|until|till|from|by|know|tell(?:\s+(?:me|us))?|say|ask|asks|asked|state|states|show|shows|explain"
 _ASKS_FOR_DATE = re.compile(
-    rf"(?:^\W*|[,;:?(]\s*|\b(?:{_LEAD_IN})\s+)when\b|\bwhen\s+(?:{_AUXILIARY})\b|\b(?:what|which) (?:year|date|day|month)\b"
+    # "When choosing …, what …", "When asked …": "when" before a participle opens a clause, not a question
+    rf"(?:^\W*|[,;:?(]\s*|\b(?:{_LEAD_IN})\s+)when\b(?!\s+\w+(?:ing|ed)\b)|\bwhen\s+(?:{_AUXILIARY})\b"
+    r"|\b(?:what|which) (?:year|date|day|month)\b"
     r"|[什甚][么麼麽][时時]候|何[时時]|[几幾][时時]|哪一?年|哪一?天|哪[个個]月|[几幾]月|几号|幾號"
     r"|邊一?年|邊[個个]月|邊一?[日天]",
     re.IGNORECASE,
@@ -39,6 +41,7 @@ _WHAT_MONEY = (
 _ASKS_FOR_FIGURE = re.compile(
     r"\b(?:how (?:many|much|long|large|big|far|old|often|high|soon)|"
     rf"what (?:share|percentage|proportion|fraction|size|area|number|amount|quota|cap|rent|cost)|{_WHAT_MONEY}"
+    r"|as a (?:share|percentage|proportion) of"
     r"|what (?:[\w-]+\s+){0,2}?rates?)\b"  # "What hourly rate …", "What is the rate of …": a rate is a figure
     # 几乎 is "almost", 哪几个 "which ones"; after 的, 这, 那, 前, 后, 近 it is "the few" (剩下的几栋楼, 这几年, 近几年)
     r"|多少|多大|多[长長]|多高|多久|多[远遠]|(?<![哪的这這那前后後近])[几幾](?!乎)",

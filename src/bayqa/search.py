@@ -174,7 +174,8 @@ class Searcher:
         # English, an English question's own with the character pairs its romanised names read back to.
         crossing = (translated or idf) if query.chinese else {**idf, **translated}
         other = self.chinese_rows(taken_rows) != query.chinese
-        named = [frozenset(terms(name)) for name in query.names]
+        # What the answer should name: the names asked about, and the years ("0.5% in 2001" after 2020's 1%).
+        named = [frozenset(terms(name)) for name in (*query.names, *sorted(query.years))]
         hits = [
             self._hit(rank, chunk, row, score, found, crossing if crossed else idf, query, crossed, named)
             for rank, (chunk, (row, score), found, crossed) in enumerate(zip(passages, taken, cosines, other), start=1)
