@@ -7,7 +7,7 @@ from bayqa.asking import asks_for, expected_answer
 from bayqa.confidence import CHECK_BELOW, CHECK_LOW, Confidence, checked, confidence, needs_check, unstated
 from bayqa.embedding import Embedder
 from bayqa.fusion import HYBRID_WEIGHTS, convex, hybrid_weights
-from bayqa.highlight import _terms_of, best_sentence, counts, states
+from bayqa.highlight import _terms_of, best_sentence, counts, states, states_count
 from bayqa.keyword import B, K1, KeywordIndex
 from bayqa.postings import KeywordSearch, Postings
 from bayqa.query import Query
@@ -343,6 +343,10 @@ def test_a_chinese_count_carries_its_measure_word() -> None:
     assert counts("注册港企达1.2万家。", "家") and counts("已有60多家企业入驻。", "家") and counts("共有三座大楼。", "座")
     assert not counts("总面积由14.92平方公里扩展至120.56平方公里。", "家")  # an area is no count of companies
     assert counts("In 2021, 184 companies answered.", "compani") and not counts("It had 184 staff.", "compani")
+    # The answer-type check: a Chinese count answered in Chinese names its measure word; in English, any figure.
+    assert states_count("figure", "注册港企达1.2万家。", frozenset(), "家")
+    assert not states_count("figure", "总面积由14.92平方公里扩展至120.56平方公里。", frozenset(), "家")
+    assert states_count("figure", "Some 184 firms answered the survey.", frozenset(), "家")
     assert counts("It handled about 68,000 passengers a day.", "passeng")
     assert not counts("It has offered 24-hour passenger clearance since 2003.", "passeng")  # a figure of hours
 

@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from bayqa.asking import Part
-from bayqa.terms import half_width, simplified, term_spans, terms, without_enumerator
+from bayqa.terms import half_width, is_mostly_chinese, simplified, term_spans, terms, without_enumerator
 from bayqa.translate import english_text
 
 # Chosen on the GBA question set, in the middle of a flat range of settings (docs/experiments.md has the runs).
@@ -121,6 +121,15 @@ def states(kind: str, sentence: str, question_terms: frozenset[str]) -> bool:
         _counts_asked(unit, question_terms) and not found <= question_terms for found, unit in _chinese_figures_of(sentence))
 
 
+def states_count(kind: str, sentence: str, question_terms: frozenset[str], counted: str | None) -> bool:
+    """``states``, and for a Chinese count (``counted`` a measure word: 多少家), a Chinese sentence states the figure
+    with its measure word ("184家"): "14.92平方公里" is no count of companies. A sentence in the other language is
+    read as ``states`` reads it."""
+    if not states(kind, sentence, question_terms):
+        return False
+    return counted is None or counted.isascii() or not is_mostly_chinese(sentence) or counts(sentence, counted)
+
+
 def best_sentence(
     cosines: np.ndarray,
     question_idf: dict[str, float],
@@ -148,10 +157,8 @@ def best_sentence(
         return None
     texts = [passage[s - passage_start : e - passage_start] for s, e in np.asarray(spans).tolist()]
     cosines = np.asarray(cosines, dtype=np.float32)
-    figure = CHINESE_FIGURE_WEIGHT if chinese else FIGURE_WEIGHT
-    lexical = CHINESE_LEXICAL_WEIGHT if chinese else LEXICAL_WEIGHT
-    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind, figure, _english_terms_of if in_english else _terms_of, counted,
-                     lexical)
+    weights = (CHINESE_LEXICAL_WEIGHT, CHINESE_FIGURE_WEIGHT) if chinese else (LEXICAL_WEIGHT, FIGURE_WEIGHT)
+    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind, weights, _english_terms_of if in_english else _terms_of, counted)
     best = int(np.argmax(scores))
     first = last = best
     if texts[best].rstrip().endswith((":", "：")):
@@ -164,7 +171,7 @@ def best_sentence(
         first -= 1  # "These three economies were chosen …": what it refers to is in the sentence before
     first = _quote_opened(texts, first, MAX_SENTENCES - (last - first + 1))
     if kind is not None or len(parts) > 1:
-        first, last = _completed(first, last, texts, cosines, scores, question_idf, kind, parts, figure)
+        first, last = _completed(first, last, texts, cosines, scores, question_idf, kind, parts, weights)
     if kind is not None and not parts and last + 1 < len(texts) and last - first + 1 < MAX_SENTENCES:
         last += _goes_on_to_name(texts[first : last + 1], texts[last + 1], named, kind, question_idf.keys())
     start, end = int(spans[first][0]), int(spans[last][1])
@@ -186,17 +193,19 @@ def matched_terms(wanted: Collection[str], spans: np.ndarray, passage: str, pass
 
 
 def _scores(
-    cosines: np.ndarray, texts: list[str], idf: dict[str, float], wanted: Collection[str], kind: str | None, figure: float,
-    terms_of: Callable[[str], frozenset[str]] | None = None, counted: str | None = None, lexical: float | None = None,
+    cosines: np.ndarray, texts: list[str], idf: dict[str, float], wanted: Collection[str], kind: str | None,
+    weights: tuple[float, float], terms_of: Callable[[str], frozenset[str]] | None = None, counted: str | None = None,
 ) -> np.ndarray:
     """Each sentence's score for the ``wanted`` terms of the question (found by ``terms_of``) and the answer ``kind``
-    they ask for (its bonus ``figure``, twice for a figure of what the question counts, ``counted``)."""
+    they ask for; ``weights`` are those of the terms' share and of the figure asked for (counted twice for a figure of
+    what the question counts, ``counted``)."""
+    lexical, figure = weights
     total = sum(idf[t] for t in wanted)
     if total <= 0:
         return cosines
     terms_of = terms_of or _terms_of
     shares = [sum(idf[t] for t in terms_of(text).intersection(wanted)) / total for text in texts]
-    scores = cosines + (LEXICAL_WEIGHT if lexical is None else lexical) * np.array(shares)
+    scores = cosines + lexical * np.array(shares)
     if kind is not None:
         asked = idf.keys()
         wants = "figure" if kind == "amount" else kind  # the bonus counts any figure; the answer-type check wants money
@@ -224,7 +233,7 @@ def _is_count(term: str) -> bool:
 
 def _completed(
     first: int, last: int, texts: list[str], cosines: np.ndarray, scores: np.ndarray, idf: dict[str, float], kind: str | None,
-    parts: Sequence[Part], figure: float,
+    parts: Sequence[Part], weights: tuple[float, float],
 ) -> tuple[int, int]:
     """The sentences ``first``..``last`` widened to those around them that complete the answer (``scores`` are the
     sentences' scores for the whole question).
@@ -241,7 +250,7 @@ def _completed(
     for part in parts if several else (Part(frozenset(asked), kind),):
         inside = range(first, last + 1)
         lacks_kind = part.answer_kind is not None and not any(states(part.answer_kind, texts[i], asked) for i in inside)
-        part_scores = _scores(cosines, texts, idf, part.terms & asked, part.answer_kind, figure) if several else None
+        part_scores = _scores(cosines, texts, idf, part.terms & asked, part.answer_kind, weights) if several else None
         if not lacks_kind and (part_scores is None or int(np.argmax(part_scores)) in inside):
             continue
         own = part.terms & asked

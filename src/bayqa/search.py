@@ -21,12 +21,12 @@ from bayqa.chunking import Chunk
 from bayqa.confidence import LIFTED_LOW, Confidence, checked, confidence, cross_confidence, needs_check, unstated
 from bayqa.embedding import Embedder, MultilingualModel
 from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, row_weights, understood
-from bayqa.highlight import best_sentence, counts, matched_terms, states
+from bayqa.highlight import best_sentence, matched_terms, states, states_count
 from bayqa.names import unknown_codes, unmentioned
 from bayqa.places import Hit, answer_first, cap_per_document  # Hit is part of this module's answers
 from bayqa.query import Query
 from bayqa.signals import CandidateStore, Signals
-from bayqa.sounds import REMEMBERED, spelled_names, term_of, written_pairs
+from bayqa.sounds import REMEMBERED, Spelt, spelled_names, term_of, written_pairs
 from bayqa.store import LoadedIndex
 from bayqa.store.vectors import Segments
 from bayqa.terms import half_width, is_mostly_chinese, terms
@@ -59,6 +59,11 @@ class Answers:
     hits: list[Hit]
     confidence: Confidence
     signals: tuple[float, float] = (0.0, 0.0)  # the (similarity, coverage) the confidence came from (bayqa.calibration)
+
+
+def _spelling_terms(spelt: Iterable[Spelt]) -> tuple[str, ...]:
+    """The search terms of names' spellings in the other language (bayqa.sounds), once each."""
+    return tuple(dict.fromkeys(term_of(w) for s in spelt for w in s.words))
 
 
 def top_rows(scores: np.ndarray, wanted: int) -> np.ndarray:
@@ -189,23 +194,20 @@ class Searcher:
         # By score, not by place: whether the documents answer does not depend on how the list spreads them.
         best = sorted(hits, key=lambda h: -h.score)[:CHECKED_ANSWERS]
         sentences = list(dict.fromkeys(h.answer.text for h in best if h.answer is not None))
-        # A Chinese count states its measure word (多少家 wants "184家"), an area "14.92平方公里" is no count of companies.
-        measure = query.counted if query.counted is not None and not query.counted.isascii() else None
-        stated = kind is None or any(
-            states(kind, t, asked) and (measure is None or counts(t, measure) or not is_mostly_chinese(t)) for t in sentences)
+        stated = kind is None or any(states_count(kind, t, asked, query.counted) for t in sentences)
         signals = (similarity, coverage(query.terms, top_terms, idf))
         trust = unstated(self._trust(signals, taken, query, second), None if stated else kind)
         if trust.missing is None and query.years and not any(y in half_width(f"{h.chunk.context} {h.chunk.text}") for h in best for y in query.years):
             trust = unstated(trust, "year")  # the passages are about other years than the one asked about
+        held = self._held
         if trust.missing is None and query.names:
-            known = self.index.keyword.document_frequency
             # The best-scoring passages and those shown first (a passage in the other language is lifted to a place).
             shown = {h.chunk.id: h for h in (*best, *hits[:CHECKED_ANSWERS])}.values()
             passages = [f"{h.chunk.context} {h.chunk.text}" for h in shown]
-            missed = unmentioned(query.names, passages, lambda t: known(t) > 0, lambda name: self._sounded(name, query.chinese))
+            missed = unmentioned(query.names, passages, held, lambda name: self._sounded(name, query.chinese))
             if 2 * len(missed) > len(query.names):  # most of them: one of two may name the region around the answer
                 trust = unstated(trust, "name")  # the passages are about other places or bodies than the one named
-        if trust.missing is None and unknown_codes(query.terms, lambda t: self.index.keyword.document_frequency(t) > 0):
+        if trust.missing is None and unknown_codes(query.terms, held):
             trust = unstated(trust, "name")  # "O·PARK3", "LL7999": no document has the code the question names
         if self.verifier is not None and needs_check(trust) and self.verifier.reads(query):
             trust = checked(trust, self.verifier.probability(query, sentences))
@@ -216,7 +218,7 @@ class Searcher:
         among its ``translated`` terms; a Chinese question's names spelt so are among its ``names`` too."""
         if query.chinese:
             spelt = spelled_names(query.read, self.index.keyword.held, self._in_a_row)
-            found = tuple(dict.fromkeys(term_of(w) for s in spelt for w in s.words))
+            found = _spelling_terms(spelt)
             names = tuple(s.name for s in spelt if s.name not in query.names)
         else:
             found, names = self._sounded(query.read, False), ()
@@ -230,8 +232,12 @@ class Searcher:
         Chinese text's Cantonese or pinyin spellings, an English text's characters."""
         held = self.index.keyword.held
         if chinese:
-            return tuple(dict.fromkeys(term_of(w) for s in spelled_names(text, held, self._in_a_row) for w in s.words))
+            return _spelling_terms(spelled_names(text, held, self._in_a_row))
         return written_pairs(text, held, self._pairs)
+
+    def _held(self, term: str) -> bool:
+        """Whether some passage (not retired) holds ``term``."""
+        return self.index.keyword.document_frequency(term) > 0
 
     def _in_a_row(self, words: tuple[str, ...]) -> bool:
         """Whether a passage holding every one of ``words`` writes them as a name: in a row, the first capitalised ("Hung
