@@ -135,3 +135,5 @@ def test_a_web_page_is_read_where_it_marks_its_content(tmp_path: Path) -> None:
     # Inline markup joins the words around it: no space inside a Chinese word or before a sign.
     inline = "<html><body><p><a href='/q'>前海</a>擴區至<b>120.56</b>平方公里，稅率<em>15</em>%。</p></body></html>"
     assert load_document(write(tmp_path, "inline.html", inline), tmp_path).text == "前海擴區至120.56平方公里，稅率15%。"
+    marked = "<html><body><p>It spans 210 hectares<sup>4</sup> of land.</p><p><sup>4</sup> Not including the Park.</p></body></html>"
+    assert load_document(write(tmp_path, "marked.html", marked), tmp_path).text == "It spans 210 hectares of land.\n\nNot including the Park."

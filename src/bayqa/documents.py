@@ -15,7 +15,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from bayqa.markup import clean_markdown, shorten_urls, split_front_matter
+from bayqa.markup import FOOTNOTE_MARK_TEXT, clean_markdown, shorten_urls, split_front_matter
 from bayqa.paragraphs import rebuild, unwrap
 
 # A line of nothing but bold text, and what a heading does not end with (a bold sentence is no heading).
@@ -236,6 +236,9 @@ def _parse_html(raw: str) -> Content:
     for tag in soup.find_all(["li", "p"]):
         if _only_links(tag):
             tag.decompose()  # a menu's item, a related article, "Read more": the site's, as in Markdown (bayqa.markup)
+    for tag in soup.find_all("sup"):
+        if re.fullmatch(FOOTNOTE_MARK_TEXT, tag.get_text(strip=True)):
+            tag.decompose()  # a footnote mark: unwrapped, "hectares<sup>4</sup>" would read "hectares4"
     # Inline markup is no break in the text: "<a>前海</a>擴區" is one word, "<b>15</b>%" one figure.
     for tag in soup.find_all(_HTML_INLINE):
         tag.unwrap()

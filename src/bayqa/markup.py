@@ -34,7 +34,9 @@ _LINKS_ONLY = re.compile(rf"[ \t]*(?:[-*+][ \t]+|\d{{1,3}}[.)][ \t]+)?(?:\[[^\]\
 
 # Footnotes: the marker in the text goes, the footnote's own text stays.
 _FOOTNOTE_DEFINITION = re.compile(r"^( {0,3})\[\^[^\]\s]+\]:[ \t]*", re.MULTILINE)
-_FOOTNOTE_MARK = re.compile(r"\[\^[^\]\s]+\]|<sup>\s*[\w*†‡§]{1,3}\s*</sup>", re.IGNORECASE)
+#: What a footnote mark set in <sup> says: a number, a letter or a sign (the HTML reader drops those too).
+FOOTNOTE_MARK_TEXT = r"[\w*†‡§]{1,3}"
+_FOOTNOTE_MARK = re.compile(rf"\[\^[^\]\s]+\]|<sup>\s*{FOOTNOTE_MARK_TEXT}\s*</sup>", re.IGNORECASE)
 
 # HTML inside Markdown, as web archives keep it (<figure>, <img>, comments).
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
