@@ -11,7 +11,7 @@ import pytest
 from bayqa.config import Settings
 from bayqa.confidence import CROSS_LOW, LOW, cross_confidence
 from bayqa.embedding import ModelError, multilingual_model
-from bayqa.fusion import CHINESE_WEIGHTS, HYBRID_WEIGHTS, LanguageWeights, convex, lift_other, row_weights
+from bayqa.fusion import CHINESE_WEIGHTS, HYBRID_WEIGHTS, LanguageWeights, convex, lift_other, other_first, row_weights
 from bayqa.indexing import build
 from bayqa.query import Query
 from bayqa.service import Service
@@ -123,6 +123,20 @@ def test_the_best_passages_in_the_other_language_are_lifted_to_their_places() ->
     assert lift_other(order, other, (2,), doc_of).tolist() == [4, 1, 0, 3, 2]
     first_crossed = np.array([1, 4, 0, 3, 2])
     assert lift_other(first_crossed, other, (2,), doc_of).tolist() == first_crossed.tolist(), "the first is one: none lifted"
+
+
+def test_the_multilingual_models_clear_favourite_in_the_other_language_goes_first() -> None:
+    order = np.array([4, 0, 3, 1, 2])
+    other = np.array([False, True, False, True, False])
+    cosines = np.array([0.30, 0.25, 0.20, 0.45, 0.32])  # candidate 3 (other language) is the model's favourite
+    assert other_first(order, other, cosines, 0.07).tolist() == [3, 4, 0, 1, 2]
+    assert other_first(order, other, cosines, 0.15).tolist() == order.tolist(), "0.13 above the first: not by enough"
+    cosines_same = np.array([0.30, 0.25, 0.50, 0.45, 0.32])  # the favourite, 2, is in the question's language
+    assert other_first(order, other, cosines_same, 0.07).tolist() == order.tolist()
+    crossed_first = np.array([1, 4, 0, 3, 2])
+    assert other_first(crossed_first, other, cosines, 0.07).tolist() == crossed_first.tolist(), "the first is one already"
+    doc_of = ["b", "c", "d", "a", "a"].__getitem__  # 3 is from the first's own document: it keeps that document's place
+    assert other_first(order, other, cosines, 0.07, doc_of).tolist() == order.tolist()
 
 
 def test_an_answer_in_the_other_language_is_trusted_by_its_multilingual_cosine() -> None:

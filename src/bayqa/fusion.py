@@ -47,6 +47,9 @@ class LanguageWeights:
     # them, when they rank lower. Min-max scaling makes the best passage of the question's own language look as good
     # on its signals as a real answer, so the other language's best would otherwise rarely reach the first places.
     cross_places: tuple[int, ...] = (2,)
+    # The multilingual model is the one signal that reads both languages alike: when it ranks a passage in the other
+    # language above every candidate, and above the first place by more than this, that passage goes first.
+    cross_first: float = 0.07
 
 
 def hybrid_weights(query: Query, best_cosine: float) -> tuple[float, float, float]:
@@ -94,6 +97,22 @@ def lift_other(order: np.ndarray, other: np.ndarray, places: Sequence[int], doc_
         at = int(marked[n])
         order = np.concatenate([order[: place - 1], order[at : at + 1], order[place - 1 : at], order[at + 1 :]])
     return order
+
+
+def other_first(
+    order: np.ndarray, other: np.ndarray, multilingual: np.ndarray, margin: float, doc_of: Callable[[int], str] | None = None
+) -> np.ndarray:
+    """``order`` with the candidate of the highest ``multilingual`` cosine moved to the front, when ``other`` marks it
+    (the other language) and not the first candidate, its cosine is more than ``margin`` above the first's, and it is
+    not from the first's document (``doc_of`` a candidate number), whose place it would take."""
+    if not len(order) or other[order[0]]:
+        return order
+    top, first = int(np.argmax(multilingual)), int(order[0])
+    if not other[top] or multilingual[top] - multilingual[first] <= margin:
+        return order
+    if doc_of is not None and doc_of(top) == doc_of(first):
+        return order
+    return np.concatenate([[top], order[order != top]])
 
 
 def convex(signals: Sequence[np.ndarray], weights: Sequence[float] | np.ndarray) -> np.ndarray:

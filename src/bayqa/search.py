@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 from bayqa.chunking import Chunk
 from bayqa.confidence import LIFTED_LOW, Confidence, checked, confidence, cross_confidence, needs_check, unstated
 from bayqa.embedding import Embedder, MultilingualModel
-from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, row_weights, understood
+from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, other_first, row_weights, understood
 from bayqa.highlight import best_sentence, matched_terms, states, states_count
 from bayqa.names import unknown_codes, unmentioned
 from bayqa.places import Hit, answer_first, cap_per_document  # Hit is part of this module's answers
@@ -367,7 +367,11 @@ class Searcher:
         order = np.lexsort((rows, -dense_all, -fused))  # equal fused scores (no signal left) go by cosine
         if signals.multilingual is not None and understood(similarity) > 0:
             # Each keeps its own score: the checks of "not found" read the best-scoring passages, not the places.
-            order = lift_other(order, other, self.weights.cross_places, lambda i: self.index.chunks.doc_id(int(rows[i])))
+            def doc_of(i: int) -> str:
+                return self.index.chunks.doc_id(int(rows[i]))
+
+            order = other_first(order, other, signals.multilingual, self.weights.cross_first, doc_of)
+            order = lift_other(order, other, self.weights.cross_places, doc_of)
         return list(zip(rows[order].tolist(), fused[order].tolist())), max(similarity, float(dense_all.max(initial=0.0)))
 
     def _hit(
