@@ -31,13 +31,15 @@ SHOWN = ("hit@1", "hit@5", "answer@1", "notfound_recall", "answerable_flagged")
 # Rounds of choices (docs/experiments.md): the first on en 0/0.1/0.2, zh 0/0.2/0.4, BM25 0/0.15, multilingual
 # 0.3/0.6/0.9 and one lifted place 0 (none)/2/3/5 chose en 0.2, zh 0, BM25 0.15, multilingual 0.9, place 2; the
 # second, en 0.2/0.3/0.4, multilingual 0.9/1.2, place 1/2/3, chose en 0.3; the third tried a second place (none
-# kept). This fourth round, after Chinese questions got English terms from a dictionary (bayqa.translate), tries the
-# weight of BM25 for passages in the other language again.
-GRID = [LanguageWeights(0.1, 0.0, (keyword, 0.9), (2,)) for keyword in (0.0, 0.05, 0.1, 0.15, 0.3, 0.5)]
+# kept); the fourth, after Chinese questions got English terms from a dictionary (bayqa.translate), the weight of
+# BM25 for passages in the other language (0.15 kept). This fifth round tries the margin by which the multilingual
+# model's favourite passage in the other language goes first (1.0: never).
+GRID = [LanguageWeights(0.1, 0.0, (0.15, 0.9), (2,), margin) for margin in (1.0, 0.03, 0.05, 0.07, 0.09, 0.11, 0.15)]
 
 
 def name(weights: LanguageWeights) -> str:
-    return f"en={weights.same_english} zh={weights.same_chinese} cross={weights.cross} places={weights.cross_places}"
+    return (f"en={weights.same_english} zh={weights.same_chinese} cross={weights.cross} places={weights.cross_places} "
+            f"first={weights.cross_first}")
 
 
 def answer_all(spec: str) -> tuple[list[Question], set[str], dict[str, list[Answers]]]:
