@@ -215,6 +215,25 @@ def test_a_paragraph_broken_by_a_page_break_stays_whole_with_the_page_it_began_o
     assert section_of(doc, "begins in lower case").page == 3 and section_of(doc, "after a footnote").page == 4
 
 
+def test_footnotes_at_the_foot_of_a_page_do_not_cut_the_sentence_that_runs_on_to_the_next() -> None:
+    pages = [
+        [body(700, "As figure 6 shows, the value added of the electronics industry accounted"),
+         (60, 80, 8, False, "17 HKPC (2016) A study of manufacturing in Hong Kong"), (60, 70, 8, False, "18 Census data, 2019")],
+        [body(700, "for a mere 3.6% of manufacturing value added, despite receiving proportionally"),
+         body(686, "the largest funding."),
+         body(640, "A new paragraph starts the page's own text."), body(626, "and another line of it follows.")],
+    ]
+    for number, lines in enumerate(pages, start=1):
+        lines.append((290, 40, 9, False, str(number)))
+    doc = read_pdf(make_layout_pdf(pages))
+    whole = "industry accounted for a mere 3.6% of manufacturing value added, despite receiving proportionally the largest funding."
+    assert whole in doc.text, doc.text
+    # Nothing is lost: the notes follow the sentence they interrupted, in the section of their page.
+    notes = doc.text.index("17 HKPC (2016)")
+    assert doc.text.index(whole) < notes < doc.text.index("18 Census data") < doc.text.index("A new paragraph")
+    assert section_of(doc, "17 HKPC").page == 1 and section_of(doc, "page's own text").page == 2
+
+
 def test_a_chinese_research_note_printed_by_a_browser_reads_whole() -> None:
     """tests/fixtures/research_note/note.pdf is note.html printed by Chromium (`chromium --headless --no-sandbox
     --no-pdf-header-footer --print-to-pdf=note.pdf note.html`): three pages of Simplified Chinese with a running

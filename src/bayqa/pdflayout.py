@@ -346,7 +346,8 @@ def _assemble(kept: list[list[Line]], headings: list[_Heading], body: float) -> 
     """The kept lines as one text (pages and paragraphs apart by a blank line), cut into sections at headings.
 
     A paragraph that runs over a page break mid-sentence stays whole: the next page's lines up to the end of that
-    paragraph (CARRIED at most) join the section of the page where it began, so no passage starts mid-sentence.
+    paragraph (CARRIED at most) join the section of the page where it began, so no passage starts mid-sentence. The
+    footnotes in smaller type at the foot of such a page are written after those lines, not inside the sentence.
     """
     starts = {(h.page, h.line): h for h in headings}
     parts: list[str] = []
@@ -364,15 +365,38 @@ def _assemble(kept: list[list[Line]], headings: list[_Heading], body: float) -> 
         pos += len(text)
         return pos - len(text)
 
+    held: list[Line] = []  # a page's footnotes, kept back while its last sentence goes on over the page break
+
+    def flush() -> bool:
+        """Writes the notes kept back, in the section they were kept from; whether there were any."""
+        for j, ln in enumerate(held):
+            at = write(ln.text, "\n\n" if j == 0 or _paragraph(held[j - 1], ln, held_gap) else "\n")
+            if sections:
+                sections[-1] = Span(sections[-1].start, at + len(ln.text), sections[-1].headings, sections[-1].page)
+        written = bool(held)
+        held.clear()
+        return written
+
+    held_gap = 0.0
     for p, lines in enumerate(kept):
         gap = _line_gap(lines, body)
         start = end = None
         skip = 0
         carry = last is not None and bool(lines) and (p, 0) not in starts and _runs_over(last, lines[0], body)
+        if not carry:
+            flush()
+        foot = _foot(lines, body, p, starts)
+        if foot < len(lines) and p + 1 < len(kept) and kept[p + 1] and (p + 1, 0) not in starts and _runs_over(
+            lines[foot - 1], kept[p + 1][0], body
+        ):
+            held.extend(lines[foot:])  # after any a page before kept back: the order of the notes stays
+            lines, held_gap = lines[:foot], gap
         for i, ln in enumerate(lines):
             heading = starts.get((p, i))
+            after_notes = False
             if carry and (i >= CARRIED or heading is not None or i and _paragraph(lines[i - 1], ln, gap)):
                 carry = False
+                after_notes = flush()
             if carry:
                 at = write(ln.text, "\n")
                 sections[-1] = Span(sections[-1].start, at + len(ln.text), sections[-1].headings, sections[-1].page)
@@ -387,7 +411,7 @@ def _assemble(kept: list[list[Line]], headings: list[_Heading], body: float) -> 
                     stack.append((heading.level, heading.title))
                 skip = heading.lines
             own = skip > 0  # a line of the heading itself: in the text, outside the sections
-            new_block = i == 0 or heading is not None or (start is None and not own) or _paragraph(lines[i - 1], ln, gap)
+            new_block = i == 0 or after_notes or heading is not None or (start is None and not own) or _paragraph(lines[i - 1], ln, gap)
             at = write(ln.text, "\n\n" if new_block else "\n")
             if own:
                 skip -= 1
@@ -400,7 +424,17 @@ def _assemble(kept: list[list[Line]], headings: list[_Heading], body: float) -> 
             last = lines[-1]
         elif lines:
             last = None
+    flush()
     return "".join(parts), tuple(sections)
+
+
+def _foot(lines: list[Line], body: float, page: int, starts: dict[tuple[int, int], _Heading]) -> int:
+    """Where a page's foot in smaller type than the body (footnotes, a source line) begins after its last line of
+    body type; the page's length when there is none, or when the page has no line of body type."""
+    at = len(lines)
+    while at > 1 and 0 < lines[at - 1].size < body - 0.5 and (page, at - 1) not in starts:
+        at -= 1
+    return at if at > 0 and _body_type(lines[at - 1], body) else len(lines)
 
 
 def _runs_over(before: Line, after: Line, body: float) -> bool:
