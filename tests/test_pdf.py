@@ -299,3 +299,15 @@ def test_a_diagrams_close_labels_do_not_make_every_line_of_text_a_paragraph() ->
     page = Page(1, 842, (*[Line(t, 400 - 22 * i, 11.0, False) for i, t in enumerate(text)], *labels), None)
     laid = lay_out([page], [], "")
     assert " ".join(text) in " ".join(laid.text.split("\n\n")[0].split("\n"))
+
+
+def test_a_charts_labels_in_the_body_type_do_not_make_every_line_of_text_a_paragraph() -> None:
+    text = ["When asked about what Industry 4.0 technologies are important to the companies,",
+            "the responses are diverse. The top six Industry 4.0 technologies are (1) cyber",
+            "security, (2) human-machine interface (HMI), (3) sensors, (4) data analytics."]
+    # The chart's labels are in the same type as the text, set closer, and more of them.
+    labels = [Line(word, 760 - 14.6 * i, 11.0, False) for i, word in enumerate(
+        "New business / and revenue / model / Product / innovation / Improved / service / offered to".split(" / "))]
+    page = Page(1, 842, (*[Line(t, 400 - 22 * i, 11.0, False) for i, t in enumerate(text)], *labels), None)
+    laid = lay_out([page], [], "")
+    assert " ".join(text) in laid.text.split("\n\n")[0].replace("\n", " ")

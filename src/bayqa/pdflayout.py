@@ -447,11 +447,15 @@ def _runs_over(before: Line, after: Line, body: float) -> bool:
 
 def _line_gap(lines: list[Line], body: float) -> float:
     """The page's usual spacing of lines, of its body type when it has some: a diagram's labels, set close together,
-    would make every gap between lines of text look like a paragraph's."""
+    would make every gap between lines of text look like a paragraph's. The lower quartile, not the middle: on a
+    page of one-line entries (a reference list) most gaps are paragraphs'."""
     pairs = [(a, b) for a, b in zip(lines, lines[1:]) if a.y is not None and b.y is not None and a.y > b.y]
     text = [(a, b) for a, b in pairs if _body_type(a, body) and _body_type(b, body)]
-    gaps = sorted(a.y - b.y for a, b in text or pairs)
-    return gaps[len(gaps) // 2] if gaps else 0.0
+    # A chart's labels can be set in the body's type too ("New business" / "and revenue"): a line that wraps is long.
+    widest = max((len(a.text) for a, _ in text), default=0)
+    wrapped = [(a, b) for a, b in text if 2 * len(a.text) >= widest]
+    gaps = sorted(a.y - b.y for a, b in wrapped or text or pairs)
+    return gaps[len(gaps) // 4] if gaps else 0.0
 
 
 def _body_type(line: Line, body: float) -> bool:
