@@ -46,7 +46,7 @@ def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("name", ["gba_questions.jsonl", "realdocs_questions.jsonl", "bilingual_questions.jsonl"])
+@pytest.mark.parametrize("name", sorted(p.name for p in EVAL.glob("*.jsonl")))
 def test_question_file_parses_with_unique_ids_and_every_field(name: str) -> None:
     path = EVAL / name
     questions = read_questions(path)
