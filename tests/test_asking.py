@@ -38,6 +38,13 @@ from bayqa.terms import terms
         ("票价是多少？", "amount"),
         ("写字楼租金是多少？", "amount"),
         ("How many jobs will the zone create?", "figure"),
+        # a wage, salary or budget is money too; the money word may come right after "what", before the verb
+        ("What is the minimum wage in Shenzhen?", "amount"),
+        ("What is the annual operating budget of the authority?", "amount"),
+        ("What monthly rent does the park charge its tenants?", "amount"),
+        ("What salary must employers pay under the scheme?", "amount"),
+        ("What wage policy does the plan set?", None),
+        ("How deep is the river at the Loop?", "figure"),
         # "when" before a participle opens a clause; "as a share of" asks for a figure
         ("When choosing where to do R&D, what do manufacturers consider first?", None),
         ("When asked about costs, which factor did firms name?", None),

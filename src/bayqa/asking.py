@@ -2,7 +2,8 @@
 
 The answer kind steers the highlighter's figure bonus and the "not found" answer-type check: "date" for "when",
 "until when", "what year", "什么时候"; "figure" for "how many", "how much", "多少"; "amount" (of money) for a
-figure question about a toll, fee, fare, price, cost or rent, and for "what is the toll …". The first question
+figure question about a toll, fee, fare, price, cost, rent, wage, salary or budget, and for "what is the toll …" or
+"what monthly rent does …". The first question
 word decides: "How many … when it opened?" asks for a number. "when" asks only as a question word: it opens the
 question or one of its clauses, follows "since", "until" or a verb of knowing or telling, or comes before an
 inverted auxiliary ("… and when did it open?"); elsewhere it is a conjunction ("Who was governor when the plan
@@ -33,13 +34,15 @@ _ASKS_FOR_DATE = re.compile(
 )
 # "What is the toll for a car …" asks for money like "How much is the toll …": the money word heads the phrase
 # (a preposition, punctuation or the end follows it), unlike "What is the toll road called?".
-_MONEY_WORD = r"(?:tolls?|fees?|fares?|prices?|costs?|rents?|tariffs?|charges?)"
+_MONEY_WORD = r"(?:tolls?|fees?|fares?|prices?|costs?|rents?|tariffs?|charges?|wages?|salar(?:y|ies)|budgets?)"
 _WHAT_MONEY = (
     rf"what(?:['’]s|\s+(?:is|are|was|were|will\s+be|would\s+be))\s+the\s+(?:[\w-]+\s+){{0,3}}?{_MONEY_WORD}"
     r"(?=\s*(?:$|[?.,;:]|(?:for|of|on|to|at|per|in|from|charged|paid|payable|levied|under|each|now)\b))"
+    # "What monthly rent does the park charge …", "What salary must employers pay …"
+    rf"|what\s+(?:[\w-]+\s+){{0,2}}?{_MONEY_WORD}\s+(?:{_AUXILIARY})\b"
 )
 _ASKS_FOR_FIGURE = re.compile(
-    r"\b(?:how (?:many|much|long|large|big|far|old|often|high|soon)|"
+    r"\b(?:how (?:many|much|long|large|big|far|old|often|high|soon|deep|wide|tall|heavy|fast)|"
     rf"what (?:share|percentage|proportion|fraction|size|area|number|amount|quota|cap|rent|cost)|{_WHAT_MONEY}"
     r"|as a (?:share|percentage|proportion) of"
     r"|what (?:[\w-]+\s+){0,2}?rates?)\b"  # "What hourly rate …", "What is the rate of …": a rate is a figure
