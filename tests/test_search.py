@@ -3,7 +3,7 @@ import pytest
 
 from bayqa.chunking import Chunk
 from bayqa.highlight import Answer
-from bayqa.places import Hit, answer_first, cap_per_document
+from bayqa.places import Hit, answer_first, cap_per_document, other_stating_first
 from bayqa.search import DISTINCT, TOP_ROWS_STRIDE, top_rows
 from bayqa.service import Service
 from bayqa.terms import is_mostly_chinese
@@ -84,6 +84,22 @@ def test_answer_first_reorders_passages_within_their_document_only() -> None:
     # One scoring under half its document's best stays where it was: a date of something else.
     weak = [hit(1, "a", 0.9, 0.2), hit(2, "a", 0.4, 0.3)]
     assert [h.chunk.id for h in answer_first(weak, weight=1.0, stating=lambda h: h.chunk.id == "a2")] == ["a1", "a2"]
+
+
+def test_a_passage_in_the_other_language_stating_the_date_asked_goes_before_a_first_that_does_not() -> None:
+    def hit(rank: int, doc: str) -> Hit:
+        return Hit(rank, 1.0 - rank / 10, Chunk(f"{doc}{rank}", doc, rank, "t", (), None, 0, 1, "x"), Answer("x", 0, 1, 0.5))
+
+    hits = [hit(1, "en"), hit(2, "zh"), hit(3, "zh2"), hit(4, "zh3")]
+    other = lambda h: h.chunk.doc_id.startswith("zh")  # noqa: E731
+    moved = other_stating_first(hits, lambda h: h.chunk.doc_id in {"zh2", "zh3"}, other)  # only their answers have the date
+    assert [h.chunk.doc_id for h in moved] == ["zh2", "en", "zh", "zh3"]
+    assert [h.rank for h in moved] == [1, 2, 3, 4] and moved[0].score == hits[2].score  # it keeps its own score
+    assert other_stating_first(hits, lambda h: True, other) == hits, "the first states it already"
+    assert other_stating_first(hits, lambda h: h.chunk.doc_id == "zh3", other) == hits, "beyond the third place"
+    assert other_stating_first(hits, lambda h: h.chunk.doc_id == "zh2", lambda h: False) == hits, "not in the other language"
+    same_document = [hit(1, "en"), hit(2, "en"), hit(3, "zh")]  # a Chinese line of the first's own English document
+    assert other_stating_first(same_document, lambda h: h.rank == 2, lambda h: h.rank > 1) == same_document
 
 
 def test_fewer_passages_are_the_head_of_the_same_list(shipped_service: Service) -> None:

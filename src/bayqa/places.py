@@ -1,7 +1,9 @@
 """The places of a result list: which passages are shown, and in what order.
 
 A long document has many passages to match a question by chance; the first places go to different documents
-(``cap_per_document``), and of a document's passages the one whose sentence answers comes first (``answer_first``).
+(``cap_per_document``), and of a document's passages the one whose sentence answers comes first (``answer_first``);
+a passage in the other language that states the date or figure asked for goes before a first one that does not
+(``other_stating_first``).
 Pure functions over ranked rows and hits, so a searcher over any store arranges its results the same way.
 """
 
@@ -76,6 +78,21 @@ def answer_first(hits: list[Hit], weight: float, stating: Callable[[Hit], bool] 
             for slot, i in zip(slots, best_first):
                 ordered[slot] = replace(hits[i], rank=hits[slot].rank, score=hits[slot].score)
     return ordered
+
+
+def other_stating_first(hits: list[Hit], stating: Callable[[Hit], bool], other: Callable[[Hit], bool], reach: int = 3) -> list[Hit]:
+    """The hits with the first passage in the other language among the first ``reach`` places, of another document
+    than the first, moved to the front when its answer is ``stating`` what the question asks for and the first's is
+    not: the one place where the two languages' passages meet, as ``answer_first`` does within a document. Each keeps
+    its own score."""
+    if not hits or stating(hits[0]):
+        return hits
+    for i in range(1, min(reach, len(hits))):
+        hit = hits[i]
+        if other(hit) and hit.chunk.doc_id != hits[0].chunk.doc_id and stating(hit):
+            moved = [hit, *hits[:i], *hits[i + 1 :]]
+            return [replace(h, rank=rank) for rank, h in enumerate(moved, start=1)]
+    return hits
 
 
 def _answer_score(hit: Hit) -> float:

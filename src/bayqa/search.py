@@ -23,7 +23,7 @@ from bayqa.embedding import Embedder, MultilingualModel
 from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, other_first, row_weights, understood
 from bayqa.highlight import best_sentence, matched_terms, states, states_count
 from bayqa.names import unknown_codes, unmentioned
-from bayqa.places import Hit, answer_first, cap_per_document  # Hit is part of this module's answers
+from bayqa.places import Hit, answer_first, cap_per_document, other_stating_first  # Hit is part of this module's answers
 from bayqa.query import Query
 from bayqa.signals import CandidateStore, Signals
 from bayqa.sounds import REMEMBERED, Spelt, spelled_names, term_of, written_pairs
@@ -187,9 +187,13 @@ class Searcher:
         ]
         kind, asked = query.answer_kind, frozenset(idf)
         if mode == "hybrid":
-            # A document's passage whose answer states the date or figure asked for comes before its others.
-            hits = answer_first(
-                hits, ANSWER_WEIGHT, lambda h: kind is None or h.answer is not None and states(kind, h.answer.text, asked))
+            # A document's passage whose answer states the date or figure asked for comes before its others; so does
+            # one in the other language, before a first place that states none.
+            def stating(h: Hit) -> bool:
+                return kind is None or h.answer is not None and states(kind, h.answer.text, asked)
+
+            crossed = {chunk.id for chunk, is_other in zip(passages, other) if is_other}
+            hits = other_stating_first(answer_first(hits, ANSWER_WEIGHT, stating), stating, lambda h: h.chunk.id in crossed)
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
         # By score, not by place: whether the documents answer does not depend on how the list spreads them.
         best = sorted(hits, key=lambda h: -h.score)[:CHECKED_ANSWERS]
