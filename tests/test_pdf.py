@@ -311,3 +311,15 @@ def test_a_charts_labels_in_the_body_type_do_not_make_every_line_of_text_a_parag
     page = Page(1, 842, (*[Line(t, 400 - 22 * i, 11.0, False) for i, t in enumerate(text)], *labels), None)
     laid = lay_out([page], [], "")
     assert " ".join(text) in laid.text.split("\n\n")[0].replace("\n", " ")
+
+
+def test_a_table_of_contents_entries_are_not_text() -> None:
+    contents = Page(1, 842, (Line("Table of Contents", 760, 14.0, True),
+                             Line("Executive Summary ........................................ 3", 730, 11.0, False),
+                             Line("Chapter 1: Why Does Hong Kong Need Reindustrialisation? . . . . . . . 8", 716, 11.0, False),
+                             Line("Chapter 2: Benchmark Countries……………… 13", 702, 11.0, False)), None)
+    body_page = Page(2, 842, (Line("Executive Summary", 760, 14.0, True),
+                              Line("The study surveyed 184 companies in three industries.", 730, 11.0, False)), None)
+    laid = lay_out([contents, body_page], [], "")
+    assert "Why Does Hong Kong" not in laid.text and "Benchmark Countries" not in laid.text and "....." not in laid.text
+    assert "The study surveyed 184 companies in three industries." in laid.text

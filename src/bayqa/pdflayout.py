@@ -20,6 +20,8 @@ _PRIVATE_USE = re.compile("[\ue000-\uf8ff\x00-\x08\x0b-\x1f\x7f]")
 _LETTER = re.compile(r"[^\W\d_]")
 _FULL_STOP = re.compile(r"(?<=\d)[%)]?[.;。；](?:\s+\d{1,3})?$")  # "2034.", "12%." ending a sentence, a footnote mark after
 _FOOTNOTE_MARK = re.compile(r"(?<=[.;。；])\s+\d{1,3}$")
+# A table of contents' entry: dot leaders, then the page number ("Executive Summary ........ 3").
+_CONTENTS_ENTRY = re.compile(r"(?:\.\s?){5,}\s*\d{1,4}\s*$|(?:…\s?){2,}\s*\d{1,4}\s*$")
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–—(]?\s*(\d{1,4})\s*[-–—)]?$", re.IGNORECASE)
 _SPLIT_WORD = re.compile(r"(\w*)\ufffe(\w*)")  # pdfium's mark for a hyphen it took for a line-end break
 _FILE_NAME = re.compile(r"\.(pdf|docx?|pptx?|xlsx?|indd|rtf|odt|txt|html?|md|tex|wps)$|^(microsoft \w+ - |untitled\b)", re.IGNORECASE)
@@ -147,7 +149,8 @@ def _running_keys(pages: list[Page]) -> set[tuple[str, str]]:
 def _kept(page: Page, running: set[tuple[str, str]], body: float) -> list[Line]:
     """The page's lines less running headers and footers, lines without a letter (page numbers, axis ticks, percent
     scales, lone bullets, footnote marks) but for a figure that ends the sentence above ("… for completion in" /
-    "2034."), and, on a page with a chart's ticks, the chart's short labels in small type."""
+    "2034."), the entries of a table of contents (the sections carry the headings; as text they only matched
+    questions by their titles), and, on a page with a chart's ticks, the chart's short labels in small type."""
     zones = [_zone(ln, page, i) for i, ln in enumerate(page.lines)]
     bare = [not _LETTER.search(ln.text) for ln in page.lines]
     chart = sum(1 for b, z in zip(bare, zones) if b and z is None) >= 2
@@ -157,7 +160,7 @@ def _kept(page: Page, running: set[tuple[str, str]], body: float) -> list[Line]:
             if not (zone is None and kept and _ends_sentence_of(kept[-1], ln, body)):
                 continue
             ln = Line(_FOOTNOTE_MARK.sub("", ln.text), ln.y, ln.size, ln.bold)
-        if zone is not None and (_key(ln.text), zone) in running:
+        if zone is not None and (_key(ln.text), zone) in running or _CONTENTS_ENTRY.search(ln.text):
             continue
         if chart and 0 < ln.size < body * CHART_LABEL and len(ln.text.split()) <= 4 and not ln.text.endswith("."):
             continue
