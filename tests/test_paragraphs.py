@@ -272,3 +272,16 @@ def test_a_line_ending_in_an_abbreviation_goes_on_when_the_next_starts_in_lower_
     rebuilt = rebuild_pages([text])[0].rstrip("\n").split("\n")
     assert rebuilt[0].startswith("Gruber") and "102 U.S. cities as having" in rebuilt[0] and rebuilt[0].endswith("de-industrialisation.")
     assert rebuilt[1:] == ["The authors ask for federal support.", "o a bullet that is a letter"]
+
+
+def test_a_heading_wrapped_by_a_conversion_from_pdf_is_made_whole(tmp_path: Path) -> None:
+    converted = ("## Chapter VII   Promote the Integrated Development\n\nof Education, Technology and Talents\n"
+                 "134. The integrated development of education, technology and talents is key.\n\n"
+                 "## Chapter VIII: Tourism\n\nand culture come together in the new blueprint.\n")
+    path = tmp_path / "address.md"
+    path.write_text(converted, encoding="utf-8")
+    doc = load_document(path, tmp_path)
+    assert [" ".join(s.headings[-1].split()) for s in doc.sections] == [
+        "Chapter VII Promote the Integrated Development of Education, Technology and Talents", "Chapter VIII: Tourism"]
+    assert doc.text[doc.sections[0].start:].lstrip().startswith("134. The integrated development")
+    assert "and culture come together" in doc.text  # a heading closed by a colon takes no line after it

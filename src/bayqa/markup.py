@@ -81,6 +81,11 @@ def _unquote(value: str) -> str:
     return value.replace('\\"', '"').strip()
 
 
+_ATX_HEADING = re.compile(r"#{1,6}\s+\S")
+_HEADING_TAIL = re.compile(r"[a-z][^.!?:;。！？：；]{0,58}")  # a heading's second line: lower case, short, no stop
+_STOPS = (".", "!", "?", ":", ";", "。", "！", "？", "：", "；")
+
+
 def clean_markdown(text: str) -> str:
     """Markdown without the markup that a page does not show as text; see the module's description."""
     pieces = []
@@ -107,6 +112,21 @@ def _clean_lines(lines: list[str]) -> list[str]:
             out += [cleaned.rstrip(), ""]
             continue
         out.extend(cleaned.split("\n"))
+    return _wrapped_headings(out)
+
+
+def _wrapped_headings(lines: list[str]) -> list[str]:
+    """A heading that a conversion from PDF wrapped onto the next line ("## Chapter VII Promote the Integrated
+    Development", a blank line, "of Education, Technology and Talents") made whole: a heading without a closing
+    stop, and a short line after it that starts in lower case and ends in none."""
+    out = list(lines)
+    i = 0
+    while i + 2 < len(out):
+        heading, blank, rest = out[i], out[i + 1], out[i + 2].strip()
+        if _ATX_HEADING.match(heading) and not blank.strip() and _HEADING_TAIL.fullmatch(rest) and not heading.rstrip().endswith(_STOPS):
+            out[i] = f"{heading.rstrip()} {rest}"
+            del out[i + 2]
+        i += 1
     return out
 
 
