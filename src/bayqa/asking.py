@@ -3,12 +3,12 @@
 The answer kind steers the highlighter's figure bonus and the "not found" answer-type check: "date" for "when",
 "until when", "what year", "什么时候"; "figure" for "how many", "how much", "多少"; "amount" (of money) for a
 figure question about a toll, fee, fare, price, cost, rent, wage, salary or budget, and for "what is the toll …" or
-"what monthly rent does …". The first question
-word decides: "How many … when it opened?" asks for a number. "when" asks only as a question word: it opens the
-question or one of its clauses, follows "since", "until" or a verb of knowing or telling, or comes before an
-inverted auxiliary ("… and when did it open?"); elsewhere it is a conjunction ("Who was governor when the plan
-was signed?", "… focus on when analysing …") and asks for nothing. Traditional Chinese and Cantonese question
-words (什麼時候, 幾時, 幾多, 邊個月, 多少錢) count like their Simplified forms.
+"what monthly rent does …". The first question word decides: "How many … when it opened?" asks for a number.
+"when" asks only as a question word: it opens the question or one of its clauses, follows "since", "until" or a
+verb of knowing or telling, or comes before an inverted auxiliary ("… and when did it open?"); elsewhere it is a
+conjunction ("Who was governor when the plan was signed?", "… focus on when analysing …") and asks for nothing.
+Traditional Chinese and Cantonese question words (什麼時候, 幾時, 幾多, 邊個月, 多少錢) count like their Simplified
+forms.
 
 A question such as "When was X first used, and when did Y …?" holds two questions (``parts``): its clauses are
 cut at a question mark or semicolon inside it, at "and" / "but" / "or" before a question word, and at a Chinese

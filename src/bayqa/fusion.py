@@ -100,7 +100,8 @@ def lift_other(order: np.ndarray, other: np.ndarray, places: Sequence[int], doc_
 
 
 def other_first(
-    order: np.ndarray, other: np.ndarray, multilingual: np.ndarray, margin: float, doc_of: Callable[[int], str] | None = None
+    order: np.ndarray, other: np.ndarray, multilingual: np.ndarray, margin: float,
+    doc_of: Callable[[int], str] | None = None,
 ) -> np.ndarray:
     """``order`` with the candidate of the highest ``multilingual`` cosine moved to the front, when ``other`` marks it
     (the other language) and not the first candidate, its cosine is more than ``margin`` above the first's, and it is

@@ -123,7 +123,8 @@ def _wrapped_headings(lines: list[str]) -> list[str]:
     i = 0
     while i + 2 < len(out):
         heading, blank, rest = out[i], out[i + 1], out[i + 2].strip()
-        if _ATX_HEADING.match(heading) and not blank.strip() and _HEADING_TAIL.fullmatch(rest) and not heading.rstrip().endswith(_STOPS):
+        open_heading = _ATX_HEADING.match(heading) is not None and not heading.rstrip().endswith(_STOPS)
+        if open_heading and not blank.strip() and _HEADING_TAIL.fullmatch(rest):
             out[i] = f"{heading.rstrip()} {rest}"
             del out[i + 2]
         i += 1

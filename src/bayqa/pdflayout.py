@@ -160,7 +160,7 @@ def _kept(page: Page, running: set[tuple[str, str]], body: float) -> list[Line]:
             if not (zone is None and kept and _ends_sentence_of(kept[-1], ln, body)):
                 continue
             ln = Line(_FOOTNOTE_MARK.sub("", ln.text), ln.y, ln.size, ln.bold)
-        if zone is not None and (_key(ln.text), zone) in running or _CONTENTS_ENTRY.search(ln.text):
+        if (zone is not None and (_key(ln.text), zone) in running) or _CONTENTS_ENTRY.search(ln.text):
             continue
         if chart and 0 < ln.size < body * CHART_LABEL and len(ln.text.split()) <= 4 and not ln.text.endswith("."):
             continue
@@ -414,7 +414,8 @@ def _assemble(kept: list[list[Line]], headings: list[_Heading], body: float) -> 
                     stack.append((heading.level, heading.title))
                 skip = heading.lines
             own = skip > 0  # a line of the heading itself: in the text, outside the sections
-            new_block = i == 0 or after_notes or heading is not None or (start is None and not own) or _paragraph(lines[i - 1], ln, gap)
+            new_block = (i == 0 or after_notes or heading is not None or (start is None and not own)
+                         or _paragraph(lines[i - 1], ln, gap))
             at = write(ln.text, "\n\n" if new_block else "\n")
             if own:
                 skip -= 1

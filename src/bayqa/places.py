@@ -80,7 +80,9 @@ def answer_first(hits: list[Hit], weight: float, stating: Callable[[Hit], bool] 
     return ordered
 
 
-def other_stating_first(hits: list[Hit], stating: Callable[[Hit], bool], other: Callable[[Hit], bool], reach: int = 3) -> list[Hit]:
+def other_stating_first(
+    hits: list[Hit], stating: Callable[[Hit], bool], other: Callable[[Hit], bool], reach: int = 3
+) -> list[Hit]:
     """The hits with the first passage in the other language among the first ``reach`` places, of another document
     than the first, moved to the front when its answer is ``stating`` what the question asks for and the first's is
     not: the one place where the two languages' passages meet, as ``answer_first`` does within a document. Each keeps

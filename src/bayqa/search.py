@@ -193,7 +193,8 @@ class Searcher:
                 return kind is None or h.answer is not None and states(kind, h.answer.text, asked)
 
             crossed = {chunk.id for chunk, is_other in zip(passages, other) if is_other}
-            hits = other_stating_first(answer_first(hits, ANSWER_WEIGHT, stating), stating, lambda h: h.chunk.id in crossed)
+            hits = answer_first(hits, ANSWER_WEIGHT, stating)
+            hits = other_stating_first(hits, stating, lambda h: h.chunk.id in crossed)
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
         # By score, not by place: whether the documents answer does not depend on how the list spreads them.
         best = sorted(hits, key=lambda h: -h.score)[:CHECKED_ANSWERS]
