@@ -285,3 +285,19 @@ def test_a_heading_wrapped_by_a_conversion_from_pdf_is_made_whole(tmp_path: Path
         "Chapter VII Promote the Integrated Development of Education, Technology and Talents", "Chapter VIII: Tourism"]
     assert doc.text[doc.sections[0].start:].lstrip().startswith("134. The integrated development")
     assert "and culture come together" in doc.text  # a heading closed by a colon takes no line after it
+
+
+def test_a_subheading_before_a_numbered_paragraph_starts_a_passage_under_the_same_headings(tmp_path: Path) -> None:
+    converted = ("## Chapter IX Labour\n\n"
+                 "254. The Labour Department launched the Re-employment Allowance Pilot Scheme last year.\n"
+                 "Set the First Minimum Wage Rate According to the New Annual Review Mechanism\n"
+                 "255. The first statutory minimum wage rate under the new mechanism takes effect on 1 May 2026.\n")
+    path = tmp_path / "address.md"
+    path.write_text(converted, encoding="utf-8")
+    doc = load_document(path, tmp_path)
+    texts = [doc.text[s.start:s.end].strip() for s in doc.sections]
+    assert len(texts) == 2 and texts[1].startswith("Set the First Minimum Wage Rate") and "254." in texts[0]
+    assert [s.headings for s in doc.sections] == [("Chapter IX Labour",)] * 2  # the subheading is no heading
+    plain = tmp_path / "plain.md"  # a short line inside running text, or before a list of figures, is no subheading
+    plain.write_text("## Notes\n\nThe fund was set up in 2020.\nKey figures\n- 12 projects\n", encoding="utf-8")
+    assert len(load_document(plain, tmp_path).sections) == 1

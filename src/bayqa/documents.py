@@ -15,12 +15,14 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from bayqa.markup import FOOTNOTE_MARK_TEXT, clean_markdown, shorten_urls, split_front_matter
+from bayqa.markup import CLOSING_STOPS, FOOTNOTE_MARK_TEXT, clean_markdown, shorten_urls, split_front_matter
 from bayqa.paragraphs import rebuild, unwrap
 
 # A line of nothing but bold text, and what a heading does not end with (a bold sentence is no heading).
 _BOLD_HEADING = re.compile(r"(\*\*|__)(?=\S)([^*_\n]{1,60}?)\1")
 _NOT_A_HEADING = re.compile(r"[.!?;,。！？；，]\s*$")
+_NUMBERED = re.compile(r"\d{1,3}\.\s+\S")  # "255. The Government …": a numbered paragraph
+_NOT_TEXT_START = re.compile(r"\s*(?:[#|>*-]|\d)")  # headings, tables, quotes, list items and figures are no subheading
 
 SUPPORTED_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 
@@ -196,8 +198,13 @@ def _parse_markdown(raw: str) -> Content:
     sections: list[Section] = []
     stack: list[tuple[int, str]] = []
     body_start = 0
-    for level, first, after, title in headings:
+    lines = text.split("\n")
+    breaks = [(-1, i, i, "") for i in range(1, len(lines) - 1) if _subheading(lines[i - 1], lines[i], lines[i + 1])]
+    for level, first, after, title in sorted(headings + breaks, key=lambda h: h[1]):
         _add_section(sections, text, body_start, line_starts[first], tuple(t for _, t in stack))
+        if level < 0:  # a subheading: its topic starts a passage, under the same headings
+            body_start = line_starts[first]
+            continue
         # A bold heading sits below the heading it follows and ends where any heading begins.
         while stack and stack[-1][0] > 6:
             stack.pop()
@@ -209,6 +216,14 @@ def _parse_markdown(raw: str) -> Content:
     _add_section(sections, text, body_start, len(text), tuple(t for _, t in stack))
     title = metadata.get("title") or next((t for level, _, _, t in headings if level == 1), "") or _first_line(text)
     return Content(text, tuple(sections), title, None, tuple(metadata.items()))
+
+
+def _subheading(before: str, line: str, after: str) -> bool:
+    """A short line without a closing stop between a sentence's end and a numbered paragraph ("Set the First Minimum
+    Wage Rate …" before "255. The Government …"), as a conversion from PDF leaves a subheading."""
+    words = line.split()
+    return (2 <= len(words) <= 15 and not line.rstrip().endswith(CLOSING_STOPS) and _NUMBERED.match(after) is not None
+            and before.rstrip().endswith(CLOSING_STOPS) and not _NOT_TEXT_START.match(line))
 
 
 def _add_section(sections: list[Section], text: str, start: int, end: int, headings: tuple[str, ...], page: int | None = None) -> None:

@@ -83,7 +83,8 @@ def _unquote(value: str) -> str:
 
 _ATX_HEADING = re.compile(r"#{1,6}\s+\S")
 _HEADING_TAIL = re.compile(r"[a-z][^.!?:;。！？：；]{0,58}")  # a heading's second line: lower case, short, no stop
-_STOPS = (".", "!", "?", ":", ";", "。", "！", "？", "：", "；")
+#: What closes a sentence or a clause at a line's end, in either language.
+CLOSING_STOPS = (".", "!", "?", ":", ";", "。", "！", "？", "：", "；")
 
 
 def clean_markdown(text: str) -> str:
@@ -123,7 +124,7 @@ def _wrapped_headings(lines: list[str]) -> list[str]:
     i = 0
     while i + 2 < len(out):
         heading, blank, rest = out[i], out[i + 1], out[i + 2].strip()
-        open_heading = _ATX_HEADING.match(heading) is not None and not heading.rstrip().endswith(_STOPS)
+        open_heading = _ATX_HEADING.match(heading) is not None and not heading.rstrip().endswith(CLOSING_STOPS)
         if open_heading and not blank.strip() and _HEADING_TAIL.fullmatch(rest):
             out[i] = f"{heading.rstrip()} {rest}"
             del out[i + 2]
