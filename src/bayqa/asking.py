@@ -55,7 +55,7 @@ _HOW_MANY = re.compile(r"\bhow many\s+([A-Za-z][\w'’-]*)", re.IGNORECASE)
 _MEASURE = re.compile(r"(?:多少|(?<![哪的这這那前后後近])[几幾])\s*([家个個座间間所名人项項条條次架辆輛艘栋棟位份种種类類批届屆层層部台只隻])")
 # A figure question about money ("How much is the toll", "租金是多少") wants an amount of money.
 _ASKS_FOR_AMOUNT = re.compile(
-    rf"\b(?:{_MONEY_WORD}|wages?|salar(?:y|ies)|budgets?)\b"
+    rf"\b{_MONEY_WORD}\b"
     r"|租金|[价價]格|[价價][钱錢]|[费費]用|[票车車学學路][价價费費]|收[费費]|多少[钱錢]|幾多[钱錢]|造[价價]|工[资資]|薪",
     re.IGNORECASE,
 )

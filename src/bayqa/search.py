@@ -202,7 +202,8 @@ class Searcher:
         stated = kind is None or any(states_count(kind, t, asked, query.counted) for t in sentences)
         signals = (similarity, coverage(query.terms, top_terms, idf))
         trust = unstated(self._trust(signals, taken, query, second), None if stated else kind)
-        if trust.missing is None and query.years and not any(y in half_width(f"{h.chunk.context} {h.chunk.text}") for h in best for y in query.years):
+        best_texts = [half_width(f"{h.chunk.context} {h.chunk.text}") for h in best] if query.years else []
+        if trust.missing is None and query.years and not any(y in text for text in best_texts for y in query.years):
             trust = unstated(trust, "year")  # the passages are about other years than the one asked about
         held = self._held
         if trust.missing is None and query.names:

