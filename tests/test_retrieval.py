@@ -502,3 +502,10 @@ def test_a_question_about_a_year_no_top_passage_mentions_is_flagged(shipped_serv
     assert asked.low and asked.missing == "year"
     mentioned = shipped_service.answer("When did the Hong Kong-Zhuhai-Macao Bridge open in 2018?", k=3).confidence
     assert mentioned.missing != "year"
+
+
+def test_a_year_only_passages_below_the_first_two_mention_is_flagged(shipped_service: Service) -> None:
+    answers = shipped_service.answer("What was Shenzhen's GDP in 2024?", k=5)
+    mentions = ["2024" in f"{h.chunk.context} {h.chunk.text}" for h in answers.hits]
+    assert not any(mentions[:2]) and any(mentions[2:]), "the premise of this test: only lower places speak of 2024"
+    assert answers.confidence.low and answers.confidence.missing == "year"

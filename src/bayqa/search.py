@@ -46,6 +46,10 @@ DISTINCT = 2
 # A verifier reads the answer sentences of this many top passages: fewer flag more answerable questions, more cost
 # time for no gain (docs/experiments.md).
 CHECKED_ANSWERS = 3
+# A question that names a year is flagged when none of the first YEAR_PLACES passages shown mentions it: the answers
+# first in the list are about other years. Chosen over 1, 2, 3 and the CHECKED_ANSWERS best by score on the read
+# question sets (docs/experiments.md).
+YEAR_PLACES = 2
 # Passages read to see whether a Chinese name's Cantonese syllables are written in a row (bayqa.sounds): the first few
 # that hold them all settle it.
 NAME_ROWS_READ = 8
@@ -202,8 +206,8 @@ class Searcher:
         stated = kind is None or any(states_count(kind, t, asked, query.counted) for t in sentences)
         signals = (similarity, coverage(query.terms, top_terms, idf))
         trust = unstated(self._trust(signals, taken, query, second), None if stated else kind)
-        best_texts = [half_width(f"{h.chunk.context} {h.chunk.text}") for h in best] if query.years else []
-        if trust.missing is None and query.years and not any(y in text for text in best_texts for y in query.years):
+        first_texts = [half_width(f"{h.chunk.context} {h.chunk.text}") for h in hits[:YEAR_PLACES]] if query.years else []
+        if trust.missing is None and query.years and not any(y in text for text in first_texts for y in query.years):
             trust = unstated(trust, "year")  # the passages are about other years than the one asked about
         held = self._held
         if trust.missing is None and query.names:
