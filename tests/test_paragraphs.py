@@ -301,3 +301,14 @@ def test_a_subheading_before_a_numbered_paragraph_starts_a_passage_under_the_sam
     plain = tmp_path / "plain.md"  # a short line inside running text, or before a list of figures, is no subheading
     plain.write_text("## Notes\n\nThe fund was set up in 2020.\nKey figures\n- 12 projects\n", encoding="utf-8")
     assert len(load_document(plain, tmp_path).sections) == 1
+
+
+def test_a_stop_after_an_abbreviation_does_not_end_the_sentence() -> None:
+    text = ("A taxpayer may claim twice the allowance (i.e. $260,000) for each child. Prof. Yeung King-lun made it. "
+            "Firms, e.g. Chiaphua, joined Dr. Chan. The next one starts here.")
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "A taxpayer may claim twice the allowance (i.e. $260,000) for each child.",
+        "Prof. Yeung King-lun made it.",
+        "Firms, e.g. Chiaphua, joined Dr. Chan.",
+        "The next one starts here.",
+    ]

@@ -1,7 +1,9 @@
 """The index store without a model: the patch-or-rebuild plan on small inputs, and writes, switches and pruning
 with hand-made vectors or a fake encoder (vectors from hashed words: deterministic, and blind to meaning)."""
 
+import dataclasses
 import json
+import re
 import time
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import numpy as np
 import pytest
 from filelock import FileLock
 
+import bayqa.indexing
 from bayqa.chunking import ChunkSettings, chunk_document
 from bayqa.documents import Document, load_corpus, parse_document
 from bayqa.indexing import BuildReport, build, chunk_sentences
@@ -16,6 +19,7 @@ from bayqa.query import Query
 from bayqa.store import FORMAT_VERSION, LOCK_FILE, Contents, DocumentInfo, IndexBusy, IndexMismatch, IndexMissing, IndexStore, Part, quantize
 from bayqa.store import plan as plan_module
 from bayqa.store.codes import CODE_SPREAD, dequantize, quantized_scores
+from bayqa.store.loaded import LoadedIndex
 from bayqa.store.manifest import Retired
 from bayqa.store.plan import Layout, PatchPlan, patch_plan
 from tests.conftest import FakeEncoder
@@ -317,6 +321,22 @@ def test_a_new_reader_re_embeds_only_the_documents_it_reads_differently(tmp_path
     report = build(store, [reread, *docs[1:]], FAKE, newest)
     assert report.changed == (first.id,) and report.chunks_embedded >= 1, "same bytes, read differently: re-embedded"
     assert set(report.unchanged) == {d.id for d in docs[1:]}
+
+
+def test_a_new_reader_that_splits_sentences_differently_re_embeds_those_documents(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = IndexStore(tmp_path / "index")
+    docs = documents_of(make_corpus(tmp_path / "corpus", DOCS))
+    build(store, docs, FAKE, SETTINGS)
+    first = docs[0]
+    splitter = bayqa.indexing.sentence_spans
+    # the same passages, but the first document's sentences end at every space (a changed splitter)
+    words = lambda text: [m.span() for m in re.finditer(r"\S+", text)]  # noqa: E731
+    monkeypatch.setattr(bayqa.indexing, "sentence_spans", lambda text: words(text) if text in first.text else splitter(text))
+    report = build(store, docs, FAKE, dataclasses.replace(SETTINGS, reader=SETTINGS.reader + 1))
+    assert report.changed == (first.id,) and report.chunks_embedded >= 1, "same passages, other sentences: re-embedded"
+    assert set(report.unchanged) == {d.id for d in docs[1:]}
+    loaded = LoadedIndex(store.live().path)
+    assert all(len(loaded.sentence_spans_of(row)) > 3 for row in loaded.rows_by_doc[first.id]), "the new sentences are stored"
 
 
 def test_new_search_terms_recount_bm25_and_embed_nothing(tmp_path: Path) -> None:

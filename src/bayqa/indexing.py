@@ -213,13 +213,16 @@ def _kept_multilingual(
 
 
 def _read_differently(previous: LiveSummary, documents: Sequence[Document], encoder: Encoder, settings: ChunkSettings) -> set[str]:
-    """Ids of ``documents`` (same bytes as in ``previous``) whose text or passages a new reader makes differently.
-    Loads the previous generation whole: this runs once, on the first build after an upgrade."""
+    """Ids of ``documents`` (same bytes as in ``previous``) whose text, passages or sentences a new reader makes
+    differently. Loads the previous generation whole: this runs once, on the first build after an upgrade."""
     loaded = LoadedIndex(previous.path)
     differ = set()
     for doc in documents:
-        stored = [loaded.chunks[row] for row in loaded.rows_by_doc.get(doc.id, [])]
-        if loaded.document_text(doc.id) != doc.text or chunk_document(doc, encoder.count_tokens, settings) != stored:
+        rows = loaded.rows_by_doc.get(doc.id, [])
+        stored = [loaded.chunks[row] for row in rows]
+        made = chunk_document(doc, encoder.count_tokens, settings)
+        if loaded.document_text(doc.id) != doc.text or made != stored or any(
+                loaded.sentence_spans_of(row).tolist() != [list(span) for span in chunk_sentences(chunk)] for row, chunk in zip(rows, made)):
             differ.add(doc.id)
     return differ
 

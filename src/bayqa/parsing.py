@@ -26,7 +26,7 @@ from typing import Any
 from bayqa.documents import Content, DocumentError, Section, content_hash, read_content
 
 #: Bump when a parser changes what it makes of a file, so cached results are made again.
-PARSER_VERSION = 22
+PARSER_VERSION = 23
 CACHE_FILE = "parsed.sqlite"
 KEEP_UNSEEN_SECONDS = 24 * 3600.0  # entries of files no longer in the corpus are dropped after this
 

@@ -26,7 +26,9 @@ import Stemmer
 
 # A sentence ends at . ! ? followed by space and not by a digit or a lower-case letter (so "No. 58" and
 # "e.g. the" stay whole), at a Chinese full stop, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?![a-z0-9])|(?<=[。！？；])[”’」』）]*|\n+")
+# A stop after an abbreviation that never ends a sentence ("(i.e. $260,000)", "Prof. Yeung") does not split it.
+_NOT_AN_END = "".join(rf"(?<!\b{a})" for a in (r"i\.e\.", r"e\.g\.", r"Mr\.", r"Mrs\.", r"Ms\.", r"Dr\.", r"Prof\.", r"vs\.", r"cf\."))
+_SENTENCE_END = re.compile(rf"(?<=[.!?]){_NOT_AN_END}[\"”’)\]]*\s+(?![a-z0-9])|(?<=[。！？；])[”’」』）]*|\n+")
 _CJK_CLASS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A figure (digits with decimal or thousands separators), a run of Chinese, or a word/code of letters and digits.
 _TOKEN = re.compile(rf"\d+(?:[.,]\d+)*(?!(?![{_CJK_CLASS}])[^\W_])|[{_CJK_CLASS}]+|(?:(?![{_CJK_CLASS}])[^\W_])+(?:['’](?:(?![{_CJK_CLASS}])[^\W_])+)?")
