@@ -304,6 +304,17 @@ def test_an_answer_runs_on_into_the_next_sentence_that_states_what_is_asked() ->
     assert _answer(items, "How much is the crossing pass?", close[:2]) == items.split("\n")[0]  # another item
 
 
+def test_an_answer_reads_on_into_a_next_sentence_with_the_question_terms_it_lacks() -> None:
+    lead = "92. The Hong Kong stock market has maintained its strong momentum."
+    detail = "The average daily turnover has reached a record this year."
+    passage = f"{lead} {detail} Other markets slowed."
+    close = [0.9, 0.3, 0.1]  # the lead is closest to the question, but the turnover is in the next sentence
+    assert _answer(passage, "What has the daily turnover of the Hong Kong stock market reached?", close) == f"{lead} {detail}"
+    assert _answer(passage, "Has the Hong Kong stock market maintained its momentum?", close) == lead  # nothing lacking
+    apart = f"{lead} Other markets slowed. {detail}"
+    assert _answer(apart, "What has the daily turnover of the Hong Kong stock market reached?", close) == lead  # not next
+
+
 def test_an_answer_goes_on_to_the_name_asked_about() -> None:
     first = "In 2020, spending on R&D came to about 1% of GDP in Hong Kong."
     on = "Although this has doubled since 2001, it trails Singapore at 1.9% and South Korea at 4.6%."

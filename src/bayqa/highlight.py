@@ -16,7 +16,9 @@ The answer then takes in the neighbours that complete it, up to three sentences 
 several things ("When was X first used, and when did Y …?"), each part's own best sentence when it adds one of
 that part's terms or the kind of answer it wants; for any question, a next or previous sentence that states the
 date, figure or amount asked for when the answer so far states none ("the answer runs on"), or that carries the
-answer on to a name the question asks about and the answer lacks; a sentence inside a quotation, back to the one
+answer on to a name the question asks about and the answer lacks; for a question that wants none of those, a next
+sentence holding question terms the best one lacks ("92. The Hong Kong stock market has maintained its strong
+momentum." / "… while the average daily turnover has reached $250 billion …"); a sentence inside a quotation, back to the one
 that opens it (which names the speaker).
 
 Each hit also says where the question's terms occur in its passage (``matched_terms``), from the same tokenizing
@@ -47,6 +49,10 @@ CHINESE_LEXICAL_WEIGHT = 0.8
 CHINESE_FIGURE_WEIGHT = 0.5
 # An answer is one to three consecutive sentences: the best one and the neighbours that complete it.
 MAX_SENTENCES = 3
+# A question that wants no date, figure or amount reads on into the next sentence when that holds question terms the
+# best one lacks, weighing at least this share of the question's (by IDF). Chosen on the read question sets among
+# 0.05, 0.1, 0.2, 0.3 and 0.5 (docs/experiments.md).
+RUNS_ON_SHARE = 0.1
 
 # An amount of money: a currency sign, code or word ("HK$141.5 billion", "RMB 150 billion", "300 dollars", "3亿元").
 _AMOUNT = re.compile(
@@ -174,6 +180,9 @@ def best_sentence(
         first, last = _completed(first, last, texts, cosines, scores, question_idf, kind, parts, weights)
     if kind is not None and not parts and last + 1 < len(texts) and last - first + 1 < MAX_SENTENCES:
         last += _goes_on_to_name(texts[first : last + 1], texts[last + 1], named, kind, question_idf.keys())
+    if kind is None and len(parts) < 2 and first == last and last + 1 < len(texts):
+        terms_of = _english_terms_of if in_english else _terms_of
+        last += _adds_terms(terms_of(texts[last]), terms_of(texts[last + 1]), question_idf) >= RUNS_ON_SHARE
     start, end = int(spans[first][0]), int(spans[last][1])
     return Answer(passage[start - passage_start : end - passage_start], start, end, round(float(scores[best]), 4))
 
@@ -265,6 +274,12 @@ def _completed(
             pick = max(useful, key=lambda i: ranking[i])
             first, last = min(first, pick), max(last, pick)
     return first, last
+
+
+def _adds_terms(span: frozenset[str], after: frozenset[str], idf: dict[str, float]) -> float:
+    """The share of the question's term weight (``idf``) that the sentence ``after`` holds and the ``span`` does not."""
+    total = sum(idf.values())
+    return sum(idf[t] for t in after - span if t in idf) / total if total > 0 else 0.0
 
 
 def _goes_on_to_name(span: list[str], after: str, named: Sequence[frozenset[str]], kind: str, asked: Collection[str]) -> bool:
