@@ -35,6 +35,13 @@ def test_a_chinese_question_gets_the_english_terms_of_its_words_in_either_script
     assert set(english_terms("香港的海岸线有多少公里长？")) == set(terms)
 
 
+def test_a_word_gives_its_first_two_senses_and_a_name_its_first() -> None:
+    found = set(english_terms("企业营收"))
+    assert {"compani", "firm", "sale", "incom"} <= found, "企业 company/firm, 营收 sales/income"
+    assert "enterpris" not in found and "revenu" not in found, "the third senses are left out"
+    assert english_terms("东京湾") == ("tokyo", "bay"), "a name's later senses describe it ('former name of …')"
+
+
 def test_question_words_descriptions_and_english_give_nothing() -> None:
     assert not {"much", "number", "time"} & set(english_terms("访港旅客有多少？什么时候开始？"))  # 多少, 什么时候 are asked
     assert "enterpris" not in english_terms("香港园区的面积")  # 园区's first sense describes it instead of naming it

