@@ -193,9 +193,13 @@ def test_without_the_multilingual_model_the_other_language_is_not_found(cross_se
     plain = Service(settings, embedder)
     plain.load()
     assert plain.searcher.multilingual is None, "an index with vectors of a model that is off: the signal is not used"
-    # No name in it: "Hong Kong" would reach 香港 by its sound (bayqa.sounds), without the model.
-    hits = plain.answer("How many hectares is the city's park of the science and technology innovation zone?", k=3).hits
+    # No name in it ("Hong Kong" would reach 香港 by its sound, bayqa.sounds), and no word the dictionary gives as
+    # the passage's Chinese (bayqa.translate.chinese_terms): nothing else leads to the other language.
+    hits = plain.answer("How big is the city's park in the new zone?", k=3).hits
     assert hits[0].chunk.doc_id != "hetao_zh.md"
+    # The dictionary alone does: hectares 公顷, science and technology 科技.
+    hits = plain.answer("How many hectares is the city's park of the science and technology innovation zone?", k=3).hits
+    assert "hetao_zh.md" in [h.chunk.doc_id for h in hits]
 
 
 def test_a_flag_is_lifted_by_a_close_passage_in_the_other_language_in_the_lifted_place(cross_service: Service) -> None:

@@ -11,7 +11,8 @@ from bayqa.query import Query
 from bayqa.places import Hit
 from bayqa.search import Searcher
 from bayqa.store import IndexStore
-from bayqa.translate import english_terms
+from bayqa.terms import terms
+from bayqa.translate import chinese_terms, english_terms
 from tests.conftest import FakeEncoder
 from tests.test_index import make_corpus
 from tests.test_store import SETTINGS, documents_of
@@ -59,6 +60,26 @@ def test_bm25_finds_the_english_passage_that_answers_a_chinese_question(tmp_path
     assert hits and hits[0].chunk.doc_id == "coast.txt"
     untranslated = replace(Query.of("香港的海岸线有多长？"), translated=())
     assert all(h.chunk.doc_id != "coast.txt" for h in searcher.search(untranslated, k=3, mode="keyword"))
+
+
+def test_an_english_question_gets_the_chinese_words_whose_senses_it_spells() -> None:
+    found = chinese_terms(terms("Which coastal data does the plan want?"))
+    assert {"沿海", "海岸", "数据"} <= set(found), "coastal: 沿海 海岸 滨海 濒海; data: 数据 材料"
+    assert "计划" not in found and "规划" not in found, "'plan' is the sense of 16 words: it tells none apart"
+    assert "水源" in chinese_terms(terms("What is the water supply?")), "a run of terms: 'water supply' is 水源, 水务"
+
+
+def test_bm25_finds_the_chinese_passage_that_answers_an_english_question(tmp_path: Path) -> None:
+    files = {
+        "coast.txt": "沿海\n\n支持江门银湖湾滨海地区建设国际节能环保产业集聚地。",
+        "port.txt": "港口\n\n香港港口每年处理大量货柜。",
+        "en.txt": "Port\n\nThe container port handles ships from many countries.",
+    }
+    searcher = searcher_of(tmp_path, files)
+    hits = searcher.search("What should the coastal area become?", k=3, mode="keyword")
+    assert hits and hits[0].chunk.doc_id == "coast.txt"
+    english_only = searcher_of(tmp_path / "en", {"en.txt": files["en.txt"]})
+    assert not english_only._holds_chinese, "an index without Chinese passages gives English questions no Chinese terms"
 
 
 def test_the_english_terms_choose_and_mark_the_answer_in_an_english_passage(tmp_path: Path) -> None:

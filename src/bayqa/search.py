@@ -9,6 +9,7 @@ candidate with its true score from both retrievers (bayqa.fusion). Every answer 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -30,6 +31,8 @@ from bayqa.sounds import REMEMBERED, Spelt, spelled_names, term_of, written_pair
 from bayqa.store import LoadedIndex
 from bayqa.store.vectors import Segments
 from bayqa.terms import half_width, is_mostly_chinese, terms
+from bayqa.translate import chinese_terms
+from bayqa.translate import load as load_dictionary
 from bayqa.verify import Verifier
 
 MODES = ("hybrid", "dense", "keyword")
@@ -129,6 +132,11 @@ class Searcher:
         self._chinese = np.full(len(index.chunks), -1, dtype=np.int8)
         self._spelt: dict[tuple[str, ...], bool] = {}  # syllable runs: whether the passages write them as a name
         self._pairs: dict[tuple[tuple[str, ...], str], list[str]] = {}  # romanised names: their character pairs held
+        # An English question gets Chinese terms only where some passage is Chinese (an index written before passages
+        # were marked may hold some).
+        self._holds_chinese = index.chinese is None or bool(index.chinese.any())
+        if self._holds_chinese:  # every question will read the dictionary: read it while the first one is awaited
+            threading.Thread(target=load_dictionary, name="bayqa-dictionary", daemon=True).start()
         _one_blas_thread()
 
     def search(
@@ -225,14 +233,17 @@ class Searcher:
 
     def with_spelt_names(self, query: Query) -> Query:
         """``query`` with the other language's spellings of the names it holds that the documents use (bayqa.sounds)
-        among its ``translated`` terms; a Chinese question's names spelt so are among its ``names`` too."""
+        among its ``translated`` terms, and for an English question the Chinese words a dictionary gives it
+        (bayqa.translate.chinese_terms); a Chinese question's names spelt so are among its ``names`` too."""
         if query.chinese:
             spelt = spelled_names(query.read, self.index.keyword.held, self._in_a_row)
             found = _spelling_terms(spelt)
             names = tuple(s.name for s in spelt if s.name not in query.names)
         else:
             found, names = self._sounded(query.read, False), ()
-        fresh = tuple(t for t in found if t not in query.translated)
+            if self._holds_chinese:  # the words a dictionary gives in Chinese, those some passage holds
+                found = (*found, *(t for t in chinese_terms(query.terms) if self._held(t)))
+        fresh = tuple(dict.fromkeys(t for t in found if t not in query.translated))
         if not fresh and not names:
             return query
         return replace(query, translated=(*query.translated, *fresh), names=(*query.names, *names))

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -27,6 +28,11 @@ MOST_TERMS = 3  # a sense with more search terms than this describes its word in
 # "firm", 营收 "sales" before "income", 地盘 "domain" before "territory"). Chosen among 1, 2, 3 and all on the read and
 # development question sets (docs/experiments.md).
 SENSES = 2
+# An English sense shared by more Chinese words than this ("plan" has 16, "to build" 31) tells none of them apart, and
+# gives an English question no Chinese terms. Chosen among 1, 2, 4 and 8 on the read and development sets (docs/experiments.md).
+MOST_WORDS = 4
+# The longest run of an English question's terms looked up as one sense ("water supply", "public rental housing").
+LONGEST_SENSE = MOST_TERMS
 LONGEST_WORD = 8  # characters; longer dictionary entries are names and idioms a question rarely spells out whole
 _HAN = re.compile(r"[\u3400-\u9fff]+")
 # Senses that are no translation: references to other entries, measure words, surnames.
@@ -40,6 +46,24 @@ _ASKING = re.compile(r"多少|多大|多久|多长|多高|多远|几|什么|甚�
 def english_terms(question: str) -> tuple[str, ...]:
     """The English search terms a dictionary gives the Chinese words of ``question``, once each (none for English)."""
     return tuple(dict.fromkeys(terms(english_text(question))))
+
+
+def chinese_terms(asked: Sequence[str]) -> tuple[str, ...]:
+    """The Chinese search terms (character pairs) of the words whose senses are runs of an English question's search
+    terms ``asked``, longest run first ("coastal" 沿海 海岸 滨海, "data" 数据), once each."""
+    words = _dictionary().words
+    found: list[str] = []
+    at = 0
+    while at < len(asked):
+        for length in range(min(LONGEST_SENSE, len(asked) - at), 0, -1):
+            heads = words.get(tuple(asked[at : at + length]))
+            if heads:
+                found += [t for head in heads for t in terms(head)]
+                at += length
+                break
+        else:
+            at += 1
+    return tuple(dict.fromkeys(found))
 
 
 def english_text(text: str) -> str:
@@ -105,41 +129,70 @@ def _cut(run: str) -> list[tuple[int, int]]:
 class _Entries(NamedTuple):
     senses: dict[str, str]  # Simplified headword -> its first senses, one after another
     names: frozenset[str]  # the headwords whose every entry is a proper name's
+    words: dict[tuple[str, ...], tuple[str, ...]]  # the search terms of a common word's sense -> the headwords with it
+
+
+def load() -> None:
+    """Read the dictionary now rather than at the first question that needs it (about 1.5 s)."""
+    _dictionary()
+
+
+_READING = threading.Lock()  # a question that needs the dictionary while another thread reads it waits, not reads it again
+
+
+def _dictionary() -> _Entries:
+    with _READING:
+        return _read_dictionary()
 
 
 @cache
-def _dictionary() -> _Entries:
+def _read_dictionary() -> _Entries:
     """Simplified headword -> its first SENSES senses, for words of two or more characters (empty without the
-    package). A sense is read up to its first comma or semicolon, and one of more than MOST_TERMS search terms is left
-    out: it describes the word ("site developed for a group of related enterprises") rather than translating it, and
-    each of its terms would be searched for; when the first sense is such, the word gets none."""
+    package); and the other way, the search terms of each such sense of a common word -> the few headwords that have
+    it (at most MOST_WORDS: a sense that many words share tells none of them apart)."""
     senses: dict[str, str] = {}
     names: set[str] = set()  # headwords whose sense so far is a proper name's: a common word's entry replaces it
+    words: dict[tuple[str, ...], list[str]] = {}
     for word, pinyin, described in dictionary_entries():
-        if len(word) < 2 or (word in senses and word not in names):
+        if len(word) < 2:
             continue
-        if pinyin[:1].isupper():  # the pinyin of a name is capitalised (Da4 qiao2, a person; da4 qiao2, a bridge)
-            if word in senses:
-                continue
+        name = pinyin[:1].isupper()  # the pinyin of a name is capitalised (Da4 qiao2, a person; da4 qiao2, a bridge)
+        taken = _first_senses(described, 1 if name else SENSES)  # a name's first sense is its English
+        if not name:
+            for _, sense_terms in taken:
+                found = words.setdefault(sense_terms, [])
+                if word not in found:
+                    found.append(word)
+        if word in senses and (word not in names or name):
+            continue
+        if name:
             names.add(word)
         else:
             names.discard(word)
-        taken: list[str] = []
-        wanted = 1 if word in names else SENSES  # a name's first sense is its English; the next ones describe it
-        for sense in described.split("/")[1:-1]:
-            if _NOT_A_SENSE.match(sense):
-                continue
-            english = " ".join(_CLAUSE.split(_BRACKETS.sub(" ", sense), maxsplit=1)[0].split())
-            count = len(terms(english))
-            if count > MOST_TERMS and not taken:
-                break  # the word is described, not translated
-            if 0 < count <= MOST_TERMS:
-                taken.append(english)
-                if len(taken) == wanted:
-                    break
         if taken:
-            senses[word] = " ".join(taken)
-    return _Entries(senses, frozenset(names.intersection(senses)))
+            senses[word] = " ".join(english for english, _ in taken)
+    kept = {sense: tuple(heads) for sense, heads in words.items() if len(heads) <= MOST_WORDS}
+    return _Entries(senses, frozenset(names.intersection(senses)), kept)
+
+
+def _first_senses(described: str, wanted: int) -> list[tuple[str, tuple[str, ...]]]:
+    """Up to ``wanted`` senses of an entry, each read up to its first comma or semicolon, with its search terms. A
+    sense of more than MOST_TERMS search terms is left out: it describes the word ("site developed for a group of
+    related enterprises") rather than translating it, and each of its terms would be searched for; when the first
+    sense is such, none."""
+    taken: list[tuple[str, tuple[str, ...]]] = []
+    for sense in described.split("/")[1:-1]:
+        if _NOT_A_SENSE.match(sense):
+            continue
+        english = " ".join(_CLAUSE.split(_BRACKETS.sub(" ", sense), maxsplit=1)[0].split())
+        found = tuple(terms(english))
+        if len(found) > MOST_TERMS and not taken:
+            break
+        if 0 < len(found) <= MOST_TERMS:
+            taken.append((english, found))
+            if len(taken) == wanted:
+                break
+    return taken
 
 
 def dictionary_entries() -> Iterator[tuple[str, str, str]]:
