@@ -111,8 +111,9 @@ class ConfidenceOut(BaseModel):
     )
     missing: str | None = Field(
         None, description="What the question asks for ('date', 'amount' of money, 'figure') when none of the answer "
-        "sentences of the top three passages states one, 'year' when the question names a year that none of those "
-        "passages mentions, or 'name' when most of the places or bodies it names go unmentioned by them though the "
+        "sentences of the top three passages states one, 'year' when the question names a year that neither of the "
+        "first two passages mentions, or 'name' when most of the places or bodies it names go unmentioned by the top "
+        "three passages though the "
         "documents know them (or are places the dictionary knows that the documents never name), or it names a code "
         "no document holds: "
         "such a question is flagged low whatever its score; else null.",
