@@ -21,6 +21,9 @@ from bayqa.terms import terms
         ("Which themes should researchers focus on when analysing the plan?", None),
         ("Since the bridge opened, which city has road connections to both Hong Kong and Macao?", None),
         ("How many destinations could passengers reach when the line opened?", "figure"),  # the first question word
+        ("When the river was straightened in 1997, how much land was left at the bend?", "figure"),  # sets the scene
+        ("When the reform plan was released, who chaired the zone's authority?", None),
+        ("When, by the plan, will the zone open?", "date"),  # no question word after the comma: "when" asks
         # money, in English and Chinese
         ("How much is the toll for a private car on the bridge?", "amount"),
         ("What is the toll for a private car on the bridge?", "amount"),

@@ -6,7 +6,8 @@ figure question about a toll, fee, fare, price, cost, rent, wage, salary or budg
 "what monthly rent does …". The first question word decides: "How many … when it opened?" asks for a number.
 "when" asks only as a question word: it opens the question or one of its clauses, follows "since", "until" or a
 verb of knowing or telling, or comes before an inverted auxiliary ("… and when did it open?"); elsewhere it is a
-conjunction ("Who was governor when the plan was signed?", "… focus on when analysing …") and asks for nothing.
+conjunction ("Who was governor when the plan was signed?", "… focus on when analysing …", "When the plan was
+released, what …?") and asks for nothing.
 Traditional Chinese and Cantonese question words (什麼時候, 幾時, 幾多, 邊個月, 多少錢) count like their Simplified
 forms.
 
@@ -93,6 +94,9 @@ def written_chinese(question: str) -> str:
 # When a date word and a figure word start at the same place (几时, 幾時), the date word is the longer, and decides.
 _YEAR = re.compile(r"(?<![\d.,])(1[89]\d\d|20\d\d)(?!\d)(?![.,]\d)")  # not part of a longer number
 _KINDS = (("date", _ASKS_FOR_DATE), ("figure", _ASKS_FOR_FIGURE))
+# "When the first phase straightened the channel in 1997, how much land …?": a clause that "when" opens and a comma
+# closes before a question word sets the scene; the question after it says what is asked.
+_WHEN_CLAUSE = re.compile(r"^\W*when\b[^,?]*,\s*(?=(?:what|which|who|whom|whose|where|why|how|when)\b)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,7 @@ class Part:
 
 def asks_for(question: str) -> str | None:
     """What kind of figure the question wants as its answer: "date", "figure" (a number or an amount) or None."""
+    question = _WHEN_CLAUSE.sub("", question)
     found = [(m.start(), order, kind) for order, (kind, pattern) in enumerate(_KINDS) if (m := pattern.search(question))]
     return min(found)[2] if found else None
 
