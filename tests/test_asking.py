@@ -31,6 +31,9 @@ from bayqa.terms import terms
         ("制造成本的占比是多少？", "figure"),
         ("What is the high-speed rail fare from West Kowloon to Futian?", "amount"),
         ("What's the annual rent?", "amount"),
+        ("How much will Shenzhen spend on the new port?", "amount"),  # spending, paying, investing is money
+        ("How much does South Korea spend on R&D as a share of GDP?", "figure"),  # but a share of it is a percentage
+        ("港珠澳大桥的建设总投资是多少？", "amount"),
         ("What’s the fare for a child?", "amount"),
         ("What are the fees charged to applicants?", "amount"),
         ("What is the toll road called?", None),  # the money word does not head the phrase

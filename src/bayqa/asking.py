@@ -2,8 +2,9 @@
 
 The answer kind steers the highlighter's figure bonus and the "not found" answer-type check: "date" for "when",
 "until when", "what year", "什么时候"; "figure" for "how many", "how much", "多少"; "amount" (of money) for a
-figure question about a toll, fee, fare, price, cost, rent, wage, salary or budget, and for "what is the toll …" or
-"what monthly rent does …". The first question word decides: "How many … when it opened?" asks for a number.
+figure question about a toll, fee, fare, price, cost, rent, wage, salary or budget, or "how much" someone spends,
+pays or invests (投资, 拨款), and for "what is the toll …" or "what monthly rent does …"; not for a share of it ("as a
+share of GDP"). The first question word decides: "How many … when it opened?" asks for a number.
 "when" asks only as a question word: it opens the question or one of its clauses, follows "since", "until" or a
 verb of knowing or telling, or comes before an inverted auxiliary ("… and when did it open?"); elsewhere it is a
 conjunction ("Who was governor when the plan was signed?", "… focus on when analysing …", "When the plan was
@@ -57,11 +58,13 @@ _MEASURE = re.compile(r"(?:多少|(?<![哪的这這那前后後近])[几幾])\s*
 # A figure question about money ("How much is the toll", "租金是多少") wants an amount of money.
 _ASKS_FOR_AMOUNT = re.compile(
     rf"\b{_MONEY_WORD}\b"
+    r"|\bhow much\b[^?]*\b(?:spends?|spent|pays?|paid|invests?|invested)\b"  # "How much will Shenzhen spend …"
+    r"|投资|投資|拨款|撥款"
     r"|租金|[价價]格|[价價][钱錢]|[费費]用|[票车車学學路][价價费費]|收[费費]|多少[钱錢]|幾多[钱錢]|造[价價]|工[资資]|薪",
     re.IGNORECASE,
 )
 # A share of money ("What share of a product's costs …", "成本占比") is a percentage, not an amount.
-_ASKS_FOR_SHARE = re.compile(r"\b(?:what|which) (?:share|percentage|proportion|fraction)\b|\bhow many per ?cent\b|百分之几|比例|比重|占比|佔比", re.IGNORECASE)
+_ASKS_FOR_SHARE = re.compile(r"\b(?:what|which) (?:share|percentage|proportion|fraction)\b|\bhow many per ?cent\b|\bas a (?:share|percentage|proportion) of\b|百分之几|比例|比重|占比|佔比", re.IGNORECASE)
 # Where a question's clauses meet: a question mark or semicolon with more after it, "and" / "but" / "or" before a
 # question word, a Chinese comma.
 _CLAUSE_BREAK = re.compile(
