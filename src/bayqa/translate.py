@@ -31,7 +31,7 @@ SENSES = 2
 # An English sense shared by more Chinese words than this ("plan" has 16, "to build" 31) tells none of them apart, and
 # gives an English question no Chinese terms. Chosen among 1, 2, 4 and 8 on the read and development sets (docs/experiments.md).
 MOST_WORDS = 4
-# The longest run of an English question's terms looked up as one sense ("water supply", "public rental housing").
+# The longest run of an English question's terms looked up as one sense ("water supply", "public housing").
 LONGEST_SENSE = MOST_TERMS
 LONGEST_WORD = 8  # characters; longer dictionary entries are names and idioms a question rarely spells out whole
 _HAN = re.compile(r"[\u3400-\u9fff]+")
