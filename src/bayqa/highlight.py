@@ -164,7 +164,8 @@ def best_sentence(
     texts = [passage[s - passage_start : e - passage_start] for s, e in np.asarray(spans).tolist()]
     cosines = np.asarray(cosines, dtype=np.float32)
     weights = (CHINESE_LEXICAL_WEIGHT, CHINESE_FIGURE_WEIGHT) if chinese else (LEXICAL_WEIGHT, FIGURE_WEIGHT)
-    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind, weights, _english_terms_of if in_english else _terms_of, counted)
+    terms_of = _english_terms_of if in_english else _terms_of
+    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind, weights, terms_of, counted)
     best = int(np.argmax(scores))
     first = last = best
     if texts[best].rstrip().endswith((":", "：")):
@@ -181,7 +182,6 @@ def best_sentence(
     if kind is not None and not parts and last + 1 < len(texts) and last - first + 1 < MAX_SENTENCES:
         last += _goes_on_to_name(texts[first : last + 1], texts[last + 1], named, kind, question_idf.keys())
     if kind is None and len(parts) < 2 and first == last and last + 1 < len(texts):
-        terms_of = _english_terms_of if in_english else _terms_of
         last += _adds_terms(terms_of(texts[last]), terms_of(texts[last + 1]), question_idf) >= RUNS_ON_SHARE
     start, end = int(spans[first][0]), int(spans[last][1])
     return Answer(passage[start - passage_start : end - passage_start], start, end, round(float(scores[best]), 4))

@@ -71,8 +71,10 @@ class Query:
     parts: tuple[Part, ...] = ()
     years: frozenset[str] = frozenset()
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
-    #: English search terms of a Chinese question's words (bayqa.translate): BM25 counts them too, so that English
-    #: passages can match it; nothing else reads them.
+    #: Search terms in the other language: a Chinese question's English from the dictionary (bayqa.translate), and
+    #: what the searcher adds (bayqa.search.Searcher.with_other_language_terms: names by their sound, an English
+    #: question's Chinese words). BM25 counts them, and they choose the answer sentence in a passage in the other
+    #: language.
     translated: tuple[str, ...] = ()
     #: The places and bodies it names (bayqa.names): best passages that mention none of most of them flag it "not found".
     names: tuple[str, ...] = ()

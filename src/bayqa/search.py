@@ -156,7 +156,7 @@ class Searcher:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         query = question if isinstance(question, Query) else Query.of(question)
-        query = self.with_spelt_names(query)
+        query = self.with_other_language_terms(query)
         chunks = self.index.chunks
         total = len(chunks)
         if total == 0:
@@ -231,7 +231,7 @@ class Searcher:
             trust = checked(trust, self.verifier.probability(query, sentences))
         return Answers(mode, hits[:k], trust, signals)
 
-    def with_spelt_names(self, query: Query) -> Query:
+    def with_other_language_terms(self, query: Query) -> Query:
         """``query`` with the other language's spellings of the names it holds that the documents use (bayqa.sounds)
         among its ``translated`` terms, and for an English question the Chinese words a dictionary gives it
         (bayqa.translate.chinese_terms); a Chinese question's names spelt so are among its ``names`` too."""
