@@ -2,7 +2,7 @@
 
 import pytest
 
-from bayqa.asking import Part, asks_for, counted, expected_answer, named_years, question_parts, written_chinese
+from bayqa.asking import Part, asks_for, asks_why, counted, expected_answer, named_years, question_parts, written_chinese
 from bayqa.query import Query
 from bayqa.terms import terms
 
@@ -160,3 +160,19 @@ def test_spoken_cantonese_is_read_as_written_chinese() -> None:
 def test_what_a_how_many_question_counts(question: str, unit: str | None) -> None:
     assert counted(question) == unit
     assert Query.of(question).counted == unit
+
+
+@pytest.mark.parametrize(
+    ("question", "why"),
+    [
+        ("Why does Hong Kong lack venture capital?", True),
+        ("How come the quota was raised?", True),
+        ("为什么河套适合试验规则衔接？", True),
+        ("點解施政報告要延長限制期？", True),
+        ("What is the venture capital of Hong Kong?", False),
+        ("河套合作区面积有多大？", False),
+    ],
+)
+def test_a_question_that_asks_for_a_reason(question: str, why: bool) -> None:
+    assert asks_why(question) is why
+    assert Query.of(question).why is why

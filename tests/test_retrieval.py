@@ -71,7 +71,11 @@ def test_a_list_enumerator_stays_with_its_item() -> None:
     ]
     assert without_enumerator("5. **Effect:** the bridge") == "**Effect:** the bridge"
     assert without_enumerator("2018. A year") == "2018. A year"
-    for sentence in ("5. **Effect:** the bridge opened", "2018. A year", "(iv) Item four", "b) 3 bridges"):
+    assert without_enumerator("2.9 Challenges for Switzerland") == "Challenges for Switzerland"  # a section number
+    assert without_enumerator("2.9 million people live there") == "2.9 million people live there"  # a figure
+    assert not states("figure", "2.9 Challenges for Switzerland", frozenset())
+    assert states("figure", "2.9 million people live there", frozenset())
+    for sentence in ("5. **Effect:** the bridge opened", "2018. A year", "(iv) Item four", "b) 3 bridges", "3.1.2 Land supply"):
         assert _terms_of(sentence) == frozenset(terms(without_enumerator(sentence)))
 
 
@@ -271,7 +275,7 @@ def _answer(passage: str, question: str, cosines: list[float] | None = None) -> 
     found = np.zeros(len(spans), dtype=np.float32) if cosines is None else np.array(cosines, dtype=np.float32)
     named = [frozenset(terms(name)) for name in (*query.names, *sorted(query.years))]
     answer = best_sentence(found, dict.fromkeys(query.terms, 1.0), query.answer_kind, spans, passage, 0, query.parts, named=named,
-                           counted=query.counted)
+                           counted=query.counted, why=query.why)
     assert answer is not None and passage[answer.start:answer.end] == answer.text  # the offsets cover the whole span
     return answer.text
 
@@ -313,6 +317,48 @@ def test_an_answer_reads_on_into_a_next_sentence_with_the_question_terms_it_lack
     assert _answer(passage, "Has the Hong Kong stock market maintained its momentum?", close) == lead  # nothing lacking
     apart = f"{lead} Other markets slowed. {detail}"
     assert _answer(apart, "What has the daily turnover of the Hong Kong stock market reached?", close) == lead  # not next
+
+
+def test_the_answer_to_why_takes_in_the_sentence_that_gives_the_reason() -> None:
+    lacks = "While Hong Kong is abundant in hot money, it lacks venture capital."
+    cause = "This is perhaps caused by the lack of commercialization opportunities."
+    close = [0.9, 0.3, 0.1]  # the restatement of the question is closest to it
+    assert _answer(f"{lacks} {cause} Funds come later.", "Why does Hong Kong lack venture capital?", close) == f"{lacks} {cause}"
+    assert _answer(f"{lacks} {cause} Funds come later.", "Does Hong Kong lack venture capital?", close) == lacks  # no "why"
+    short = "In other words, the supply chain in finance is rather short."
+    assert _answer(f"{short} {lacks} Funds come later.", "为什么香港缺乏风险投资？", [0.1, 0.9, 0.1]) == f"{short} {lacks}"
+    assert _answer(f"{lacks} Funds come later. {cause}", "Why does Hong Kong lack venture capital?", close) == lacks  # not next
+
+
+def test_a_sentence_that_announces_a_list_goes_on_into_it() -> None:
+    announces = "The plan assigns the bay area five strategic positions."
+    first = "1. a vibrant world-class city cluster;"
+    passage = f"{announces}\n{first}\n2. an innovation hub."
+    close = [0.9, 0.2, 0.1]
+    assert _answer(passage, "What is the first of the strategic positions of the plan?", close) == f"{announces}\n{first}"
+    ways = "There are two traditional ways of government intervention."
+    keynes = "One is the Keynesian way of demand management."
+    assert _answer(f"{ways} {keynes} More follows.", "Which are the ways of government intervention?", close) == f"{ways} {keynes}"
+    plain = "The plan assigns the bay area a strategic position."
+    assert _answer(f"{plain}\n{first}", "What position does the plan assign?", close[:2]) == plain  # announces no number
+
+
+def test_an_answer_reads_on_to_the_year_asked_about() -> None:
+    plan = "The plan makes Hengqin a showcase of one country, two systems."
+    target = "By 2035 it should show the system's vitality."
+    close = [0.9, 0.3, 0.1]
+    assert _answer(f"{plan} {target} Later more.", "What should the Hengqin plan show in 2035?", close) == f"{plan} {target}"
+    assert _answer(f"{plan} {target} Later more.", "What does the Hengqin plan make of it?", close) == plan
+
+
+def test_a_list_item_goes_on_in_prose_to_the_figure_asked_for() -> None:
+    item = "(ix) Expand the residential care scheme in Guangdong."
+    detail = "Starting from October, the care homes taking part will increase from 15 to 24."
+    close = [0.9, 0.3, 0.1]
+    passage = f"{item} {detail} (x) Launch a pilot."
+    assert _answer(passage, "How many care homes will take part in the residential care scheme?", close) == f"{item} {detail}"
+    row = "| Expand the residential care scheme | Guangdong |"
+    assert _answer(f"{row}\n{detail}", "How many care homes will take part in the residential care scheme?", close[:2]) == row
 
 
 def test_an_answer_goes_on_to_the_name_asked_about() -> None:

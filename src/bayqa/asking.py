@@ -97,6 +97,7 @@ def written_chinese(question: str) -> str:
 # When a date word and a figure word start at the same place (几时, 幾時), the date word is the longer, and decides.
 _YEAR = re.compile(r"(?<![\d.,])(1[89]\d\d|20\d\d)(?!\d)(?![.,]\d)")  # not part of a longer number
 _KINDS = (("date", _ASKS_FOR_DATE), ("figure", _ASKS_FOR_FIGURE))
+_ASKS_WHY = re.compile(r"\bwhy\b|\bhow come\b|\bfor what reasons?\b|为什么|為什麼|為甚麼|为何|為何|何以|点解|點解|原因", re.IGNORECASE)
 # "When the first phase straightened the channel in 1997, how much land …?": a clause that "when" opens and a comma
 # closes before a question word sets the scene; the question after it says what is asked.
 _WHEN_CLAUSE = re.compile(r"^\W*when\b[^,?]*,\s*(?=(?:what|which|who|whom|whose|where|why|how|when)\b)", re.IGNORECASE)
@@ -113,6 +114,11 @@ class Part:
     @classmethod
     def of(cls, text: str) -> Part:
         return cls(frozenset(terms(text)), expected_answer(text))
+
+
+def asks_why(question: str) -> bool:
+    """Whether the question asks for a reason ("Why …", 为什么, 點解): its answer is the sentence that gives one."""
+    return _ASKS_WHY.search(question) is not None
 
 
 def asks_for(question: str) -> str | None:

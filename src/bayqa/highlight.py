@@ -87,6 +87,12 @@ _REFERS_BACK = re.compile(r"\W*(?:(?:this|these|those|such|they|it|its|their)\b|
 _QUOTE_OPENS, _QUOTE_CLOSES = "「『“", "」』”"
 _CONNECTIVE = re.compile(r"^\W*(?:although|though|but|and|yet|while|whereas|however)\b,?\s*", re.IGNORECASE)
 _NAMED_AGAIN = re.compile(r"\W*[Tt]he\s+([a-z]+)\b")  # "The company will …" (lower case: not a name)
+# What gives a reason, for a "why" question: "because", "due to", "in other words" (a restatement explains), 由于.
+_CAUSE = re.compile(r"\b(?:because|due to|owing to|caused by|as a result|results? (?:from|in)|resulted (?:from|in)|reasons?|since(?! \d)|so that|in order to|thus|therefore|hence|driven by|stems? from|attributed to|leads? to|led to|in other words|given that)\b|因为|因為|由于|由於|原因|导致|導致|所以|因此|为了|為了|以便|源于|源於|在于|在於|得益|基于|基於", re.IGNORECASE)
+# A sentence that announces how many things follow ("… did three things.", "There are two traditional ways of …"),
+# and a sentence that begins listing them.
+_ANNOUNCES = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|[2-9])\s+(?:[\w-]+\s+){0,3}[\w-]+s\b[^.!?]{0,40}[.:]$", re.IGNORECASE)
+_OPENS_LIST = re.compile(r"\W*(?:first(?:ly)?|one|the first|to begin)\b", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"(?:[-*•]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)])\s")
 # Figures written as words ("valid for five years", "one-third of the land"), as search terms (stemmed).
 _NUMBER_TERMS = frozenset(
@@ -148,6 +154,7 @@ def best_sentence(
     in_english: bool = False,
     named: Sequence[frozenset[str]] = (),
     counted: str | None = None,
+    why: bool = False,
 ) -> Answer | None:
     """The answer in a passage (``spans`` are its sentences' document offsets): its best sentence, with the
     neighbours that complete it; None if it has no sentence.
@@ -157,7 +164,8 @@ def best_sentence(
     ``parts`` are the questions it holds when it holds several (bayqa.asking.question_parts); ``chinese`` says
     whether the question is in Chinese; ``in_english`` reads a Chinese passage's sentences in their dictionary
     English (bayqa.translate) to find an English question's terms; ``named`` are the terms of each name it asks about
-    (bayqa.names.question_names); ``counted`` is the term of what a "how many" question counts (bayqa.asking.counted).
+    (bayqa.names.question_names); ``counted`` is the term of what a "how many" question counts (bayqa.asking.counted);
+    ``why`` says the question asks for a reason (bayqa.asking.asks_why).
     """
     if not len(spans):
         return None
@@ -182,7 +190,12 @@ def best_sentence(
     if kind is not None and not parts and last + 1 < len(texts) and last - first + 1 < MAX_SENTENCES:
         last += _goes_on_to_name(texts[first : last + 1], texts[last + 1], named, kind, question_idf.keys())
     if kind is None and len(parts) < 2 and first == last and last + 1 < len(texts):
-        last += _adds_terms(terms_of(texts[last]), terms_of(texts[last + 1]), question_idf) >= RUNS_ON_SHARE
+        said, after = terms_of(texts[last]), terms_of(texts[last + 1])
+        last += _names_more(said, texts[last + 1], after, named) or _adds_terms(said, after, question_idf) >= RUNS_ON_SHARE
+    if last + 1 < len(texts) and last - first + 1 < MAX_SENTENCES and _announces_items(texts[last], texts[last + 1]):
+        last += 1
+    if why:
+        first, last = _with_cause(texts, first, last)
     start, end = int(spans[first][0]), int(spans[last][1])
     return Answer(passage[start - passage_start : end - passage_start], start, end, round(float(scores[best]), 4))
 
@@ -250,9 +263,9 @@ def _completed(
     A part of the question is answered when the span states the kind of answer it wants and, for a question of
     several parts, holds the part's own best sentence. An unanswered part brings in its best sentence among those
     that keep the span within MAX_SENTENCES and supply what the span lacks: one of the part's terms, or the kind it
-    wants in running text that goes on about the part (a sentence of prose holding one of its terms, next to prose:
-    the next item of a list or row of a table is another statement). For a question of one part only the kind
-    counts, and only a next or previous sentence.
+    wants in running text that goes on about the part (a sentence of prose holding one of its terms, next to prose or
+    to a list item, whose prose goes on after its first sentence: the next item or a row of a table is another
+    statement). For a question of one part only the kind counts, and only a next or previous sentence.
     """
     asked = idf.keys()
     several = len(parts) > 1
@@ -264,7 +277,7 @@ def _completed(
             continue
         own = part.terms & asked
         lacking = own.difference(*(_terms_of(texts[i]) for i in inside)) if several else frozenset()
-        runs_on = lacks_kind and all(_is_prose(texts[i]) for i in inside)
+        runs_on = lacks_kind and not any(texts[i].startswith("|") for i in inside)  # a table row is a statement of its own
         width = MAX_SENTENCES if several else len(inside) + 1
         reach = [i for i in range(max(0, last - width + 1), min(len(texts), first + width)) if i not in inside]
         useful = [i for i in reach if not lacking.isdisjoint(_terms_of(texts[i])) or (
@@ -280,6 +293,29 @@ def _adds_terms(span: frozenset[str], after: frozenset[str], idf: dict[str, floa
     """The share of the question's term weight (``idf``) that the sentence ``after`` holds and the ``span`` does not."""
     total = sum(idf.values())
     return sum(idf[t] for t in after - span if t in idf) / total if total > 0 else 0.0
+
+
+def _names_more(said: frozenset[str], after: str, after_terms: frozenset[str], named: Sequence[frozenset[str]]) -> bool:
+    """Whether the sentence of prose ``after`` the answer (its terms ``after_terms``) names a name or year of the
+    question that the answer (its terms ``said``) does not ("… 横琴方案 …。目标是到2035年，…" asked about 2035)."""
+    return _is_prose(after) and any(name and not name <= said and name <= after_terms for name in named)
+
+
+def _announces_items(sentence: str, after: str) -> bool:
+    """Whether ``sentence`` announces a number of things ("The plan assigns the bay area five strategic positions.")
+    that the sentence ``after`` it begins to list: the list is the answer."""
+    return _ANNOUNCES.search(sentence) is not None and (_LIST_ITEM.match(after) is not None or _OPENS_LIST.match(after) is not None)
+
+
+def _with_cause(texts: list[str], first: int, last: int) -> tuple[int, int]:
+    """The span of a "why" question's answer, widened to the next (else the previous) sentence of prose when that
+    one gives a reason and the span gives none ("… it lacks venture capital. This is perhaps caused by …")."""
+    if last - first + 1 >= MAX_SENTENCES or any(_CAUSE.search(texts[i]) for i in range(first, last + 1)):
+        return first, last
+    for i in (last + 1, first - 1):
+        if 0 <= i < len(texts) and _is_prose(texts[i]) and _CAUSE.search(texts[i]):
+            return min(first, i), max(last, i)
+    return first, last
 
 
 def _goes_on_to_name(span: list[str], after: str, named: Sequence[frozenset[str]], kind: str, asked: Collection[str]) -> bool:

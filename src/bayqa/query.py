@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from bayqa.asking import Part, counted, expected_answer, named_years, question_parts, written_chinese
+from bayqa.asking import Part, asks_why, counted, expected_answer, named_years, question_parts, written_chinese
 from bayqa.names import question_names
 from bayqa.terms import half_width, is_mostly_chinese, terms
 from bayqa.translate import english_terms
@@ -80,6 +80,8 @@ class Query:
     names: tuple[str, ...] = ()
     #: What a "how many" question counts (bayqa.asking.counted): a figure of it answers best.
     counted: str | None = None
+    #: Whether it asks for a reason (bayqa.asking.asks_why): the answer takes in the sentence that gives one.
+    why: bool = False
     #: The question as it is analysed and embedded when that differs from ``text``: spoken Cantonese put in written
     #: Chinese (bayqa.asking.written_chinese), full-width letters and digits in ASCII (bayqa.terms.half_width).
     reading: str | None = None
@@ -94,7 +96,7 @@ class Query:
         translated = english_terms(read) if chinese else ()
         return cls(
             text, tuple(terms(read)), chinese, expected_answer(read), parts, named_years(read), translated=translated,
-            names=question_names(read, chinese), counted=counted(read), reading=read if read != text else None,
+            names=question_names(read, chinese), counted=counted(read), why=asks_why(read), reading=read if read != text else None,
         )
 
     @classmethod

@@ -408,5 +408,5 @@ class Searcher:
         if crossed:
             cosines = np.zeros_like(cosines)
         answer = best_sentence(cosines, question_idf, query.answer_kind, spans, chunk.text, chunk.start, query.parts, query.chinese,
-                               in_english=crossed and not query.chinese, named=named, counted=query.counted)
+                               in_english=crossed and not query.chinese, named=named, counted=query.counted, why=query.why)
         return Hit(rank, round(score, 6), chunk, answer, matched_terms(question_idf.keys(), spans, chunk.text, chunk.start))

@@ -33,6 +33,7 @@ _CJK_CLASS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A figure (digits with decimal or thousands separators), a run of Chinese, or a word/code of letters and digits.
 _TOKEN = re.compile(rf"\d+(?:[.,]\d+)*(?!(?![{_CJK_CLASS}])[^\W_])|[{_CJK_CLASS}]+|(?:(?![{_CJK_CLASS}])[^\W_])+(?:['’](?:(?![{_CJK_CLASS}])[^\W_])+)?")
 # A list enumerator standing alone ("2." of "2. Ma Xingrui, then Governor"): it belongs to what follows.
+_SECTION_NUMBER = re.compile(r"\d{1,2}(?:\.\d{1,2}){1,3}\.?")  # "2.9", "3.1.2": before a capitalised heading
 _ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)]", re.IGNORECASE)
 # A footnote marker glued to a word's end ("210 hectares4", "BUD Fund21"): up to three digits after three
 # lower-case letters. Codes keep their digits: they end in capitals or a short run of letters ("LL7999", "IPv6",
@@ -131,9 +132,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def without_enumerator(sentence: str) -> str:
-    """The sentence without a leading list enumerator ("5. The bridge…" → "The bridge…"): its number is no figure."""
+    """The sentence without a leading list enumerator ("5. The bridge…" → "The bridge…") or section number ("2.9
+    Challenges for Switzerland"): its number is no figure."""
     head, _, rest = sentence.partition(" ")
-    return rest if rest and _ENUMERATOR.fullmatch(head) else sentence
+    if rest and (_ENUMERATOR.fullmatch(head) or _SECTION_NUMBER.fullmatch(head) and rest[:1].isupper()):
+        return rest
+    return sentence
 
 
 def _append_trimmed(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:
