@@ -3,7 +3,7 @@ import pytest
 
 from bayqa.chunking import Chunk
 from bayqa.highlight import Answer
-from bayqa.places import Hit, answer_first, cap_per_document, other_stating_first
+from bayqa.places import Hit, answer_first, cap_per_document, other_covering_first, other_stating_first
 from bayqa.search import DISTINCT, TOP_ROWS_STRIDE, top_rows
 from bayqa.service import Service
 from bayqa.terms import is_mostly_chinese
@@ -100,6 +100,21 @@ def test_a_passage_in_the_other_language_stating_the_date_asked_goes_before_a_fi
     assert other_stating_first(hits, lambda h: h.chunk.doc_id == "zh2", lambda h: False) == hits, "not in the other language"
     same_document = [hit(1, "en"), hit(2, "en"), hit(3, "zh")]  # a Chinese line of the first's own English document
     assert other_stating_first(same_document, lambda h: h.rank == 2, lambda h: h.rank > 1) == same_document
+
+
+def test_a_passage_in_the_other_language_holding_more_of_the_question_goes_first() -> None:
+    def hit(rank: int, doc: str) -> Hit:
+        return Hit(rank, 1.0 - rank / 10, Chunk(f"{doc}{rank}", doc, rank, "t", (), None, 0, 1, "x"), Answer("x", 0, 1, 0.5))
+
+    hits = [hit(1, "en"), hit(2, "zh"), hit(3, "zh2")]
+    other = lambda h: h.chunk.doc_id.startswith("zh")  # noqa: E731
+    shares = {"en": 0.3, "zh": 0.5, "zh2": 0.9}
+    moved = other_covering_first(hits, lambda h: shares[h.chunk.doc_id], 0.05, other)
+    assert [h.chunk.doc_id for h in moved] == ["zh", "en", "zh2"]  # the first of the other language that holds more
+    assert [h.rank for h in moved] == [1, 2, 3] and moved[0].score == hits[1].score
+    close = {"en": 0.3, "zh": 0.33, "zh2": 0.1}
+    assert other_covering_first(hits, lambda h: close[h.chunk.doc_id], 0.05, other) == hits, "not by the margin"
+    assert other_covering_first(hits, lambda h: shares[h.chunk.doc_id], 0.05, lambda h: False) == hits
 
 
 def test_fewer_passages_are_the_head_of_the_same_list(shipped_service: Service) -> None:

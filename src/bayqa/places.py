@@ -87,11 +87,27 @@ def other_stating_first(
     than the first, moved to the front when its answer is ``stating`` what the question asks for and the first's is
     not: the one place where the two languages' passages meet, as ``answer_first`` does within a document. Each keeps
     its own score."""
-    if not hits or stating(hits[0]):
+    return other_first_if(hits, lambda hit, first: stating(hit) and not stating(first), other, reach)
+
+
+def other_covering_first(
+    hits: list[Hit], covering: Callable[[Hit], float], margin: float, other: Callable[[Hit], bool], reach: int = 3
+) -> list[Hit]:
+    """As ``other_stating_first``, for a passage in the other language that holds more of the question's terms: its
+    ``covering`` share is above the first's by at least ``margin``."""
+    return other_first_if(hits, lambda hit, first: covering(hit) >= covering(first) + margin, other, reach)
+
+
+def other_first_if(
+    hits: list[Hit], better: Callable[[Hit, Hit], bool], other: Callable[[Hit], bool], reach: int = 3
+) -> list[Hit]:
+    """The hits with the first passage in the other language among the first ``reach`` places, of another document
+    than the first, that is ``better`` than the first moved to the front. Each keeps its own score."""
+    if not hits or other(hits[0]):
         return hits
     for i in range(1, min(reach, len(hits))):
         hit = hits[i]
-        if other(hit) and hit.chunk.doc_id != hits[0].chunk.doc_id and stating(hit):
+        if other(hit) and hit.chunk.doc_id != hits[0].chunk.doc_id and better(hit, hits[0]):
             moved = [hit, *hits[:i], *hits[i + 1 :]]
             return [replace(h, rank=rank) for rank, h in enumerate(moved, start=1)]
     return hits

@@ -24,14 +24,15 @@ from bayqa.embedding import Embedder, MultilingualModel
 from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, other_first, row_weights, understood
 from bayqa.highlight import best_sentence, matched_terms, states, states_count
 from bayqa.names import unknown_codes, unmentioned
-from bayqa.places import Hit, answer_first, cap_per_document, other_stating_first  # Hit is part of this module's answers
+# Hit is part of this module's answers.
+from bayqa.places import Hit, answer_first, cap_per_document, other_covering_first, other_stating_first
 from bayqa.query import Query
 from bayqa.signals import CandidateStore, Signals
 from bayqa.sounds import REMEMBERED, Spelt, spelled_names, term_of, written_pairs
 from bayqa.store import LoadedIndex
 from bayqa.store.vectors import Segments
 from bayqa.terms import half_width, is_mostly_chinese, terms
-from bayqa.translate import chinese_terms
+from bayqa.translate import chinese_terms, english_text
 from bayqa.translate import load as load_dictionary
 from bayqa.verify import Verifier
 
@@ -93,6 +94,16 @@ def top_rows(scores: np.ndarray, wanted: int) -> np.ndarray:
     if len(rows) > wanted:
         rows = rows[np.argpartition(scores[rows], len(rows) - wanted)[-wanted:]]
     return rows
+
+
+def _share_held(chunk: Chunk, crossed: bool, idf: dict[str, float]) -> float:
+    """The IDF-weighted share of an English question's terms (``idf``: its own and its Chinese words) that a passage
+    holds, with its title and section path; a Chinese passage (``crossed``) holds them in its dictionary English too.
+    Passages of both languages compare on it (bayqa.places.other_covering_first)."""
+    held = set(terms(f"{chunk.context} {chunk.text}"))
+    if crossed:
+        held.update(terms(english_text(chunk.text)))
+    return coverage(list(idf), held, idf)
 
 
 def coverage(question_terms: list[str], passage_terms: Iterable[str], idf: dict[str, float]) -> float:
@@ -207,6 +218,9 @@ class Searcher:
             crossed = {chunk.id for chunk, is_other in zip(passages, other) if is_other}
             hits = answer_first(hits, ANSWER_WEIGHT, stating)
             hits = other_stating_first(hits, stating, lambda h: h.chunk.id in crossed)
+            if not query.chinese:  # a Chinese question's dictionary English is too crude for its shares to compare
+                hits = other_covering_first(hits, lambda h: _share_held(h.chunk, h.chunk.id in crossed, crossing),
+                                            self.weights.cross_covers, lambda h: h.chunk.id in crossed)
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
         # By score, not by place: whether the documents answer does not depend on how the list spreads them.
         best = sorted(hits, key=lambda h: -h.score)[:CHECKED_ANSWERS]
