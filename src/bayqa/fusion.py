@@ -54,6 +54,9 @@ class LanguageWeights:
     # the question's terms (read in its dictionary English) at least this much above the first place's. Chosen by
     # 5-fold cross-validation by document over the read and development question sets (docs/ranking.md).
     cross_covers: float = 0.05
+    # And a Chinese first place (the multilingual model's choice) gives way to an English passage among the first three
+    # that holds this much more of them. Chosen the same way.
+    own_covers: float = 0.3
 
 
 def hybrid_weights(query: Query, best_cosine: float) -> tuple[float, float, float]:

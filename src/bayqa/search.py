@@ -219,8 +219,11 @@ class Searcher:
             hits = answer_first(hits, ANSWER_WEIGHT, stating)
             hits = other_stating_first(hits, stating, lambda h: h.chunk.id in crossed)
             if not query.chinese:  # a Chinese question's dictionary English is too crude for its shares to compare
-                hits = other_covering_first(hits, lambda h: _share_held(h.chunk, h.chunk.id in crossed, crossing),
-                                            self.weights.cross_covers, lambda h: h.chunk.id in crossed)
+                def share(h: Hit) -> float:
+                    return _share_held(h.chunk, h.chunk.id in crossed, crossing)
+
+                hits = other_covering_first(hits, share, self.weights.cross_covers, lambda h: h.chunk.id in crossed)
+                hits = other_covering_first(hits, share, self.weights.own_covers, lambda h: h.chunk.id not in crossed)
         top_terms = self.index.keyword.found_in(taken[0][0], idf) if taken else set()
         # By score, not by place: whether the documents answer does not depend on how the list spreads them.
         best = sorted(hits, key=lambda h: -h.score)[:CHECKED_ANSWERS]
