@@ -4,7 +4,8 @@ import pytest
 from bayqa.chunking import Chunk
 from bayqa.highlight import Answer
 from bayqa.places import Hit, answer_first, cap_per_document, other_covering_first, other_stating_first
-from bayqa.search import DISTINCT, TOP_ROWS_STRIDE, top_rows
+from bayqa.query import Query
+from bayqa.search import DISTINCT, TOP_ROWS_STRIDE, other_language_terms, top_rows
 from bayqa.service import Service
 from bayqa.terms import is_mostly_chinese
 
@@ -100,6 +101,16 @@ def test_a_passage_in_the_other_language_stating_the_date_asked_goes_before_a_fi
     assert other_stating_first(hits, lambda h: h.chunk.doc_id == "zh2", lambda h: False) == hits, "not in the other language"
     same_document = [hit(1, "en"), hit(2, "en"), hit(3, "zh")]  # a Chinese line of the first's own English document
     assert other_stating_first(same_document, lambda h: h.rank == 2, lambda h: h.rank > 1) == same_document
+
+
+def test_a_passage_in_the_other_language_is_read_with_the_question_terms_of_that_language() -> None:
+    chinese = Query.of("2021年寄给391间公司的问卷，GreenTech有几间填妥？")
+    idf = dict.fromkeys(chinese.terms, 1.0)
+    read = other_language_terms(chinese, idf, {"questionnair": 2.0})
+    assert set(read) == {"questionnair", "391", "greentech"}  # figures and Latin words read alike; the year is left out
+    assert other_language_terms(chinese, idf, {}) == idf  # no dictionary English: its own terms
+    english = Query.of("How many firms completed the survey?")
+    assert set(other_language_terms(english, dict.fromkeys(english.terms, 1.0), {"问卷": 3.0})) == {*english.terms, "问卷"}
 
 
 def test_a_passage_in_the_other_language_holding_more_of_the_question_goes_first() -> None:

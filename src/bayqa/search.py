@@ -96,6 +96,18 @@ def top_rows(scores: np.ndarray, wanted: int) -> np.ndarray:
     return rows
 
 
+def other_language_terms(query: Query, idf: dict[str, float], translated: dict[str, float]) -> dict[str, float]:
+    """The terms, with their IDF, that read a passage in the other language than ``query``'s: a Chinese question's
+    English (``translated``) and its figures and Latin-script words ("391", "GreenTech"), which read alike in English
+    (its years are left to the year check); an English question's own (``idf``) and the Chinese its names and words
+    give."""
+    if not query.chinese:
+        return {**idf, **translated}
+    if not translated:
+        return idf
+    return {**translated, **{t: v for t, v in idf.items() if t.isascii() and t not in query.years}}
+
+
 def _share_held(chunk: Chunk, crossed: bool, idf: dict[str, float]) -> float:
     """The IDF-weighted share of an English question's terms (``idf``: its own and its Chinese words) that a passage
     holds, with its title and section path; a Chinese passage (``crossed``) holds them in its dictionary English too.
@@ -198,9 +210,7 @@ class Searcher:
         cosines = self.index.sentence_scores(taken_rows, vector)
         passages = self.index.chunks.many(taken_rows.tolist())  # read at once: they are read from disk
         translated = {t: self.index.keyword.idf(t) for t in set(query.translated)}
-        # A passage in the other language is read with the question's terms in that language: a Chinese question's
-        # English, an English question's own with the character pairs its romanised names read back to.
-        crossing = (translated or idf) if query.chinese else {**idf, **translated}
+        crossing = other_language_terms(query, idf, translated)
         other = self.chinese_rows(taken_rows) != query.chinese
         # What the answer should name: the names asked about, and the years ("0.5% in 2001" after 2020's 1%).
         named = [frozenset(terms(name)) for name in (*query.names, *sorted(query.years))]
