@@ -109,9 +109,10 @@ def other_language_terms(query: Query, idf: dict[str, float], translated: dict[s
 
 
 def _share_held(chunk: Chunk, crossed: bool, idf: dict[str, float]) -> float:
-    """The IDF-weighted share of an English question's terms (``idf``: its own and its Chinese words) that a passage
-    holds, with its title and section path; a Chinese passage (``crossed``) holds them in its dictionary English too.
-    Passages of both languages compare on it (bayqa.places.other_covering_first)."""
+    """The IDF-weighted share of an English question's own terms (``idf``) that a passage holds, with its title and
+    section path; a Chinese passage (``crossed``) holds them in its dictionary English too. Passages of both languages
+    compare on it (bayqa.places.other_covering_first). The Chinese words the dictionary gives the question are left
+    out: a Chinese passage would count the same word twice."""
     held = set(terms(f"{chunk.context} {chunk.text}"))
     if crossed:
         held.update(terms(english_text(chunk.text)))
@@ -230,7 +231,7 @@ class Searcher:
             hits = other_stating_first(hits, stating, lambda h: h.chunk.id in crossed)
             if not query.chinese:  # a Chinese question's dictionary English is too crude for its shares to compare
                 def share(h: Hit) -> float:
-                    return _share_held(h.chunk, h.chunk.id in crossed, crossing)
+                    return _share_held(h.chunk, h.chunk.id in crossed, idf)
 
                 hits = other_covering_first(hits, share, self.weights.cross_covers, lambda h: h.chunk.id in crossed)
                 hits = other_covering_first(hits, share, self.weights.own_covers, lambda h: h.chunk.id not in crossed)
