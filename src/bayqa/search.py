@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 
 import faiss
 import numpy as np
@@ -22,7 +22,7 @@ from bayqa.chunking import Chunk
 from bayqa.confidence import LIFTED_LOW, Confidence, checked, confidence, cross_confidence, needs_check, unstated
 from bayqa.embedding import Embedder, MultilingualModel
 from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, other_first, row_weights, understood
-from bayqa.highlight import best_sentence, matched_terms, states, states_count
+from bayqa.highlight import best_sentence, matched_terms, passage_terms, states, states_count
 from bayqa.names import unknown_codes, unmentioned
 # Hit is part of this module's answers.
 from bayqa.places import Hit, answer_first, cap_per_document, other_covering_first, other_stating_first
@@ -32,7 +32,7 @@ from bayqa.sounds import REMEMBERED, Spelt, spelled_names, term_of, written_pair
 from bayqa.store import LoadedIndex
 from bayqa.store.vectors import Segments
 from bayqa.terms import half_width, is_mostly_chinese, terms
-from bayqa.translate import chinese_terms, english_text
+from bayqa.translate import chinese_terms
 from bayqa.translate import load as load_dictionary
 from bayqa.verify import Verifier
 
@@ -108,15 +108,10 @@ def other_language_terms(query: Query, idf: dict[str, float], translated: dict[s
     return {**translated, **{t: v for t, v in idf.items() if t.isascii() and t not in query.years}}
 
 
-def _share_held(chunk: Chunk, crossed: bool, idf: dict[str, float]) -> float:
-    """The IDF-weighted share of an English question's own terms (``idf``) that a passage holds, with its title and
-    section path; a Chinese passage (``crossed``) holds them in its dictionary English too. Passages of both languages
-    compare on it (bayqa.places.other_covering_first). The Chinese words the dictionary gives the question are left
-    out: a Chinese passage would count the same word twice."""
-    held = set(terms(f"{chunk.context} {chunk.text}"))
-    if crossed:
-        held.update(terms(english_text(chunk.text)))
-    return coverage(list(idf), held, idf)
+@lru_cache(maxsize=4096)
+def _context_terms(context: str) -> frozenset[str]:
+    """The terms of a passage's title and section path (shared by all its document's passages)."""
+    return frozenset(terms(context))
 
 
 def coverage(question_terms: list[str], passage_terms: Iterable[str], idf: dict[str, float]) -> float:
@@ -230,8 +225,10 @@ class Searcher:
             hits = answer_first(hits, ANSWER_WEIGHT, stating)
             hits = other_stating_first(hits, stating, lambda h: h.chunk.id in crossed)
             if not query.chinese:  # a Chinese question's dictionary English is too crude for its shares to compare
+                row_of = {chunk.id: row for chunk, row in zip(passages, taken_rows.tolist())}
+
                 def share(h: Hit) -> float:
-                    return _share_held(h.chunk, h.chunk.id in crossed, idf)
+                    return self._share_held(h.chunk, row_of[h.chunk.id], h.chunk.id in crossed, idf)
 
                 hits = other_covering_first(hits, share, self.weights.cross_covers, lambda h: h.chunk.id in crossed)
                 hits = other_covering_first(hits, share, self.weights.own_covers, lambda h: h.chunk.id not in crossed)
@@ -275,6 +272,14 @@ class Searcher:
         if not fresh and not names:
             return query
         return replace(query, translated=(*query.translated, *fresh), names=(*query.names, *names))
+
+    def _share_held(self, chunk: Chunk, row: int, crossed: bool, idf: dict[str, float]) -> float:
+        """The IDF-weighted share of an English question's own terms (``idf``) that a passage holds, with its title and
+        section path; a Chinese passage (``crossed``) holds them in its dictionary English too. Passages of both
+        languages compare on it (bayqa.places.other_covering_first). The Chinese words the dictionary gives the
+        question are left out: a Chinese passage would count the same word twice."""
+        held = passage_terms(self.index.sentence_spans_of(row), chunk.text, chunk.start, in_english=crossed) | _context_terms(chunk.context)
+        return coverage(list(idf), held, idf)
 
     def _sounded(self, text: str, chinese: bool) -> tuple[str, ...]:
         """The search terms of the other language's spellings of the names in ``text`` that the documents use: a
