@@ -193,8 +193,9 @@ def test_without_the_multilingual_model_the_other_language_is_not_found(cross_se
     plain = Service(settings, embedder)
     plain.load()
     assert plain.searcher.multilingual is None, "an index with vectors of a model that is off: the signal is not used"
-    # No name in it ("Hong Kong" would reach 香港 by its sound, bayqa.sounds), and no word the dictionary gives as
-    # the passage's Chinese (bayqa.translate.chinese_terms): nothing else leads to the other language.
+    # No name in it ("Hong Kong" would reach 香港 by its sound, bayqa.sounds), no word the dictionary gives as the
+    # passage's Chinese (bayqa.translate.chinese_terms), and no larger share of its words in the passage's dictionary
+    # English than in an English passage ("new" is in both): nothing else leads to the other language.
     hits = plain.answer("How big is the city's park in the new zone?", k=3).hits
     assert hits[0].chunk.doc_id != "hetao_zh.md"
     # The dictionary alone does: hectares 公顷, science and technology 科技.

@@ -51,11 +51,11 @@ class LanguageWeights:
     # language above every candidate, and above the first place by more than this, that passage goes first.
     cross_first: float = 0.07
     # For an English question, a passage in Chinese among the first three places goes first when it holds a share of
-    # the question's terms (read in its dictionary English) at least this much above the first place's (0: as much). By
+    # the question's terms (read in its dictionary English) more than this above the first place's (0: any larger). By
     # 5-fold cross-validation by document over the read and development question sets (docs/ranking.md).
     cross_covers: float = 0.0
     # And a Chinese first place (the multilingual model's choice) gives way to an English passage among the first three
-    # that holds this much more of them. Chosen the same way.
+    # that holds more than this more of them. Chosen the same way.
     own_covers: float = 0.3
 
 

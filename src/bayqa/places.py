@@ -94,8 +94,8 @@ def other_covering_first(
     hits: list[Hit], covering: Callable[[Hit], float], margin: float, other: Callable[[Hit], bool], reach: int = 3
 ) -> list[Hit]:
     """As ``other_stating_first``, for a passage in the other language that holds more of the question's terms: its
-    ``covering`` share is above the first's by at least ``margin``."""
-    return other_first_if(hits, lambda hit, first: covering(hit) >= covering(first) + margin, other, reach)
+    ``covering`` share is above the first's by more than ``margin``."""
+    return other_first_if(hits, lambda hit, first: covering(hit) > covering(first) + margin, other, reach)
 
 
 def other_first_if(
