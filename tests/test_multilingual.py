@@ -16,7 +16,7 @@ from bayqa.indexing import build
 from bayqa.query import Query
 from bayqa.service import Service
 from bayqa.store import IndexStore
-from bayqa.terms import is_mostly_chinese
+from bayqa.terms import is_mostly_chinese, terms
 from tests.conftest import FakeEncoder
 from tests.test_index import make_corpus
 from tests.test_store import NOTES, SETTINGS, documents_of
@@ -201,6 +201,15 @@ def test_without_the_multilingual_model_the_other_language_is_not_found(cross_se
     # The dictionary alone does: hectares 公顷, science and technology 科技.
     hits = plain.answer("How many hectares is the city's park of the science and technology innovation zone?", k=3).hits
     assert "hetao_zh.md" in [h.chunk.doc_id for h in hits]
+
+
+def test_a_chinese_passage_holds_an_english_question_s_words_in_its_dictionary_english(cross_service: Service) -> None:
+    searcher = cross_service.searcher
+    row = searcher.index.rows_by_doc["hetao_zh.md"][0]
+    chunk = searcher.index.chunks.many([row])[0]
+    idf = dict.fromkeys(terms("How many hectares is the park of the science and technology innovation zone?"), 1.0)
+    as_english = searcher._share_held(chunk, row, True, idf)  # the share that places.other_covering_first compares
+    assert as_english >= 0.4 and searcher._share_held(chunk, row, False, idf) == 0.0  # hectare, science, technology …
 
 
 def test_a_flag_is_lifted_by_a_close_passage_in_the_other_language_in_the_lifted_place(cross_service: Service) -> None:
