@@ -204,7 +204,8 @@ def passage_terms(spans: np.ndarray, passage: str, passage_start: int, in_englis
     """The distinct terms of a passage's sentences (``spans``, document offsets) as ``best_sentence`` reads them, in
     their dictionary English too when ``in_english``: read once a sentence, so a passage just answered costs nothing."""
     terms_of = _english_terms_of if in_english else _terms_of
-    return frozenset().union(*(terms_of(passage[s - passage_start : e - passage_start]) for s, e in np.asarray(spans).tolist()))
+    sentences = (passage[start - passage_start : end - passage_start] for start, end in np.asarray(spans).tolist())
+    return frozenset().union(*map(terms_of, sentences))
 
 
 def matched_terms(wanted: Collection[str], spans: np.ndarray, passage: str, passage_start: int) -> tuple[Match, ...]:

@@ -96,7 +96,8 @@ class Query:
         translated = english_terms(read) if chinese else ()
         return cls(
             text, tuple(terms(read)), chinese, expected_answer(read), parts, named_years(read), translated=translated,
-            names=question_names(read, chinese), counted=counted(read), why=asks_why(read), reading=read if read != text else None,
+            names=question_names(read, chinese), counted=counted(read), why=asks_why(read),
+            reading=read if read != text else None,
         )
 
     @classmethod

@@ -278,8 +278,8 @@ class Searcher:
         section path; a Chinese passage (``crossed``) holds them in its dictionary English too. Passages of both
         languages compare on it (bayqa.places.other_covering_first). The Chinese words the dictionary gives the
         question are left out: a Chinese passage would count the same word twice."""
-        held = passage_terms(self.index.sentence_spans_of(row), chunk.text, chunk.start, in_english=crossed) | _context_terms(chunk.context)
-        return coverage(list(idf), held, idf)
+        held = passage_terms(self.index.sentence_spans_of(row), chunk.text, chunk.start, in_english=crossed)
+        return coverage(list(idf), held | _context_terms(chunk.context), idf)
 
     def _sounded(self, text: str, chinese: bool) -> tuple[str, ...]:
         """The search terms of the other language's spellings of the names in ``text`` that the documents use: a

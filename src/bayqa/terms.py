@@ -33,8 +33,8 @@ _CJK_CLASS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A figure (digits with decimal or thousands separators), a run of Chinese, or a word/code of letters and digits.
 _TOKEN = re.compile(rf"\d+(?:[.,]\d+)*(?!(?![{_CJK_CLASS}])[^\W_])|[{_CJK_CLASS}]+|(?:(?![{_CJK_CLASS}])[^\W_])+(?:['’](?:(?![{_CJK_CLASS}])[^\W_])+)?")
 # A list enumerator standing alone ("2." of "2. Ma Xingrui, then Governor"): it belongs to what follows.
-_SECTION_NUMBER = re.compile(r"\d{1,2}(?:\.\d{1,2}){1,3}\.?")  # "2.9", "3.1.2": before a capitalised heading
 _ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)]", re.IGNORECASE)
+_SECTION_NUMBER = re.compile(r"\d{1,2}(?:\.\d{1,2}){1,3}\.?")  # "2.9", "3.1.2": before a capitalised heading
 # A footnote marker glued to a word's end ("210 hectares4", "BUD Fund21"): up to three digits after three
 # lower-case letters. Codes keep their digits: they end in capitals or a short run of letters ("LL7999", "IPv6",
 # "G20") or start with a digit ("5G"), and "km²" has two letters.
