@@ -139,6 +139,7 @@ def test_spoken_cantonese_is_read_as_written_chinese() -> None:
     assert written_chinese("香港嘅海岸線有幾多公里長？") == "香港的海岸線有多少公里長？"
     assert written_chinese("有幾多人嚟咗香港？而家係點樣？") == "有多少人來了香港？現在是怎樣？"
     assert written_chinese("兩地關係同仲裁") == "兩地關係同仲裁"  # 係 and 仲 inside standard words stay
+    assert written_chinese("想揸車搵呢啲嘢") == "想開車找這些東西"
     cantonese, written = Query.of("香港而家有幾多個氫能項目？"), Query.of("香港現在有多少個氫能項目？")
     assert cantonese.terms == written.terms and cantonese.read == written.text and cantonese.text.startswith("香港而家")
     assert Query.of("How long is it?").reading is None
