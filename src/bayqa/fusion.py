@@ -55,7 +55,7 @@ class LanguageWeights:
     # 5-fold cross-validation by document over the read and development question sets (docs/ranking.md).
     cross_covers: float = 0.0
     # And a Chinese first place (the multilingual model's choice) gives way to an English passage among the first three
-    # that holds more than this more of them. Chosen the same way.
+    # whose share is more than this above the first place's. Chosen the same way.
     own_covers: float = 0.3
 
 

@@ -95,7 +95,10 @@ def other_covering_first(
 ) -> list[Hit]:
     """As ``other_stating_first``, for a passage in the other language that holds more of the question's terms: its
     ``covering`` share is above the first's by more than ``margin``."""
-    return other_first_if(hits, lambda hit, first: covering(hit) > covering(first) + margin, other, reach)
+    if not hits:
+        return hits
+    bar = covering(hits[0]) + margin  # the first's share, read once for every candidate
+    return other_first_if(hits, lambda hit, _: covering(hit) > bar, other, reach)
 
 
 def other_first_if(
