@@ -275,7 +275,7 @@ def _answer(passage: str, question: str, cosines: list[float] | None = None) -> 
     found = np.zeros(len(spans), dtype=np.float32) if cosines is None else np.array(cosines, dtype=np.float32)
     named = [frozenset(terms(name)) for name in (*query.names, *sorted(query.years))]
     answer = best_sentence(found, dict.fromkeys(query.terms, 1.0), query.answer_kind, spans, passage, 0, query.parts, named=named,
-                           counted=query.counted, why=query.why)
+                           counted=query.counted, why=query.why, measure=query.measure)
     assert answer is not None and passage[answer.start:answer.end] == answer.text  # the offsets cover the whole span
     return answer.text
 

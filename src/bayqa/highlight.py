@@ -37,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from bayqa.asking import Part
+from bayqa.measures import states_measure
 from bayqa.terms import half_width, is_mostly_chinese, simplified, term_spans, terms, without_enumerator
 from bayqa.translate import english_text
 
@@ -155,6 +156,7 @@ def best_sentence(
     named: Sequence[frozenset[str]] = (),
     counted: str | None = None,
     why: bool = False,
+    measure: str | None = None,
 ) -> Answer | None:
     """The answer in a passage (``spans`` are its sentences' document offsets): its best sentence, with the
     neighbours that complete it; None if it has no sentence.
@@ -165,7 +167,8 @@ def best_sentence(
     whether the question is in Chinese; ``in_english`` reads a Chinese passage's sentences in their dictionary
     English (bayqa.translate) to find an English question's terms; ``named`` are the terms of each name it asks about
     (bayqa.names.question_names); ``counted`` is the term of what a "how many" question counts (bayqa.asking.counted);
-    ``why`` says the question asks for a reason (bayqa.asking.asks_why).
+    ``why`` says the question asks for a reason (bayqa.asking.asks_why); ``measure`` is the measure it asks a figure
+    in (bayqa.measures.asked_measure).
     """
     if not len(spans):
         return None
@@ -173,7 +176,7 @@ def best_sentence(
     cosines = np.asarray(cosines, dtype=np.float32)
     weights = (CHINESE_LEXICAL_WEIGHT, CHINESE_FIGURE_WEIGHT) if chinese else (LEXICAL_WEIGHT, FIGURE_WEIGHT)
     terms_of = _english_terms_of if in_english else _terms_of
-    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind, weights, terms_of, counted)
+    scores = _scores(cosines, texts, question_idf, question_idf.keys(), kind, weights, terms_of, counted, measure)
     best = int(np.argmax(scores))
     first = last = best
     if texts[best].rstrip().endswith((":", "：")):
@@ -225,6 +228,7 @@ def matched_terms(wanted: Collection[str], spans: np.ndarray, passage: str, pass
 def _scores(
     cosines: np.ndarray, texts: list[str], idf: dict[str, float], wanted: Collection[str], kind: str | None,
     weights: tuple[float, float], terms_of: Callable[[str], frozenset[str]] | None = None, counted: str | None = None,
+    measure: str | None = None,
 ) -> np.ndarray:
     """Each sentence's score for the ``wanted`` terms of the question (found by ``terms_of``) and the answer ``kind``
     they ask for; ``weights`` are those of the terms' share and of the figure asked for (counted twice for a figure of
@@ -242,6 +246,8 @@ def _scores(
         scores = scores + figure * np.array([states(wants, text, asked) for text in texts])
         if counted is not None:
             scores = scores + figure * np.array([counts(text, counted) for text in texts])
+        if measure is not None:
+            scores = scores + figure * np.array([states_measure(measure, text) for text in texts])
     return scores
 
 

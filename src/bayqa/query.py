@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from bayqa.asking import Part, asks_why, counted, expected_answer, named_years, question_parts, written_chinese
+from bayqa.measures import asked_measure
 from bayqa.names import question_names
 from bayqa.terms import half_width, is_mostly_chinese, terms
 from bayqa.translate import english_terms
@@ -82,6 +83,8 @@ class Query:
     counted: str | None = None
     #: Whether it asks for a reason (bayqa.asking.asks_why): the answer takes in the sentence that gives one.
     why: bool = False
+    #: The measure it asks a figure in (bayqa.measures.asked_measure: a span, an area, a share, an age): a figure in it answers best.
+    measure: str | None = None
     #: The question as it is analysed and embedded when that differs from ``text``: spoken Cantonese put in written
     #: Chinese (bayqa.asking.written_chinese), full-width letters and digits in ASCII (bayqa.terms.half_width).
     reading: str | None = None
@@ -96,7 +99,7 @@ class Query:
         translated = english_terms(read) if chinese else ()
         return cls(
             text, tuple(terms(read)), chinese, expected_answer(read), parts, named_years(read), translated=translated,
-            names=question_names(read, chinese), counted=counted(read), why=asks_why(read),
+            names=question_names(read, chinese), counted=counted(read), why=asks_why(read), measure=asked_measure(read),
             reading=read if read != text else None,
         )
 

@@ -23,6 +23,7 @@ from bayqa.confidence import LIFTED_LOW, Confidence, checked, confidence, cross_
 from bayqa.embedding import Embedder, MultilingualModel
 from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, other_first, row_weights, understood
 from bayqa.highlight import best_sentence, matched_terms, passage_terms, states, states_count
+from bayqa.measures import states_measure
 from bayqa.names import unknown_codes, unmentioned
 # Hit is part of this module's answers.
 from bayqa.places import Hit, answer_first, cap_per_document, other_covering_first, other_stating_first
@@ -219,7 +220,8 @@ class Searcher:
             # A document's passage whose answer states the date or figure asked for comes before its others; so does
             # one in the other language, before a first place that states none.
             def stating(h: Hit) -> bool:
-                return kind is None or h.answer is not None and states(kind, h.answer.text, asked)
+                return kind is None or h.answer is not None and states(kind, h.answer.text, asked) and (
+                    query.measure is None or states_measure(query.measure, h.answer.text))
 
             crossed = {chunk.id for chunk, is_other in zip(passages, other) if is_other}
             hits = answer_first(hits, ANSWER_WEIGHT, stating)
@@ -441,5 +443,6 @@ class Searcher:
         if crossed:
             cosines = np.zeros_like(cosines)
         answer = best_sentence(cosines, question_idf, query.answer_kind, spans, chunk.text, chunk.start, query.parts, query.chinese,
-                               in_english=crossed and not query.chinese, named=named, counted=query.counted, why=query.why)
+                               in_english=crossed and not query.chinese, named=named, counted=query.counted, why=query.why,
+                               measure=query.measure)
         return Hit(rank, round(score, 6), chunk, answer, matched_terms(question_idf.keys(), spans, chunk.text, chunk.start))
