@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from bayqa.embedding import Embedder
-from bayqa.highlight import states
 from bayqa.query import Query, QuestionError
 from bayqa.search import MODES, Searcher
 from bayqa.service import Service
+from bayqa.statements import states
 from bayqa.terms import term_spans
 from bayqa.terms import terms
 from bayqa.verify import SHIPPED, Verifier

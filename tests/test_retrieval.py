@@ -7,12 +7,13 @@ from bayqa.asking import asks_for, expected_answer
 from bayqa.confidence import CHECK_BELOW, CHECK_LOW, Confidence, checked, confidence, needs_check, unstated
 from bayqa.embedding import Embedder
 from bayqa.fusion import HYBRID_WEIGHTS, convex, hybrid_weights
-from bayqa.highlight import _terms_of, best_sentence, counts, states, states_count
+from bayqa.highlight import best_sentence
 from bayqa.keyword import B, K1, KeywordIndex
 from bayqa.postings import KeywordSearch, Postings
 from bayqa.query import Query
 from bayqa.search import MODES
 from bayqa.service import Service
+from bayqa.statements import counts, states, states_count, terms_of
 from bayqa.terms import is_mostly_chinese, sentence_spans, term_spans, terms, without_enumerator
 
 
@@ -76,7 +77,7 @@ def test_a_list_enumerator_stays_with_its_item() -> None:
     assert not states("figure", "2.9 Challenges for Switzerland", frozenset())
     assert states("figure", "2.9 million people live there", frozenset())
     for sentence in ("5. **Effect:** the bridge opened", "2018. A year", "(iv) Item four", "b) 3 bridges", "3.1.2 Land supply"):
-        assert _terms_of(sentence) == frozenset(terms(without_enumerator(sentence)))
+        assert terms_of(sentence) == frozenset(terms(without_enumerator(sentence)))
 
 
 def test_keyword_index_scores_round_trip(tmp_path) -> None:

@@ -14,7 +14,7 @@ eval/ together, cross-validated by document (bayqa.calibration, scripts/fit_conf
 flagged no more unanswerable questions and more answerable ones on the questions it was not fitted on,
 so these weights stay.
 
-The answer-type check (bayqa.asking.expected_answer and bayqa.highlight.states) flags a question that asks for a date, an
+The answer-type check (bayqa.asking.expected_answer and bayqa.statements.states) flags a question that asks for a date, an
 amount of money or a figure when none of the answer sentences of the top passages states one: the documents then
 hold the subject but not the detail asked for. ``missing`` says which kind was missing.
 

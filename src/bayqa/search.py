@@ -22,7 +22,7 @@ from bayqa.chunking import Chunk
 from bayqa.confidence import LIFTED_LOW, Confidence, checked, confidence, cross_confidence, needs_check, unstated
 from bayqa.embedding import Embedder, MultilingualModel
 from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, other_first, row_weights, understood
-from bayqa.highlight import best_sentence, matched_terms, passage_terms, states, states_count
+from bayqa.highlight import best_sentence, matched_terms, passage_terms
 from bayqa.measures import states_measure
 from bayqa.names import unknown_codes, unmentioned
 # Hit is part of this module's answers.
@@ -30,6 +30,7 @@ from bayqa.places import Hit, answer_first, cap_per_document, other_covering_fir
 from bayqa.query import Query
 from bayqa.signals import CandidateStore, Signals
 from bayqa.sounds import REMEMBERED, Spelt, spelled_names, term_of, written_pairs
+from bayqa.statements import states, states_count
 from bayqa.store import LoadedIndex
 from bayqa.store.vectors import Segments
 from bayqa.terms import half_width, is_mostly_chinese, terms
