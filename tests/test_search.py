@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 
 from bayqa.chunking import Chunk
+from bayqa.crossing import other_language_terms
 from bayqa.highlight import Answer
 from bayqa.places import Hit, answer_first, cap_per_document, other_covering_first, other_stating_first
 from bayqa.query import Query
-from bayqa.search import DISTINCT, TOP_ROWS_STRIDE, other_language_terms, top_rows
+from bayqa.search import DISTINCT, TOP_ROWS_STRIDE, top_rows
 from bayqa.service import Service
 from bayqa.terms import is_mostly_chinese
 

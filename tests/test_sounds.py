@@ -115,4 +115,4 @@ def test_a_name_is_written_on_one_line(tmp_path: Path) -> None:
         "survey.txt": "Survey\n\nMost firms plan to extend their production lines to Hong Kong\no By industry: 74% FoodTech\n",
         "town.txt": "Town\n\nTseung Kwan O is a new town in the east.",
     })
-    assert searcher._in_a_row(("tseung", "kwan", "o")) and not searcher._in_a_row(("kong", "o"))
+    assert searcher.crossing.in_a_row(("tseung", "kwan", "o")) and not searcher.crossing.in_a_row(("kong", "o"))

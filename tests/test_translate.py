@@ -79,7 +79,7 @@ def test_bm25_finds_the_chinese_passage_that_answers_an_english_question(tmp_pat
     hits = searcher.search("What should the coastal area become?", k=3, mode="keyword")
     assert hits and hits[0].chunk.doc_id == "coast.txt"
     english_only = searcher_of(tmp_path / "en", {"en.txt": files["en.txt"]})
-    assert not english_only._holds_chinese, "an index without Chinese passages gives English questions no Chinese terms"
+    assert not english_only.crossing.holds_chinese, "an index without Chinese passages gives English questions no Chinese terms"
 
 
 def test_the_english_terms_choose_and_mark_the_answer_in_an_english_passage(tmp_path: Path) -> None:

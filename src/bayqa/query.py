@@ -73,7 +73,7 @@ class Query:
     years: frozenset[str] = frozenset()
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
     #: Search terms in the other language: a Chinese question's English from the dictionary (bayqa.translate), and
-    #: what the searcher adds (bayqa.search.Searcher.with_other_language_terms: names by their sound, an English
+    #: what the searcher adds (bayqa.crossing.Crossing.with_other_language_terms: names by their sound, an English
     #: question's Chinese words). BM25 counts them, and they choose the answer sentence in a passage in the other
     #: language.
     translated: tuple[str, ...] = ()

@@ -8,10 +8,8 @@ candidate with its true score from both retrievers (bayqa.fusion). Every answer 
 
 from __future__ import annotations
 
-import re
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import faiss
@@ -20,6 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from bayqa.chunking import Chunk
 from bayqa.confidence import LIFTED_LOW, Confidence, checked, confidence, cross_confidence, needs_check, unstated
+from bayqa.crossing import Crossing, other_language_terms
 from bayqa.embedding import Embedder, MultilingualModel
 from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, other_first, row_weights, understood
 from bayqa.highlight import best_sentence, matched_terms, passage_terms
@@ -29,13 +28,10 @@ from bayqa.names import unknown_codes, unmentioned
 from bayqa.places import Hit, answer_first, cap_per_document, other_covering_first, other_stating_first
 from bayqa.query import Query
 from bayqa.signals import CandidateStore, Signals
-from bayqa.sounds import REMEMBERED, Spelt, spelled_names, term_of, written_pairs
 from bayqa.statements import states, states_count
 from bayqa.store import LoadedIndex
 from bayqa.store.vectors import Segments
 from bayqa.terms import half_width, is_mostly_chinese, terms
-from bayqa.translate import chinese_terms
-from bayqa.translate import load as load_dictionary
 from bayqa.verify import Verifier
 
 MODES = ("hybrid", "dense", "keyword")
@@ -56,9 +52,6 @@ CHECKED_ANSWERS = 3
 # first in the list are about other years. Chosen over 1, 2, 3 and the CHECKED_ANSWERS best by score on the read
 # question sets (docs/experiments.md).
 YEAR_PLACES = 2
-# Passages read to see whether a Chinese name's Cantonese syllables are written in a row (bayqa.sounds): the first few
-# that hold them all settle it.
-NAME_ROWS_READ = 8
 
 
 @dataclass(frozen=True)
@@ -69,11 +62,6 @@ class Answers:
     hits: list[Hit]
     confidence: Confidence
     signals: tuple[float, float] = (0.0, 0.0)  # the (similarity, coverage) the confidence came from (bayqa.calibration)
-
-
-def _spelling_terms(spelt: Iterable[Spelt]) -> tuple[str, ...]:
-    """The search terms of names' spellings in the other language (bayqa.sounds), once each."""
-    return tuple(dict.fromkeys(term_of(w) for s in spelt for w in s.words))
 
 
 def top_rows(scores: np.ndarray, wanted: int) -> np.ndarray:
@@ -96,18 +84,6 @@ def top_rows(scores: np.ndarray, wanted: int) -> np.ndarray:
     if len(rows) > wanted:
         rows = rows[np.argpartition(scores[rows], len(rows) - wanted)[-wanted:]]
     return rows
-
-
-def other_language_terms(query: Query, idf: dict[str, float], translated: dict[str, float]) -> dict[str, float]:
-    """The terms, with their IDF, that read a passage in the other language than ``query``'s: a Chinese question's
-    English (``translated``) and its figures and Latin-script words ("391", "GreenTech"), which read alike in English
-    (its years are left to the year check); an English question's own (``idf``) and the Chinese its names and words
-    give."""
-    if not query.chinese:
-        return {**idf, **translated}
-    if not translated:
-        return idf
-    return {**translated, **{t: v for t, v in idf.items() if t.isascii() and t not in query.years}}
 
 
 @lru_cache(maxsize=4096)
@@ -151,13 +127,7 @@ class Searcher:
         self.weights = weights
         # Whether each passage is mostly Chinese, worked out the first time a passage is a candidate (-1: not yet).
         self._chinese = np.full(len(index.chunks), -1, dtype=np.int8)
-        self._spelt: dict[tuple[str, ...], bool] = {}  # syllable runs: whether the passages write them as a name
-        self._pairs: dict[tuple[tuple[str, ...], str], list[str]] = {}  # romanised names: their character pairs held
-        # An English question gets Chinese terms only where some passage is Chinese (an index written before passages
-        # were marked may hold some).
-        self._holds_chinese = index.chinese is None or bool(index.chinese.any())
-        if self._holds_chinese:  # every question will read the dictionary: read it while the first one is awaited
-            threading.Thread(target=load_dictionary, name="bayqa-dictionary", daemon=True).start()
+        self.crossing = Crossing(index)
         _one_blas_thread()
 
     def search(
@@ -177,7 +147,7 @@ class Searcher:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         query = question if isinstance(question, Query) else Query.of(question)
-        query = self.with_other_language_terms(query)
+        query = self.crossing.with_other_language_terms(query)
         chunks = self.index.chunks
         total = len(chunks)
         if total == 0:
@@ -245,12 +215,12 @@ class Searcher:
         first_texts = [half_width(f"{h.chunk.context} {h.chunk.text}") for h in hits[:YEAR_PLACES]] if query.years else []
         if trust.missing is None and query.years and not any(y in text for text in first_texts for y in query.years):
             trust = unstated(trust, "year")  # the passages are about other years than the one asked about
-        held = self._held
+        held = self.crossing.held
         if trust.missing is None and query.names:
             # The best-scoring passages and those shown first (a passage in the other language is lifted to a place).
             shown = {h.chunk.id: h for h in (*best, *hits[:CHECKED_ANSWERS])}.values()
             passages = [f"{h.chunk.context} {h.chunk.text}" for h in shown]
-            missed = unmentioned(query.names, passages, held, lambda name: self._sounded(name, query.chinese))
+            missed = unmentioned(query.names, passages, held, lambda name: self.crossing.sounded(name, query.chinese))
             if 2 * len(missed) > len(query.names):  # most of them: one of two may name the region around the answer
                 trust = unstated(trust, "name")  # the passages are about other places or bodies than the one named
         if trust.missing is None and unknown_codes(query.terms, held):
@@ -260,21 +230,8 @@ class Searcher:
         return Answers(mode, hits[:k], trust, signals)
 
     def with_other_language_terms(self, query: Query) -> Query:
-        """``query`` with the other language's spellings of the names it holds that the documents use (bayqa.sounds)
-        among its ``translated`` terms, and for an English question the Chinese words a dictionary gives it
-        (bayqa.translate.chinese_terms); a Chinese question's names spelt so are among its ``names`` too."""
-        if query.chinese:
-            spelt = spelled_names(query.read, self.index.keyword.held, self._in_a_row)
-            found = _spelling_terms(spelt)
-            names = tuple(s.name for s in spelt if s.name not in query.names)
-        else:
-            found, names = self._sounded(query.read, False), ()
-            if self._holds_chinese:  # the words a dictionary gives in Chinese, those some passage holds
-                found = (*found, *(t for t in chinese_terms(query.terms) if self._held(t)))
-        fresh = tuple(dict.fromkeys(t for t in found if t not in query.translated))
-        if not fresh and not names:
-            return query
-        return replace(query, translated=(*query.translated, *fresh), names=(*query.names, *names))
+        """``query`` with the terms that read passages in the other language (bayqa.crossing.Crossing)."""
+        return self.crossing.with_other_language_terms(query)
 
     def _share_held(self, chunk: Chunk, row: int, crossed: bool, idf: dict[str, float]) -> float:
         """The IDF-weighted share of an English question's own terms (``idf``) that a passage holds, with its title and
@@ -283,37 +240,6 @@ class Searcher:
         question are left out: a Chinese passage would count the same word twice."""
         held = passage_terms(self.index.sentence_spans_of(row), chunk.text, chunk.start, in_english=crossed)
         return coverage(list(idf), held | _context_terms(chunk.context), idf)
-
-    def _sounded(self, text: str, chinese: bool) -> tuple[str, ...]:
-        """The search terms of the other language's spellings of the names in ``text`` that the documents use: a
-        Chinese text's Cantonese or pinyin spellings, an English text's characters."""
-        held = self.index.keyword.held
-        if chinese:
-            return _spelling_terms(spelled_names(text, held, self._in_a_row))
-        return written_pairs(text, held, self._pairs)
-
-    def _held(self, term: str) -> bool:
-        """Whether some passage (not retired) holds ``term``."""
-        return self.index.keyword.document_frequency(term) > 0
-
-    def _in_a_row(self, words: tuple[str, ...]) -> bool:
-        """Whether a passage holding every one of ``words`` writes them as a name: in a row, the first capitalised ("Hung
-        Shui Kiu", "Ka-chiu", "Qianhai").
-        Remembered for this generation: the common words of questions bring the same syllables again and again."""
-        known = self._spelt.get(words)
-        if known is None:
-            if len(self._spelt) >= REMEMBERED:
-                self._spelt.clear()
-            known = self._spelt[words] = self._written_in_a_row(words)
-        return known
-
-    def _written_in_a_row(self, words: tuple[str, ...]) -> bool:
-        rows = self.index.keyword.rows_with(term_of(w) for w in words)
-        if not len(rows):
-            return False
-        rest = "".join(rf"[ \u00a0-]{w}" for w in words[1:])  # one space or hyphen: not a line break ("Kong\no By …")
-        name = re.compile(rf"\b{words[0].capitalize()}(?i:{rest})\b")
-        return any(name.search(chunk.text) for chunk in self.index.chunks.many(rows[:NAME_ROWS_READ].tolist()))
 
     def _allowed_rows(self, doc_ids: frozenset[str] | None) -> np.ndarray | None:
         if doc_ids is None:
