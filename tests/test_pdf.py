@@ -9,7 +9,8 @@ from pathlib import Path
 from bayqa.chunking import ChunkSettings, chunk_document
 from bayqa.documents import Content, Document, Section, parse_document
 from bayqa.parsing import ParseCache, ParseLimits
-from bayqa.pdflayout import Line, Page, lay_out
+from bayqa.pdflayout import lay_out
+from bayqa.pdfpages import Line, Page
 from bayqa.store.chunkdb import document_text, headings, read_chunks, write_chunk_db
 from bayqa.store.manifest import DocumentInfo
 from tests.helpers import make_layout_pdf

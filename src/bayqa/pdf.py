@@ -10,7 +10,8 @@ import re
 import threading
 from dataclasses import dataclass
 
-from bayqa.pdflayout import EDGE, FOOT, Bookmark, Laid, Line, Page, lay_out
+from bayqa.pdflayout import Bookmark, Laid, lay_out
+from bayqa.pdfpages import EDGE, FOOT, Line, Page
 
 #: pdfium is not thread-safe; one document is read at a time in a process.
 _PDFIUM = threading.Lock()
