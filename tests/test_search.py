@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from bayqa.chunking import Chunk
-from bayqa.crossing import other_language_terms
+from bayqa.crossing import gloss_of, other_language_terms
 from bayqa.highlight import Answer
-from bayqa.places import Hit, answer_first, cap_per_document, other_covering_first, other_stating_first
+from bayqa.places import Hit, answer_first, cap_per_document, other_covering_first, other_stating_first, reordered
 from bayqa.query import Query
 from bayqa.search import DISTINCT, TOP_ROWS_STRIDE, top_rows
 from bayqa.service import Service
@@ -127,6 +127,24 @@ def test_a_passage_in_the_other_language_holding_more_of_the_question_goes_first
     close = {"en": 0.3, "zh": 0.33, "zh2": 0.1}
     assert other_covering_first(hits, lambda h: close[h.chunk.doc_id], 0.05, other) == hits, "not by the margin"
     assert other_covering_first(hits, lambda h: shares[h.chunk.doc_id], 0.05, lambda h: False) == hits
+
+
+def test_passages_trade_places_among_those_they_hold() -> None:
+    def hit(rank: int, doc: str) -> Hit:
+        return Hit(rank, 1.0 - rank / 10, Chunk(f"{doc}{rank}", doc, rank, "t", (), None, 0, 1, "x"), Answer("x", 0, 1, 0.5))
+
+    hits = [hit(1, "zh"), hit(2, "en"), hit(3, "zh2"), hit(4, "en2"), hit(5, "en3")]
+    english = lambda h: h.chunk.doc_id.startswith("en")  # noqa: E731
+    close = {"en": 0.1, "en2": 0.35, "en3": 0.05}
+    moved = reordered(hits, english, lambda h: close[h.chunk.doc_id])
+    assert [h.chunk.doc_id for h in moved] == ["zh", "en2", "zh2", "en", "en3"]  # 0.6 + 0.35 > 0.8 + 0.1 > 0.5 + 0.05
+    assert [(h.rank, h.score) for h in moved] == [(h.rank, h.score) for h in hits]  # places keep rank and score
+    assert reordered(hits, english, lambda h: 0.0) == hits
+
+
+def test_a_chinese_question_is_glossed_in_english_with_its_figures() -> None:
+    gloss = gloss_of(Query.of("绿皮书说2000年时制造业占GDP的比例是多少？"))
+    assert {"green", "paper", "manufacturing", "2000", "GDP"} <= set(gloss.split())
 
 
 def test_fewer_passages_are_the_head_of_the_same_list(shipped_service: Service) -> None:

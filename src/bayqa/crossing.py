@@ -15,12 +15,13 @@ from dataclasses import replace
 from bayqa.query import Query
 from bayqa.sounds import REMEMBERED, Spelt, spelled_names, term_of, written_pairs
 from bayqa.store import LoadedIndex
-from bayqa.translate import chinese_terms
+from bayqa.translate import chinese_terms, english_text
 from bayqa.translate import load as load_dictionary
 
 # Passages read to see whether a Chinese name's Cantonese syllables are written in a row (bayqa.sounds): the first few
 # that hold them all settle it.
 NAME_ROWS_READ = 8
+_LATIN = re.compile(r"[A-Za-z0-9][\w.%-]*", re.ASCII)
 
 
 def other_language_terms(query: Query, idf: dict[str, float], translated: dict[str, float]) -> dict[str, float]:
@@ -33,6 +34,12 @@ def other_language_terms(query: Query, idf: dict[str, float], translated: dict[s
     if not translated:
         return idf
     return {**translated, **{t: v for t, v in idf.items() if t.isascii() and t not in query.years}}
+
+
+def gloss_of(query: Query) -> str:
+    """A Chinese question in English for the English model: the first senses of its words (bayqa.translate), with its
+    figures and Latin-script words, which the senses leave out ("2000年" gives 2000)."""
+    return " ".join([english_text(query.read), *_LATIN.findall(query.read)])
 
 
 def _spelling_terms(spelt: Iterable[Spelt]) -> tuple[str, ...]:

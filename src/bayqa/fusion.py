@@ -57,6 +57,10 @@ class LanguageWeights:
     # And a Chinese first place (the multilingual model's choice) gives way to an English passage among the first three
     # whose share is more than this above the first place's. Chosen the same way.
     own_covers: float = 0.3
+    # For a Chinese question, the English passages trade places among those they hold by score + this x their cosine to
+    # the question's dictionary English (bayqa.crossing.gloss_of) in the English model. Chosen by 5-fold
+    # cross-validation by answer document over the read and development question sets (docs/ranking.md).
+    gloss: float = 1.0
 
 
 def hybrid_weights(query: Query, best_cosine: float) -> tuple[float, float, float]:

@@ -118,3 +118,13 @@ def other_first_if(
 
 def _answer_score(hit: Hit) -> float:
     return hit.answer.score if hit.answer else 0.0
+
+
+def reordered(hits: list[Hit], among: Callable[[Hit], bool], bonus: Callable[[Hit], float]) -> list[Hit]:
+    """The hits with those ``among`` reordered among the places they hold by score + ``bonus``; the others keep their
+    places, and scores stay with the places."""
+    slots = [i for i, hit in enumerate(hits) if among(hit)]
+    ordered = list(hits)
+    for slot, i in zip(slots, sorted(slots, key=lambda i: -(hits[i].score + bonus(hits[i])))):
+        ordered[slot] = replace(hits[i], rank=hits[slot].rank, score=hits[slot].score)
+    return ordered

@@ -18,14 +18,14 @@ from threadpoolctl import threadpool_limits
 
 from bayqa.chunking import Chunk
 from bayqa.confidence import LIFTED_LOW, Confidence, checked, confidence, cross_confidence, needs_check, unstated
-from bayqa.crossing import Crossing, other_language_terms
+from bayqa.crossing import Crossing, gloss_of, other_language_terms
 from bayqa.embedding import Embedder, MultilingualModel
 from bayqa.fusion import LanguageWeights, convex, hybrid_weights, lift_other, other_first, row_weights, understood
 from bayqa.highlight import best_sentence, matched_terms, passage_terms
 from bayqa.measures import states_measure
 from bayqa.names import unknown_codes, unmentioned
 # Hit is part of this module's answers.
-from bayqa.places import Hit, answer_first, cap_per_document, other_covering_first, other_stating_first
+from bayqa.places import Hit, answer_first, cap_per_document, other_covering_first, other_stating_first, reordered
 from bayqa.query import Query
 from bayqa.signals import CandidateStore, Signals
 from bayqa.statements import states, states_count
@@ -195,6 +195,13 @@ class Searcher:
                     query.measure is None or states_measure(query.measure, h.answer.text))
 
             crossed = {chunk.id for chunk, is_other in zip(passages, other) if is_other}
+            if query.chinese and self.weights.gloss and len(crossed) > 1:
+                # The English passages, which only the multilingual model and shared figures ranked, trade places by
+                # how close each is to the question's dictionary English (its gloss) as the English model reads it.
+                gloss = self.embedder.encode_query(gloss_of(query))
+                row_of = {chunk.id: row for chunk, row in zip(passages, taken_rows.tolist())}
+                close = dict(zip(crossed, self.index.vectors_of([row_of[c] for c in crossed]) @ gloss))
+                hits = reordered(hits, lambda h: h.chunk.id in crossed, lambda h: self.weights.gloss * float(close[h.chunk.id]))
             hits = answer_first(hits, ANSWER_WEIGHT, stating)
             hits = other_stating_first(hits, stating, lambda h: h.chunk.id in crossed)
             if not query.chinese:  # a Chinese question's dictionary English is too crude for its shares to compare
