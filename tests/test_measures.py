@@ -25,6 +25,16 @@ from tests.test_retrieval import _answer
         ("How old must applicants be?", "age"),
         ("申請人要幾多歲以下先合資格？", "age"),  # Cantonese, read in written Chinese by Query
         ("Who chairs the committee?", None),
+        # a count of units of a measure
+        ("深中通道全长多少公里？", "span"),
+        ("需要几个月才能完成？", "span"),
+        ("How many kilometres long is the bridge?", "span"),
+        ("疫苗最早在懷孕第幾週可以檢測？", None),  # 第几周 is an ordinal: which week
+        ("近几年香港经济增长了多少？", None),  # 近几年: the last few years
+        ("几月几日开通？", None),  # a date
+        ("园区可提供多少平方尺？", "area"),
+        ("贸易总值相当于本地生产总值的多少倍？", "multiple"),
+        ("How many times larger is Qianhai now?", "multiple"),
     ],
 )
 def test_the_measure_a_question_asks(question: str, measure: str | None) -> None:
@@ -48,6 +58,9 @@ def test_the_measure_a_question_asks(question: str, measure: str | None) -> None
         ("share", "More than three quarters came from the private sector.", True),
         ("share", "公司成立于2020年。", False),
         ("age", "Applicants must be below 37 years of age.", True),
+        ("multiple", "The value of trade was 3.6 times the GDP.", True),
+        ("multiple", "贸易总值相当于本地生产总值的三倍。", True),
+        ("multiple", "Trade grew by 3.6% last year.", False),
         ("age", "The scheme began 37 years ago.", False),
     ],
 )

@@ -15,15 +15,23 @@ _CHINESE_NUMBER = r"[\d.,一二两兩三四五六七八九十百千万萬半几�
 
 _ASKS = {
     # "how long" asks a time or a length: both are spans
-    "span": re.compile(r"\bhow (?:long|soon|far)\b|\bwhat (?:period|duration|time ?frame|time limit)\b|多久|多[长長]|多[远遠]", re.IGNORECASE),
+    "span": re.compile(
+        r"\bhow (?:long|soon|far)\b|\bwhat (?:period|duration|time ?frame|time limit)\b|多久|多[长長]|多[远遠]"
+        # a count of time or length units: "多少公里", "几个月", "how many kilometres"
+        r"|多少\s*(?:个|個)?\s*(?:公里|千米|米|海里|年|个月|個月|天|周|週|星期|小时|小時|分钟|分鐘)"
+        # 几 after 近, 这, 前 … is "the last few" (近几年), after 第 an ordinal (第几周); 几月几日 asks a date
+        r"|(?<![第哪的这這那前后後近])[几幾]\s*(?:个|個)?\s*(?:公里|千米|海里|个月|個月|天|周|週|星期|小时|小時|分钟|分鐘)"
+        r"|\bhow many (?:years|months|weeks|days|hours|minutes|km|kilomet(?:re|er)s|met(?:re|er)s|miles)\b", re.IGNORECASE),
     "area": re.compile(
         r"\bhow (?:big|large)\b|\bwhat (?:size|area)\b|\b(?:total|land|floor|site|gross) (?:area|size)\b|\bthe (?:area|size) of\b"
-        r"|多大|面积|面積|占地|佔地", re.IGNORECASE),
+        r"|\bhow many (?:hectares|square|acres)\b"
+        r"|多大|面积|面積|占地|佔地|(?:多少|[几幾])\s*(?:平方|公[顷頃]|亩|畝)", re.IGNORECASE),
     "share": re.compile(
         r"\bwhat (?:share|percentage|proportion|fraction|per ?cent)\b|\bas a (?:share|percentage|proportion)\b|\bhow much of\b"
         r"|\b(?<!hourly )(?<!daily )(?<!monthly )(?<!wage )(?<!exchange )(?:growth|response|recycling|unemployment|tax|"
         r"vacancy|occupancy|success|participation|utilisation|utilization|poverty|ownership) rates?\b"
         r"|百分之|比例|比率|比重|占多少|佔多少|[几幾]成|份[额額]|增[长長]率", re.IGNORECASE),
+    "multiple": re.compile(r"\bhow many times\b|(?:多少|[几幾])\s*倍", re.IGNORECASE),
     "age": re.compile(r"\bhow old\b|\bwhat age\b|\bage (?:limit|of)\b|年[龄齡]|[几幾]岁|[几幾]歲|多少[岁歲]", re.IGNORECASE),
 }
 # Asked about people, "how large" is a count, not an area
@@ -45,6 +53,7 @@ _STATES = {
         r"\d\s*(?:%|％|per ?cent\b)|\b(?:half|(?:one|two|three|four|a)[ -](?:third|quarter|fifth|tenth)s?|one in \w+)\b"
         r"|百分之|分之[一二三四五六七八九十]|[一二三四五六七八九十\d]\s*成(?![立为為功果员員本])|一半",
         re.IGNORECASE),
+    "multiple": re.compile(r"\d\s*(?:times\b|-?fold\b|倍)|\b(?:twice|double|triple|treble)\b|[两兩二三四五六七八九十]\s*倍", re.IGNORECASE),
     "age": re.compile(
         r"\b(?:aged|age of|under|below|over|above|younger than|older than)\s+\d{2}\b|\b\d{2}\s*(?:years? (?:of age|old)|-year-old)"
         r"|\d{1,3}\s*(?:岁|歲|周岁|周歲)",
@@ -53,7 +62,8 @@ _STATES = {
 
 
 def asked_measure(question: str) -> str | None:
-    """The measure a question asks a figure in: "span" (a time or a length), "area", "share", "age", or None."""
+    """The measure a question asks a figure in: "span" (a time or a length), "area", "share", "multiple", "age", or
+    None."""
     for measure, pattern in _ASKS.items():
         if pattern.search(question) and not (measure == "area" and _PEOPLE.search(question)):
             return measure
