@@ -16,6 +16,7 @@ from bayqa.terms import terms
         ("Do you know when the bridge opened?", "date"),
         ("Which city is linked, and when did the link open?", "date"),
         ("What year was the plan published?", "date"),
+        ("Graduates of which years could take part in the scheme?", "date"),  # plural too
         # "when" as a conjunction asks for nothing
         ("Who was Governor of Guangdong when the framework agreement was signed?", None),
         ("Which themes should researchers focus on when analysing the plan?", None),

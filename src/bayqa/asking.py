@@ -29,7 +29,7 @@ _LEAD_IN = r"and|but|or|since|until|till|from|by|know|tell(?:\s+(?:me|us))?|say|
 _ASKS_FOR_DATE = re.compile(
     # "When choosing …, what …", "When asked …": "when" before a participle opens a clause, not a question
     rf"(?:^\W*|[,;:?(]\s*|\b(?:{_LEAD_IN})\s+)when\b(?!\s+\w+(?:ing|ed)\b)|\bwhen\s+(?:{_AUXILIARY})\b"
-    r"|\b(?:what|which) (?:year|date|day|month)\b"
+    r"|\b(?:what|which) (?:years?|dates?|days?|months?)\b"
     r"|[什甚][么麼麽][时時]候|何[时時]|[几幾][时時]|哪一?年|哪一?天|哪[个個]月|[几幾]月|几号|幾號"
     r"|邊一?年|邊[個个]月|邊一?[日天]",
     re.IGNORECASE,
