@@ -194,10 +194,13 @@ def test_without_the_multilingual_model_the_other_language_is_not_found(cross_se
     plain.load()
     assert plain.searcher.multilingual is None, "an index with vectors of a model that is off: the signal is not used"
     # No name in it ("Hong Kong" would reach 香港 by its sound, bayqa.sounds), no word the dictionary gives as the
-    # passage's Chinese (bayqa.translate.chinese_terms), and no larger share of its words in the passage's dictionary
-    # English than in an English passage ("new" is in both): nothing else leads to the other language.
-    hits = plain.answer("How big is the city's park in the new zone?", k=3).hits
+    # passage's Chinese (bayqa.translate.chinese_terms), no larger share of its words in the passage's dictionary
+    # English than in an English passage ("new" is in both), and no figure or measure asked for (an area the Chinese
+    # passage states would lead there, bayqa.measures): nothing else leads to the other language.
+    hits = plain.answer("What is the city's park in the new zone for?", k=3).hits
     assert hits[0].chunk.doc_id != "hetao_zh.md"
+    asking_area = plain.answer("How big is the city's park in the new zone?", k=3).hits
+    assert asking_area[0].chunk.doc_id == "hetao_zh.md", "the only passage stating an area goes first"
     # The dictionary alone does: hectares 公顷, science and technology 科技.
     hits = plain.answer("How many hectares is the city's park of the science and technology innovation zone?", k=3).hits
     assert "hetao_zh.md" in [h.chunk.doc_id for h in hits]
