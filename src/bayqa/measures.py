@@ -2,8 +2,9 @@
 
 "How long do the authorities take to handle a request …?" wants a span ("within 20 working days"), which
 "Before 2018, …" does not give though it holds a figure; "How big is the Park?" wants an area ("87-hectare"),
-"What share …?" a share ("54%", "one-third"), "How old …?" an age. The highlighter counts such a sentence's figure
-once more, as it does a figure of what a "how many" question counts (bayqa.asking.counted). Pure functions.
+"What share …?" a share ("54%", "one-third"), "多少倍" a multiple ("3.6 times"), "How old …?" an age. The
+highlighter counts such a sentence's figure once more, as it does a figure of what a "how many" question counts
+(bayqa.asking.counted). Pure functions.
 """
 
 from __future__ import annotations

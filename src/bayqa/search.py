@@ -188,7 +188,8 @@ class Searcher:
         ]
         kind, asked = query.answer_kind, frozenset(idf)
         if mode == "hybrid":
-            # A document's passage whose answer states the date or figure asked for comes before its others; so does
+            # A document's passage whose answer states the date or figure asked for (in the measure asked, if any:
+            # bayqa.measures) comes before its others; so does
             # one in the other language, before a first place that states none.
             def stating(h: Hit) -> bool:
                 return kind is None or h.answer is not None and states(kind, h.answer.text, asked) and (
