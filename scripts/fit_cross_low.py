@@ -34,7 +34,7 @@ for spec in sys.argv[1:]:
     row_of = {c.id: r for r, c in enumerate(searcher.index.chunks.many(list(range(len(searcher.index.chunks)))))}
     keyword = searcher.index.keyword
     for q in read_questions(Path(qf)):
-        query = searcher.with_other_language_terms(Query.of(q.question))
+        query = searcher.crossing.with_other_language_terms(Query.of(q.question))
         confidence.CROSS_LOW = shipped
         hits = searcher.answer(q.question, k=10).hits
         if not hits:

@@ -183,7 +183,7 @@ def test_matches_are_the_passage_terms_that_bm25_counted(shipped_service: Servic
     rows = {c.id: row for row, c in enumerate(index.chunks)}
     for question in ("When did the Hong Kong-Zhuhai-Macao Bridge open?", "How many talents did Qianhai approve?",
                      "Guohan [2012] No. 58", "河套合作区的总面积是多少？"):
-        query = shipped_service.searcher.with_other_language_terms(Query.of(question))  # the terms the search counted
+        query = shipped_service.searcher.crossing.with_other_language_terms(Query.of(question))  # the terms the search counted
         for mode in MODES:
             hits = shipped_service.search(question, k=10, mode=mode)
             assert any(hit.matches for hit in hits)

@@ -86,7 +86,7 @@ def test_a_chinese_name_the_documents_spell_flags_passages_that_do_not_mention_i
         "heng.txt": "Zone\n\nThe Hengqin zone covers about 106 square kilometres.",
     })
     question = "横琴的个人所得税税率是多少？"
-    assert "横琴" in searcher.with_other_language_terms(Query.of(question)).names and "横琴" not in Query.of(question).names
+    assert "横琴" in searcher.crossing.with_other_language_terms(Query.of(question)).names and "横琴" not in Query.of(question).names
     answer = searcher.answer(question, k=4, mode="keyword")
     # The three best passages are about income tax elsewhere; the one that names Hengqin comes fourth.
     assert [h.chunk.doc_id for h in answer.hits][3] == "heng.txt" and answer.confidence.missing == "name"

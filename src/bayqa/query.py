@@ -83,7 +83,8 @@ class Query:
     counted: str | None = None
     #: Whether it asks for a reason (bayqa.asking.asks_why): the answer takes in the sentence that gives one.
     why: bool = False
-    #: The measure it asks a figure in (bayqa.measures.asked_measure: a span, an area, a share, an age): a figure in it answers best.
+    #: The measure it asks a figure in (bayqa.measures.asked_measure: a span, an area, a share, a multiple, an age): a
+    #: figure in it answers best.
     measure: str | None = None
     #: The question as it is analysed and embedded when that differs from ``text``: spoken Cantonese put in written
     #: Chinese (bayqa.asking.written_chinese), full-width letters and digits in ASCII (bayqa.terms.half_width).

@@ -189,24 +189,23 @@ class Searcher:
         kind, asked = query.answer_kind, frozenset(idf)
         if mode == "hybrid":
             # A document's passage whose answer states the date or figure asked for (in the measure asked, if any:
-            # bayqa.measures) comes before its others; so does
-            # one in the other language, before a first place that states none.
+            # bayqa.measures) comes before its others; so does one in the other language, before a first place that
+            # states none.
             def stating(h: Hit) -> bool:
                 return kind is None or h.answer is not None and states(kind, h.answer.text, asked) and (
                     query.measure is None or states_measure(query.measure, h.answer.text))
 
-            crossed = {chunk.id for chunk, is_other in zip(passages, other) if is_other}
+            row_of = {chunk.id: row for chunk, row in zip(passages, taken_rows.tolist())}
+            crossed = [chunk.id for chunk, is_other in zip(passages, other) if is_other]
             if query.chinese and self.weights.gloss and len(crossed) > 1:
                 # The English passages, which only the multilingual model and shared figures ranked, trade places by
                 # how close each is to the question's dictionary English (its gloss) as the English model reads it.
                 gloss = self.embedder.encode_query(gloss_of(query))
-                row_of = {chunk.id: row for chunk, row in zip(passages, taken_rows.tolist())}
-                close = dict(zip(crossed, self.index.vectors_of([row_of[c] for c in crossed]) @ gloss))
-                hits = reordered(hits, lambda h: h.chunk.id in crossed, lambda h: self.weights.gloss * float(close[h.chunk.id]))
+                close = dict(zip(crossed, (self.index.vectors_of([row_of[c] for c in crossed]) @ gloss).tolist()))
+                hits = reordered(hits, lambda h: h.chunk.id in close, lambda h: self.weights.gloss * close[h.chunk.id])
             hits = answer_first(hits, ANSWER_WEIGHT, stating)
             hits = other_stating_first(hits, stating, lambda h: h.chunk.id in crossed)
             if not query.chinese:  # a Chinese question's dictionary English is too crude for its shares to compare
-                row_of = {chunk.id: row for chunk, row in zip(passages, taken_rows.tolist())}
 
                 def share(h: Hit) -> float:
                     return self._share_held(h.chunk, row_of[h.chunk.id], h.chunk.id in crossed, idf)
@@ -236,10 +235,6 @@ class Searcher:
         if self.verifier is not None and needs_check(trust) and self.verifier.reads(query):
             trust = checked(trust, self.verifier.probability(query, sentences))
         return Answers(mode, hits[:k], trust, signals)
-
-    def with_other_language_terms(self, query: Query) -> Query:
-        """``query`` with the terms that read passages in the other language (bayqa.crossing.Crossing)."""
-        return self.crossing.with_other_language_terms(query)
 
     def _share_held(self, chunk: Chunk, row: int, crossed: bool, idf: dict[str, float]) -> float:
         """The IDF-weighted share of an English question's own terms (``idf``) that a passage holds, with its title and
